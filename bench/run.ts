@@ -1,0 +1,24 @@
+import { benchEvents } from './events.js';
+
+/** `npm run bench`: prints each benchmark's figures as a table (and JSON for tools). */
+async function main() {
+  const which = process.argv[2] ?? 'all';
+  if (which === 'all' || which === 'events') {
+    const eventCount = Number(process.env.BENCH_EVENTS ?? 2000);
+    const rows = [];
+    for (const scale of [1, 10]) rows.push(await benchEvents(scale, eventCount));
+    console.log('\nEvents: ingestion and processing (database round trips counted by command monitoring)');
+    console.table(rows);
+    const [one, ten] = rows;
+    console.log(
+      `Round trips per processed event: ${one!.roundTripsPerEventProcess} at 1x, ${ten!.roundTripsPerEventProcess} at 10x` +
+        ` (flat means the cost of an event does not grow with templates and learners elsewhere).`,
+    );
+    console.log(JSON.stringify({ events: rows }));
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

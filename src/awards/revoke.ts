@@ -1,0 +1,63 @@
+import { Types } from 'mongoose';
+import { recordAudit, type Actor } from '../audit/record.js';
+import type { Context } from '../context.js';
+import type { CredentialDoc } from '../db/models/credential.js';
+import { HttpError, notFound } from '../errors.js';
+import { clearProgress } from '../progress/update.js';
+
+export type CredentialScope = { platformId?: Types.ObjectId; courseRef?: Types.ObjectId };
+
+export async function getCredential(
+  ctx: Context,
+  id: string,
+  scope: CredentialScope = {},
+): Promise<CredentialDoc> {
+  if (!Types.ObjectId.isValid(id)) throw notFound(`Credential ${id}`);
+  const filter: Record<string, unknown> = { _id: new Types.ObjectId(id) };
+  if (scope.platformId) filter.platformId = scope.platformId;
+  if (scope.courseRef) filter.courseRef = scope.courseRef;
+  const credential = await ctx.models.credentials.findOne(filter).lean<CredentialDoc>();
+  if (!credential) throw notFound(`Credential ${id}`);
+  return credential;
+}
+
+/**
+ * Revokes a live credential with a reason. The learner's progress on the template starts again
+ * from nothing, so a badge that may be re-earned must be earned afresh.
+ */
+export async function revokeCredential(
+  ctx: Context,
+  id: string,
+  reason: string,
+  actor: Actor,
+  scope: CredentialScope = {},
+): Promise<CredentialDoc> {
+  const current = await getCredential(ctx, id, scope);
+  const revoked = await ctx.models.credentials
+    .findOneAndUpdate(
+      { _id: current._id, liveSlot: 'live' },
+      {
+        $set: {
+          status: 'revoked',
+          liveSlot: String(current._id),
+          revokedAt: ctx.now(),
+          revokedReason: reason,
+          revokedBy: actor,
+        },
+      },
+      { returnDocument: 'after' },
+    )
+    .lean<CredentialDoc>();
+  if (!revoked) throw new HttpError(409, 'not_live', `Credential ${id} is already ${current.status}.`);
+  await clearProgress(ctx, current.templateId, current.personId);
+  await recordAudit(ctx.models, {
+    actor,
+    action: 'credential.revoked',
+    platformId: current.platformId,
+    courseRef: current.courseRef,
+    target: { type: 'credential', id },
+    reason,
+    details: { templateId: String(current.templateId), personId: String(current.personId) },
+  });
+  return revoked;
+}

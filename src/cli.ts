@@ -1,0 +1,306 @@
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { Connection } from 'mongoose';
+import { pino } from 'pino';
+import { ConfigError, loadConfig } from './config.js';
+import type { Context } from './context.js';
+import { connectDatabase } from './db/connection.js';
+import { createModels } from './db/models/index.js';
+import { HttpError } from './errors.js';
+import type { JobQueue } from './jobs/queue.js';
+import { LtiDatabase } from './lti/database.js';
+import { ltiPlatformStore } from './lti/platforms.js';
+import { platformInputSchema, type PlatformInput } from './platforms/schema.js';
+import { recordAudit } from './audit/record.js';
+import {
+  deletePlatform,
+  getPlatform,
+  listPlatforms,
+  registerPlatform,
+  type PlatformHooks,
+} from './platforms/service.js';
+import { formatIssues } from './rules/index.js';
+import { createSealer } from './security/encryption.js';
+
+/**
+ * `npm run cli -- platform add|list|remove`: registers LMS platforms from scripts, with the admin API's
+ * validation and the same two stores kept in step (Laurel's platforms and ltijs's). Reads the
+ * environment as `npm start` does (MONGODB_URI, LTI_KEY, ENCRYPTION_KEY, ...).
+ * Exit codes: 0 done, 1 failed (not found, conflict, database), 2 bad usage or input.
+ */
+
+export type CliIo = {
+  env: NodeJS.ProcessEnv;
+  out: (line: string) => void;
+  err: (line: string) => void;
+};
+
+const USAGE = `Usage:
+  npm run cli -- platform add --name <name> --lms moodle|canvas|other --issuer <iss> --client-id <id>
+                 --auth-login-url <url> --auth-token-url <url> --jwks-url <url> [--deployment-id <id>]... [--json]
+  npm run cli -- platform list [--json]
+  npm run cli -- platform remove <platform id>
+  npm run cli -- platform add-deployment|remove-deployment <platform id> <deployment id>`;
+
+/** Flag names for the fields of the platform body, so that errors name what the user typed. */
+const FLAGS: Record<keyof PlatformInput, string> = {
+  name: '--name',
+  lms: '--lms',
+  issuer: '--issuer',
+  clientId: '--client-id',
+  authLoginUrl: '--auth-login-url',
+  authTokenUrl: '--auth-token-url',
+  jwksUrl: '--jwks-url',
+  deploymentIds: '--deployment-id',
+};
+
+class UsageError extends Error {}
+
+function parsePlatformAdd(args: string[]): { input: PlatformInput; json: boolean } {
+  let values: Record<string, string | string[] | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        name: { type: 'string' },
+        lms: { type: 'string' },
+        issuer: { type: 'string' },
+        'client-id': { type: 'string' },
+        'auth-login-url': { type: 'string' },
+        'auth-token-url': { type: 'string' },
+        'jwks-url': { type: 'string' },
+        'deployment-id': { type: 'string', multiple: true },
+        json: { type: 'boolean' },
+      },
+    }));
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const required = Object.entries(FLAGS).filter(([field]) => field !== 'deploymentIds');
+  const missing = required.filter(([, flag]) => values[flag.slice(2)] === undefined).map(([, flag]) => flag);
+  if (missing.length) throw new UsageError(`Missing ${missing.join(', ')}.`);
+  const parsed = platformInputSchema.safeParse({
+    name: values.name,
+    lms: values.lms,
+    issuer: values.issuer,
+    clientId: values['client-id'],
+    authLoginUrl: values['auth-login-url'],
+    authTokenUrl: values['auth-token-url'],
+    jwksUrl: values['jwks-url'],
+    deploymentIds: values['deployment-id'] ?? [],
+  });
+  if (!parsed.success) {
+    const details = formatIssues(parsed.error).map((d) => {
+      const [field, ...rest] = d.path.split('.');
+      const flag = FLAGS[field as keyof PlatformInput] ?? field;
+      return `${flag}${rest.length ? ` (${rest.join('.')})` : ''}: ${d.message}`;
+    });
+    throw new UsageError(`Invalid platform: ${details.join('; ')}.`);
+  }
+  return { input: parsed.data, json: values.json === true };
+}
+
+type Session = { ctx: Context; hooks: PlatformHooks; close(): Promise<void> };
+
+async function openSession(env: NodeJS.ProcessEnv): Promise<Session> {
+  const config = loadConfig(env);
+  const logger = pino({ level: 'warn' }, pino.destination(2));
+  const connection: Connection = await connectDatabase(config.mongodbUri);
+  try {
+    const models = createModels(connection);
+    // Uniqueness of (issuer, client id) must hold even when the CLI touches the database first.
+    await models.platforms.createIndexes();
+    const ctx: Context = {
+      config,
+      models,
+      sealer: createSealer(config.encryptionKey),
+      jobs: noJobs,
+      logger,
+      now: () => new Date(),
+    };
+    const ltiDb = new LtiDatabase(connection);
+    await ltiDb.setup();
+    return {
+      ctx,
+      hooks: ltiPlatformStore(ltiDb, config.ltiKey).hooks(),
+      close: () => connection.close(),
+    };
+  } catch (err) {
+    await connection.close();
+    throw err;
+  }
+}
+
+/** Registering and removing platforms queues no jobs; anything that tried would be a bug here. */
+const noJobs: JobQueue = {
+  get agenda(): never {
+    throw new Error('the CLI runs no jobs');
+  },
+  startProcessing: () => Promise.reject(new Error('the CLI runs no jobs')),
+  isReady: () => false,
+  stop: async () => {},
+};
+
+const CLI_ACTOR = { type: 'admin' as const, id: 'cli' };
+
+async function run(argv: string[], io: CliIo): Promise<number> {
+  const [group, command, ...rest] = argv;
+  if (group !== 'platform' || !command)
+    throw new UsageError(group ? `Unknown command "${argv.join(' ')}".` : 'No command given.');
+  if (command === 'add') {
+    const { input, json } = parsePlatformAdd(rest);
+    const session = await openSession(io.env);
+    try {
+      const { platform, webhookSecret } = await registerPlatform(session.ctx, input, {
+        actor: CLI_ACTOR,
+        via: 'cli',
+        hooks: session.hooks,
+      });
+      const id = String(platform._id);
+      if (json)
+        io.out(
+          JSON.stringify({
+            id,
+            name: platform.name,
+            issuer: platform.issuer,
+            clientId: platform.clientId,
+            webhookSecret,
+          }),
+        );
+      else {
+        io.out(
+          `Registered platform ${id}: ${platform.name} (${platform.lms}), issuer ${platform.issuer}, client id ${platform.clientId}.`,
+        );
+        io.out(`Webhook secret (shown only now; store it in the LMS's Laurel plugin): ${webhookSecret}`);
+      }
+      return 0;
+    } finally {
+      await session.close();
+    }
+  }
+  if (command === 'list') {
+    let values: { json?: boolean };
+    try {
+      ({ values } = parseArgs({ args: rest, strict: true, options: { json: { type: 'boolean' } } }));
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    const session = await openSession(io.env);
+    try {
+      const platforms = await listPlatforms(session.ctx);
+      if (values.json)
+        io.out(
+          JSON.stringify(
+            platforms.map((p) => ({
+              id: String(p._id),
+              name: p.name,
+              lms: p.lms,
+              issuer: p.issuer,
+              clientId: p.clientId,
+              deploymentIds: p.deploymentIds,
+            })),
+          ),
+        );
+      else if (platforms.length === 0) io.out('No platforms are registered.');
+      else
+        for (const p of platforms)
+          io.out(
+            `${String(p._id)}  ${p.lms.padEnd(6)}  ${p.name}  issuer ${p.issuer}  client id ${p.clientId}  deployments ${p.deploymentIds.join(',') || '-'}`,
+          );
+      return 0;
+    } finally {
+      await session.close();
+    }
+  }
+  if (command === 'remove') {
+    if (rest.length !== 1 || rest[0]!.startsWith('-'))
+      throw new UsageError('platform remove takes one platform id.');
+    const session = await openSession(io.env);
+    try {
+      await deletePlatform(session.ctx, rest[0]!, { actor: CLI_ACTOR, hooks: session.hooks });
+      io.out(`Removed platform ${rest[0]}.`);
+      return 0;
+    } finally {
+      await session.close();
+    }
+  }
+  if (command === 'add-deployment' || command === 'remove-deployment') {
+    const [id, deploymentId] = rest;
+    if (rest.length !== 2 || !id || !deploymentId?.trim() || deploymentId.startsWith('-'))
+      throw new UsageError(`platform ${command} takes a platform id and a deployment id.`);
+    const session = await openSession(io.env);
+    try {
+      // Launches from a deployment Laurel was not told about are refused; a new installation of the
+      // tool in the LMS (a Canvas sub-account, a Moodle tool type) brings a new deployment id.
+      const platform = await getPlatform(session.ctx, id);
+      const adding = command === 'add-deployment';
+      const updated = await session.ctx.models.platforms
+        .findOneAndUpdate(
+          { _id: platform._id },
+          adding
+            ? { $addToSet: { deploymentIds: deploymentId.trim() } }
+            : { $pull: { deploymentIds: deploymentId.trim() } },
+          { returnDocument: 'after' },
+        )
+        .lean();
+      await recordAudit(session.ctx.models, {
+        actor: CLI_ACTOR,
+        action: adding ? 'platform.deployment.added' : 'platform.deployment.removed',
+        platformId: platform._id,
+        target: { type: 'platform', id },
+        details: { deploymentId: deploymentId.trim() },
+      });
+      io.out(
+        `Platform ${id} accepts launches from deployments: ${updated?.deploymentIds.join(', ') || 'none'}.`,
+      );
+      return 0;
+    } finally {
+      await session.close();
+    }
+  }
+  throw new UsageError(`Unknown command "platform ${command}".`);
+}
+
+/** Runs one CLI command; answers the exit code (never exits the process itself). */
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  try {
+    return await run(argv, io);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.err(err.message);
+      io.err(USAGE);
+      return 2;
+    }
+    if (err instanceof ConfigError) {
+      io.err(err.message);
+      return 2;
+    }
+    if (err instanceof HttpError) {
+      io.err(err.message);
+      return 1;
+    }
+    io.err(`The command failed: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  }
+}
+
+const invokedDirectly = (() => {
+  try {
+    return !!process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href;
+  } catch {
+    return false;
+  }
+})();
+
+if (invokedDirectly) {
+  runCli(process.argv.slice(2), {
+    env: process.env,
+    out: (line) => process.stdout.write(`${line}\n`),
+    err: (line) => process.stderr.write(`${line}\n`),
+  }).then((code) => {
+    process.exitCode = code;
+  });
+}

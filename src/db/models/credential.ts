@@ -1,0 +1,65 @@
+import { Schema, type Connection, type Model, type Types } from 'mongoose';
+import type { Actor } from './auditEntry.js';
+
+export type CredentialStatus = 'awarded' | 'issued' | 'revoked' | 'expired';
+export const LIVE_STATUSES: readonly CredentialStatus[] = ['awarded', 'issued'];
+
+/**
+ * A badge earned by a person. `liveSlot` is 'live' while the credential is live and its own id
+ * afterwards, so the unique index on (template, person, liveSlot) allows any number of dead
+ * credentials but only one live one, on every MongoDB (no partial index needed).
+ */
+export interface CredentialDoc {
+  _id: Types.ObjectId;
+  platformId: Types.ObjectId;
+  templateId: Types.ObjectId;
+  personId: Types.ObjectId;
+  courseRef: Types.ObjectId | null;
+  courseId: string | null;
+  /** The id the person was known by when it was awarded (what the API shows as userId). */
+  userId: string;
+  status: CredentialStatus;
+  liveSlot: string;
+  awardedAt: Date;
+  awardedBy: Actor;
+  awardReason: string | null;
+  /** Events that fulfilled the requirements, for evidence. */
+  evidence: { requirementId: string; eventId: string | null; at: Date }[];
+  expiresAt: Date | null;
+  issuedAt: Date | null;
+  revokedAt: Date | null;
+  revokedReason: string | null;
+  revokedBy: Actor | null;
+  expiredAt: Date | null;
+}
+
+const schema = new Schema<CredentialDoc>(
+  {
+    platformId: { type: Schema.Types.ObjectId, required: true },
+    templateId: { type: Schema.Types.ObjectId, required: true },
+    personId: { type: Schema.Types.ObjectId, required: true },
+    courseRef: { type: Schema.Types.ObjectId, default: null },
+    courseId: { type: String, default: null },
+    userId: { type: String, required: true },
+    status: { type: String, enum: ['awarded', 'issued', 'revoked', 'expired'], required: true },
+    liveSlot: { type: String, required: true },
+    awardedAt: { type: Date, required: true },
+    awardedBy: { type: Schema.Types.Mixed, required: true },
+    awardReason: { type: String, default: null },
+    evidence: { type: Schema.Types.Mixed, default: () => [] },
+    expiresAt: { type: Date, default: null },
+    issuedAt: { type: Date, default: null },
+    revokedAt: { type: Date, default: null },
+    revokedReason: { type: String, default: null },
+    revokedBy: { type: Schema.Types.Mixed, default: null },
+    expiredAt: { type: Date, default: null },
+  },
+  { collection: 'credentials', versionKey: false, minimize: false },
+);
+schema.index({ templateId: 1, personId: 1, liveSlot: 1 }, { unique: true });
+schema.index({ platformId: 1, personId: 1 });
+schema.index({ status: 1, expiresAt: 1 });
+
+export type CredentialModel = Model<CredentialDoc>;
+export const credentialModel = (c: Connection): CredentialModel =>
+  c.model<CredentialDoc>('Credential', schema);

@@ -1,0 +1,35 @@
+import type { Connection } from 'mongoose';
+import { auditEntryModel } from './auditEntry.js';
+import { courseModel } from './course.js';
+import { credentialModel } from './credential.js';
+import { learningEventModel } from './learningEvent.js';
+import { personModel } from './person.js';
+import { platformModel } from './platform.js';
+import { progressModel } from './progress.js';
+import { templateModel } from './template.js';
+
+/** Every model of Laurel's own collections, bound to one connection. */
+export function createModels(connection: Connection) {
+  return {
+    platforms: platformModel(connection),
+    courses: courseModel(connection),
+    people: personModel(connection),
+    templates: templateModel(connection),
+    events: learningEventModel(connection),
+    progress: progressModel(connection),
+    credentials: credentialModel(connection),
+    audit: auditEntryModel(connection),
+  };
+}
+
+export type Models = ReturnType<typeof createModels>;
+
+/** Builds every index now, so uniqueness holds from the first request on. */
+export async function ensureIndexes(models: Models): Promise<void> {
+  for (const model of Object.values(models)) {
+    await model.createCollection().catch((err: { code?: number }) => {
+      if (err.code !== 48) throw err;
+    });
+    await model.syncIndexes();
+  }
+}

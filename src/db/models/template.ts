@@ -1,0 +1,83 @@
+import { Schema, type Connection, type Model, type Types } from 'mongoose';
+import type { Penalty, RequirementGroup } from '../../rules/index.js';
+
+export type TemplateState = 'draft' | 'active' | 'inactive';
+export type TemplateSource = 'local' | 'credly' | 'accredible';
+
+export interface Alignment {
+  targetName: string;
+  targetUrl?: string | null;
+  targetDescription?: string | null;
+  targetFramework?: string | null;
+  targetCode?: string | null;
+}
+
+/**
+ * A badge template: what the badge is and what earns it. Requirements live inside it (they are
+ * read and changed with it); `eventTypes` denormalises the event types they and the penalties
+ * name, so that an event finds its candidate templates through one index.
+ */
+export interface TemplateDoc {
+  _id: Types.ObjectId;
+  platformId: Types.ObjectId;
+  /** The course as the API named it; null = every course of the platform. */
+  courseId: string | null;
+  /** The course document it resolved to. */
+  courseRef: Types.ObjectId | null;
+  source: TemplateSource;
+  externalId: string | null;
+  name: string;
+  description: string;
+  criteria: string;
+  imageId: string | null;
+  tags: string[];
+  alignments: Alignment[];
+  expiresAfterDays: number | null;
+  expiresAt: Date | null;
+  allowReEarn: boolean;
+  state: TemplateState;
+  /** Events stored before this moment do not count (they were stored while it was not active). */
+  activeSince: Date | null;
+  groups: RequirementGroup[];
+  penalties: Penalty[];
+  eventTypes: string[];
+  /** Templates this one requires (badge requirements), for the reverse look-up on an award. */
+  requiresTemplates: string[];
+  version: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+const schema = new Schema<TemplateDoc>(
+  {
+    platformId: { type: Schema.Types.ObjectId, required: true },
+    courseId: { type: String, default: null },
+    courseRef: { type: Schema.Types.ObjectId, default: null },
+    source: { type: String, enum: ['local', 'credly', 'accredible'], default: 'local' },
+    externalId: { type: String, default: null },
+    name: { type: String, required: true },
+    description: { type: String, default: '' },
+    criteria: { type: String, default: '' },
+    imageId: { type: String, default: null },
+    tags: { type: [String], default: [] },
+    alignments: { type: Schema.Types.Mixed, default: () => [] },
+    expiresAfterDays: { type: Number, default: null },
+    expiresAt: { type: Date, default: null },
+    allowReEarn: { type: Boolean, default: false },
+    state: { type: String, enum: ['draft', 'active', 'inactive'], default: 'draft' },
+    activeSince: { type: Date, default: null },
+    // Mixed: the rule shapes are validated by src/rules before they get here.
+    groups: { type: Schema.Types.Mixed, default: () => [] },
+    penalties: { type: Schema.Types.Mixed, default: () => [] },
+    eventTypes: { type: [String], default: [] },
+    requiresTemplates: { type: [String], default: [] },
+    version: { type: Number, default: 1 },
+  },
+  { timestamps: true, collection: 'templates', minimize: false },
+);
+// The candidate look-up of event processing: platform, state, event type, course.
+schema.index({ platformId: 1, state: 1, eventTypes: 1, courseRef: 1 });
+schema.index({ platformId: 1, courseId: 1, createdAt: -1 });
+
+export type TemplateModel = Model<TemplateDoc>;
+export const templateModel = (c: Connection): TemplateModel => c.model<TemplateDoc>('Template', schema);

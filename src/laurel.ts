@@ -1,0 +1,96 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Express } from 'express';
+import type { Connection } from 'mongoose';
+import type { Config } from './config.js';
+import { connectDatabase, databaseAnswers } from './db/connection.js';
+import { createJobQueue, type JobQueue } from './jobs/queue.js';
+import { createLogger, type Logger } from './logger.js';
+import { createApp, finishApp } from './web/app.js';
+import { apiRouter } from './web/api/index.js';
+import type { Context } from './context.js';
+import { createModels, ensureIndexes } from './db/models/index.js';
+import { defineJobs, scheduleRecurringJobs } from './jobs/definitions.js';
+import { createSealer } from './security/encryption.js';
+import { createLti, type Lti } from './lti/index.js';
+import { defineLtiJobs } from './lti/jobs.js';
+import { courseRouter } from './web/course/index.js';
+
+export type Laurel = {
+  config: Config;
+  logger: Logger;
+  app: Express;
+  server: http.Server;
+  /** The URL the server actually listens on (PORT 0 picks a free port). */
+  url: string;
+  connection: Connection;
+  queue: JobQueue;
+  ctx: Context;
+  /** ltijs and Laurel's LTI routes, services and platform store. */
+  lti: Lti;
+  /** Graceful stop: refuse new requests, let jobs finish or unlock, close the database. */
+  close(): Promise<void>;
+};
+
+/** Composition root: database, job queue and web app, wired and listening. */
+export async function startLaurel(config: Config, options: { logger?: Logger } = {}): Promise<Laurel> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const connection = await connectDatabase(config.mongodbUri);
+  const models = createModels(connection);
+  await ensureIndexes(models);
+  const queue = createJobQueue(connection, {
+    processEveryMs: config.jobsProcessEveryMs,
+    lockLifetimeMs: config.jobsLockLifetimeMs,
+    logger,
+  });
+  const ctx: Context = {
+    config,
+    models,
+    sealer: createSealer(config.encryptionKey),
+    jobs: queue,
+    logger,
+    now: () => new Date(),
+  };
+  defineJobs(ctx);
+  const lti = await createLti(ctx, connection);
+  defineLtiJobs(ctx, { nrps: lti.provider.NamesAndRoles });
+  if (config.role !== 'web') {
+    await queue.startProcessing();
+    await scheduleRecurringJobs(ctx);
+  }
+
+  const app = createApp({
+    config,
+    logger,
+    checkReady: async () => ({ database: await databaseAnswers(connection), jobs: queue.isReady() }),
+  });
+  app.use('/api/v1', apiRouter(ctx, { platformHooks: lti.platformHooks }));
+  lti.mount(app);
+  app.use(courseRouter(ctx, lti));
+  finishApp(app, logger);
+
+  const server = http.createServer(app);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://localhost:${port}`;
+  logger.info({ url, publicUrl: config.publicUrl, role: config.role }, 'Laurel is listening');
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      logger.info('Laurel is shutting down');
+      const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await queue.stop(config.shutdownGraceMs);
+      server.closeAllConnections();
+      await serverClosed;
+      // ltijs stores through this connection too (src/lti/database.ts): closing it closes ltijs's store.
+      await connection.close();
+      logger.info('Laurel stopped');
+    })());
+
+  return { config, logger, app, server, url, connection, queue, ctx, lti, close };
+}

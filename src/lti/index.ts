@@ -1,0 +1,123 @@
+import ltijs, { type ProviderInstance } from 'ltijs';
+import { type Express, type NextFunction, type Request, type Response } from 'express';
+import type { Context } from '../context.js';
+import type { PlatformHooks } from '../platforms/service.js';
+import { canvasConfiguration } from './canvas.js';
+import { LtiDatabase } from './database.js';
+import { launchHandler, preLaunchChecks, type LaunchDeps } from './launch.js';
+import { ltiPlatformStore, type LtiPlatformStore } from './platforms.js';
+import { refusal, refusalForLtijsError, sendRefusal, type PageRenderer } from './refusals.js';
+import { registrationRouter } from './registration.js';
+
+/**
+ * LTI 1.3 through ltijs, inside Laurel's express app:
+ * - a Provider of Laurel's own (not ltijs's process-wide singleton), so each Laurel instance, and each
+ *   test's, has its own, on its own database connection (LtiDatabase);
+ * - no `deploy()`: it would only connect ltijs's mongoose 7 singleton and install a SIGINT handler
+ *   that exits the process before Laurel's graceful stop;
+ * - `ltiaas` mode: no session cookie, the ltik alone carries the launch (cookies in an LMS iframe are
+ *   unreliable), while the one-minute state cookie of the OIDC login is still checked;
+ * - its app serves only /lti/login, /lti/launch and /lti/keys; /lti/register, /lti/canvas.json and the
+ *   course pages are Laurel's own routes (ltijs would read an `Authorization: Bearer` as an ltik).
+ */
+export type Lti = {
+  provider: ProviderInstance;
+  db: LtiDatabase;
+  platforms: LtiPlatformStore;
+  /** For registerPlatform and deletePlatform (admin API, CLI): keeps ltijs's platform records in step. */
+  platformHooks: PlatformHooks;
+  /**
+   * Mounts the /lti routes on `app` (ltijs's express 4 app through `app.use`, which restores the
+   * request and response prototypes when it hands back), rendering pages with `app`'s views.
+   */
+  mount(app: Express): void;
+};
+
+export const LTI_ROUTES = {
+  login: '/login',
+  launch: '/launch',
+  keys: '/keys',
+  register: '/register',
+} as const;
+/** The maximum age of an id_token (its `iat`); ltijs's 10 s default leaves no room for a slow network. */
+const TOKEN_MAX_AGE_S = 60;
+
+/** Renders a view with the app's engine, for handlers running inside ltijs's own express app. */
+export function renderWith(app: Pick<Express, 'render'>): PageRenderer {
+  return (view, locals) =>
+    new Promise((resolve, reject) =>
+      app.render(view, locals, (err: Error | null, html?: string) =>
+        err ? reject(err) : resolve(html ?? ''),
+      ),
+    );
+}
+
+export async function createLti(ctx: Context, connection: import('mongoose').Connection): Promise<Lti> {
+  const db = new LtiDatabase(connection);
+  await db.setup();
+  const platforms = ltiPlatformStore(db, ctx.config.ltiKey);
+  await platforms.reconcile(ctx.models, ctx.logger);
+
+  const ProviderClass = Object.getPrototypeOf(ltijs.Provider).constructor as new () => ProviderInstance;
+  const provider = new ProviderClass();
+  // Set once the outer app exists; ltijs's handlers render Laurel's pages through it.
+  let render: PageRenderer = () => Promise.reject(new Error('LTI routes are not mounted yet'));
+  const deps: LaunchDeps = { ctx, render: (view, locals) => render(view, locals) };
+
+  provider.setup(
+    ctx.config.ltiKey,
+    { plugin: db },
+    {
+      appRoute: LTI_ROUTES.launch,
+      loginRoute: LTI_ROUTES.login,
+      keysetRoute: LTI_ROUTES.keys,
+      dynRegRoute: LTI_ROUTES.register,
+      // Inside an LMS iframe only SameSite=None cookies travel, and browsers want Secure with it.
+      cookies: { secure: true, sameSite: 'None' },
+      devMode: false,
+      ltiaas: true,
+      tokenMaxAge: TOKEN_MAX_AGE_S,
+      cors: false,
+      serverAddon: (app) => {
+        app.use(preLaunchChecks(deps, { login: LTI_ROUTES.login, launch: LTI_ROUTES.launch }));
+      },
+    },
+  );
+  provider.onConnect(launchHandler(deps, 'resource'));
+  provider.onDeepLinking(launchHandler(deps, 'deep-linking'));
+  provider.onInvalidToken((req: Request, res: Response, next?: NextFunction) => {
+    const details = (res.locals.err as { details?: { message?: unknown } } | undefined)?.details;
+    const idToken = (req.body as Record<string, unknown> | undefined)?.id_token;
+    refusalForLtijsError(
+      typeof details?.message === 'string' ? details.message : '',
+      typeof idToken === 'string' ? idToken : undefined,
+      ctx.models,
+    )
+      .then((refused) => sendRefusal(deps.render, req, res, refused, ctx.logger))
+      .catch((err: unknown) => (next ? next(err) : res.status(500).end()));
+  });
+  const refuseWith =
+    (make: typeof refusal.noLaunch) => (req: Request, res: Response, next?: NextFunction) => {
+      sendRefusal(deps.render, req, res, make(), ctx.logger).catch((err: unknown) =>
+        next ? next(err) : res.status(500).end(),
+      );
+    };
+  provider.onSessionTimeout(refuseWith(refusal.sessionExpired));
+  provider.onUnregisteredPlatform(refuseWith(refusal.unknownPlatform));
+  provider.onInactivePlatform(refuseWith(refusal.inactivePlatform));
+
+  return {
+    provider,
+    db,
+    platforms,
+    platformHooks: platforms.hooks(),
+    mount(app) {
+      render = renderWith(app);
+      app.get('/lti/canvas.json', (_req, res) => {
+        res.set('Cache-Control', 'public, max-age=300').json(canvasConfiguration(ctx.config.publicUrl));
+      });
+      app.use(registrationRouter(ctx, platforms));
+      app.use('/lti', provider.app);
+    },
+  };
+}

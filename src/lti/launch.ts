@@ -1,0 +1,129 @@
+import jwt from 'jsonwebtoken';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { LaunchCallback, LtiIdToken } from 'ltijs';
+import type { Context } from '../context.js';
+import type { PlatformDoc } from '../db/models/platform.js';
+import { upsertLaunchIdentity } from '../identity/launch.js';
+import { CLAIMS, courseSightingOf, personSightingOf, rolesOf, type Claims } from './claims.js';
+import { requestRosterSync } from './jobs.js';
+import { refusal, sendRefusal, type LaunchRefusal, type PageRenderer } from './refusals.js';
+import { launchKind } from './roles.js';
+
+/** Where a launch lands, by kind; every page after the launch carries the ltik in its links and forms. */
+export const COURSE_PATHS = {
+  home: '/course',
+  instructor: '/course/instructor',
+  learner: '/course/learner',
+  admin: '/course/admin',
+  deepLink: '/course/deep-link',
+} as const;
+
+export const withLtik = (path: string, ltik: string) => `${path}?ltik=${encodeURIComponent(ltik)}`;
+
+export type LaunchDeps = { ctx: Context; render: PageRenderer };
+
+/** The verified claims of this request's id_token, kept by the pre-check for the launch handler. */
+const CLAIMS_LOCAL = 'laurelClaims';
+
+const text = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
+
+/**
+ * Runs inside ltijs's app before its validation (its `serverAddon`), on bodies ltijs parsed:
+ * - a login initiation without its required parameters gets a page naming them (ltijs answers JSON);
+ * - an id_token without a nonce is refused: ltijs would accept it, and a nonce is what makes a
+ *   replayed launch detectable.
+ */
+export function preLaunchChecks(deps: LaunchDeps, routes: { login: string; launch: string }): RequestHandler {
+  return (req, res, next) => {
+    const fail = (refused: LaunchRefusal) =>
+      sendRefusal(deps.render, req, res, refused, deps.ctx.logger).catch(next);
+    if (req.path === routes.login) {
+      const params = {
+        ...(req.query as Record<string, unknown>),
+        ...((req.body ?? {}) as Record<string, unknown>),
+      };
+      const missing = ['iss', 'login_hint', 'target_link_uri'].filter((name) => !text(params[name]));
+      if (missing.length === 0) return next();
+      deps
+        .render('lti/refused', {
+          cspNonce: res.locals.cspNonce,
+          title: 'This sign-in request is incomplete',
+          message: `The LMS's login request lacks ${missing.join(', ')}. Open Laurel from your course; if this keeps happening, ask your LMS administrator to check Laurel's login URL.`,
+          code: 'invalid_login',
+          status: 400,
+          missing,
+        })
+        .then((html) => res.status(400).type('html').send(html), next);
+      return;
+    }
+    if (req.path !== routes.launch || req.method !== 'POST') return next();
+    const idToken = text((req.body as Record<string, unknown> | undefined)?.id_token);
+    // With an ltik instead of an id_token, ltijs reads the session; nothing to check here.
+    if (!idToken) return next();
+    const claims = jwt.decode(idToken);
+    if (!claims || typeof claims !== 'object') return next(); // ltijs refuses what is not a JWT
+    if (!text(claims.nonce)) return void fail(refusal.missingNonce());
+    res.locals[CLAIMS_LOCAL] = claims;
+    next();
+  };
+}
+
+/**
+ * ltijs validated the id_token (signature, audience, expiry, nonce, state); Laurel checks what
+ * ltijs does not (the deployment), records who launched where, and sends the browser on to the
+ * page for their role with the ltik, so that a reload never re-posts the launch.
+ */
+export function launchHandler(deps: LaunchDeps, kind: 'resource' | 'deep-linking'): LaunchCallback {
+  const { ctx } = deps;
+  return (token: LtiIdToken, req: Request, res: Response, next: NextFunction) => {
+    const handle = async () => {
+      const ltik = res.locals.ltik as string | undefined;
+      const claims = res.locals[CLAIMS_LOCAL] as Claims | undefined;
+      if (!claims || !ltik) {
+        // An ltik-carrying request to the launch URL (not a launch): continue on the course pages.
+        const given = text(req.query.ltik) ?? text((req.body as Record<string, unknown> | undefined)?.ltik);
+        if (given) return void res.redirect(303, withLtik(COURSE_PATHS.home, given));
+        return sendRefusal(deps.render, req, res, refusal.noLaunch(), ctx.logger);
+      }
+      const platform = await ctx.models.platforms
+        .findOne({ issuer: token.iss, clientId: token.clientId })
+        .lean<PlatformDoc>();
+      if (!platform) return sendRefusal(deps.render, req, res, refusal.unknownPlatform(), ctx.logger);
+      if (!platform.deploymentIds.includes(token.deploymentId))
+        return sendRefusal(deps.render, req, res, refusal.unknownDeployment(), ctx.logger);
+
+      const roles = rolesOf(claims);
+      const who = launchKind(roles);
+      if (kind === 'deep-linking' && who === 'learner')
+        return sendRefusal(deps.render, req, res, refusal.notAllowed(), ctx.logger);
+      const { course } = await upsertLaunchIdentity(ctx.models, platform._id, {
+        course: courseSightingOf(claims, platform.lms),
+        person: personSightingOf(claims, platform.lms),
+      });
+      const membershipsUrl = (claims[CLAIMS.nrps] as { context_memberships_url?: unknown } | undefined)
+        ?.context_memberships_url;
+      if (who !== 'learner' && course && typeof membershipsUrl === 'string') {
+        await requestRosterSync(ctx, {
+          platformId: String(platform._id),
+          courseRef: String(course._id),
+          membershipsUrl,
+        }).catch((err: unknown) =>
+          // The roster can wait for the daily sync; the launch must not fail for it.
+          ctx.logger.warn({ err, courseRef: String(course._id) }, 'roster sync could not be queued'),
+        );
+      }
+      ctx.logger.info(
+        {
+          platformId: String(platform._id),
+          courseRef: course ? String(course._id) : null,
+          kind: who,
+          message: kind,
+        },
+        'LTI launch',
+      );
+      const path = kind === 'deep-linking' ? COURSE_PATHS.deepLink : COURSE_PATHS[who];
+      res.redirect(303, withLtik(path, ltik));
+    };
+    handle().catch(next);
+  };
+}

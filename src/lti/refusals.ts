@@ -1,0 +1,208 @@
+import jwt from 'jsonwebtoken';
+import type { Request, Response } from 'express';
+import type { Models } from '../db/models/index.js';
+import { HttpError } from '../errors.js';
+import type { Logger } from '../logger.js';
+
+/**
+ * Launches Laurel refuses, each with a status and a message a person can act on. ltijs reports its
+ * failures as codes (or jsonwebtoken's messages); they are translated here, never shown raw.
+ */
+export type RefusalCode =
+  | 'no_launch'
+  | 'missing_state'
+  | 'state_mismatch'
+  | 'bad_signature'
+  | 'wrong_audience'
+  | 'unknown_platform'
+  | 'inactive_platform'
+  | 'unknown_deployment'
+  | 'missing_nonce'
+  | 'reused_nonce'
+  | 'expired'
+  | 'invalid_launch'
+  | 'session_expired'
+  | 'not_allowed';
+
+/** An HttpError, so that one escaping to the app's error handler still answers its status and message. */
+export class LaunchRefusal extends HttpError {
+  constructor(
+    code: RefusalCode,
+    status: 401 | 403,
+    readonly title: string,
+    message: string,
+  ) {
+    super(status, code, message);
+    this.name = 'LaunchRefusal';
+  }
+}
+
+const AGAIN = 'Go back to your course and open Laurel again.';
+
+export const refusal = {
+  noLaunch: () =>
+    new LaunchRefusal(
+      'no_launch',
+      401,
+      'Open Laurel from your course',
+      `This page only opens from a course. ${AGAIN}`,
+    ),
+  missingState: () =>
+    new LaunchRefusal(
+      'missing_state',
+      401,
+      'The sign-in could not be completed',
+      'Laurel could not match this launch to a sign-in it started: its state is missing, was already used, ' +
+        `or your browser blocked Laurel's cookie. ${AGAIN}`,
+    ),
+  stateMismatch: () =>
+    new LaunchRefusal(
+      'state_mismatch',
+      401,
+      'The sign-in could not be completed',
+      `This launch came from another LMS than the sign-in Laurel started. ${AGAIN}`,
+    ),
+  badSignature: () =>
+    new LaunchRefusal(
+      'bad_signature',
+      401,
+      'The launch could not be verified',
+      'The launch was not signed with a key of your LMS, so Laurel cannot trust it. If this keeps happening, ' +
+        'ask your LMS administrator to check the public keyset URL registered with Laurel.',
+    ),
+  wrongAudience: () =>
+    new LaunchRefusal(
+      'wrong_audience',
+      401,
+      'The launch was meant for another tool',
+      'The launch names a client id that is not registered with Laurel. Ask your LMS administrator to check ' +
+        "Laurel's client id.",
+    ),
+  unknownPlatform: () =>
+    new LaunchRefusal(
+      'unknown_platform',
+      401,
+      'This LMS is not registered',
+      'Laurel does not know the LMS this launch came from. Your LMS administrator needs to register it first.',
+    ),
+  inactivePlatform: () =>
+    new LaunchRefusal(
+      'inactive_platform',
+      403,
+      'This LMS is not activated',
+      'Your LMS is registered with Laurel but not activated yet. Ask your LMS administrator.',
+    ),
+  unknownDeployment: () =>
+    new LaunchRefusal(
+      'unknown_deployment',
+      403,
+      'This installation of Laurel is not registered',
+      'The launch came from a deployment of Laurel that your LMS administrator has not registered with Laurel. ' +
+        "Ask them to add the deployment id to Laurel's platform record.",
+    ),
+  missingNonce: () =>
+    new LaunchRefusal(
+      'missing_nonce',
+      401,
+      'The launch could not be verified',
+      `The launch carries no nonce, so Laurel cannot tell it from a replayed one. ${AGAIN}`,
+    ),
+  reusedNonce: () =>
+    new LaunchRefusal(
+      'reused_nonce',
+      401,
+      'This launch was already used',
+      `Each launch can be used once, and this one was used before (a reload or a replay). ${AGAIN}`,
+    ),
+  expired: () =>
+    new LaunchRefusal(
+      'expired',
+      401,
+      'The launch has expired',
+      `The launch is too old to be accepted. ${AGAIN} If this keeps happening, the clock of your LMS or of Laurel may be wrong.`,
+    ),
+  invalidLaunch: () =>
+    new LaunchRefusal(
+      'invalid_launch',
+      401,
+      'The launch could not be accepted',
+      `The launch message is incomplete or malformed. ${AGAIN}`,
+    ),
+  sessionExpired: () =>
+    new LaunchRefusal(
+      'session_expired',
+      401,
+      'Your Laurel session has ended',
+      `For your security it lasts a few hours. ${AGAIN}`,
+    ),
+  notAllowed: () =>
+    new LaunchRefusal('not_allowed', 403, 'Not allowed', 'This page is for instructors of this course.'),
+};
+
+/** ltijs's failure (`res.locals.err.details.message`) → a refusal; the raw id_token helps tell some apart. */
+export async function refusalForLtijsError(
+  message: string,
+  idToken: string | undefined,
+  models: Models,
+): Promise<LaunchRefusal> {
+  switch (message) {
+    case 'MISSING_VALIDATION_COOKIE':
+      return refusal.missingState();
+    case 'ISS_CLAIM_DOES_NOT_MATCH':
+      return refusal.stateMismatch();
+    case 'NONCE_ALREADY_RECEIVED':
+      return refusal.reusedNonce();
+    case 'TOKEN_TOO_OLD':
+    case 'jwt expired':
+      return refusal.expired();
+    case 'PLATFORM_NOT_ACTIVATED':
+      return refusal.inactivePlatform();
+    case 'NO_LTIK_OR_IDTOKEN_FOUND':
+      return refusal.noLaunch();
+    case 'IDTOKEN_NOT_FOUND_DB':
+    case 'CONTEXTTOKEN_NOT_FOUND_DB':
+      return refusal.sessionExpired();
+    case 'UNREGISTERED_PLATFORM':
+      return (await issuerIsKnown(idToken, models)) ? refusal.wrongAudience() : refusal.unknownPlatform();
+    case 'invalid signature':
+    case 'KEY_NOT_FOUND':
+    case 'KID_NOT_FOUND':
+    case 'KEYSET_NOT_FOUND':
+    case 'ALG_NOT_RS256':
+    case 'invalid algorithm':
+      return refusal.badSignature();
+    default:
+      return refusal.invalidLaunch();
+  }
+}
+
+/** A known issuer with an unknown client id means the token was addressed to another tool. */
+async function issuerIsKnown(idToken: string | undefined, models: Models): Promise<boolean> {
+  const claims = idToken ? jwt.decode(idToken) : null;
+  const iss = claims && typeof claims === 'object' ? claims.iss : undefined;
+  return typeof iss === 'string' && !!(await models.platforms.exists({ issuer: iss }));
+}
+
+export type PageRenderer = (view: string, locals: Record<string, unknown>) => Promise<string>;
+
+/**
+ * Answers a refusal as a page. ltijs calls some of its handlers without `next`, so the page is
+ * rendered here with Laurel's own view engine rather than passed down the error chain.
+ */
+export async function sendRefusal(
+  render: PageRenderer,
+  req: Request,
+  res: Response,
+  refused: LaunchRefusal,
+  logger: Logger,
+): Promise<void> {
+  logger.info({ refusal: refused.code, status: refused.status, path: req.path }, 'LTI launch refused');
+  const html = await render('lti/refused', {
+    cspNonce: res.locals.cspNonce,
+    title: refused.title,
+    message: refused.message,
+    code: refused.code,
+    status: refused.status,
+  });
+  res.status(refused.status).set('Cache-Control', 'no-store').type('html').send(html);
+}

@@ -1,0 +1,137 @@
+import jwt from 'jsonwebtoken';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { LtiContextToken, LtiIdToken } from 'ltijs';
+import type { Types } from 'mongoose';
+import type { Context } from '../context.js';
+import type { CourseDoc } from '../db/models/course.js';
+import type { PersonDoc } from '../db/models/person.js';
+import type { PlatformDoc } from '../db/models/platform.js';
+import type { LtiDatabase } from './database.js';
+import { refusal, type LaunchRefusal } from './refusals.js';
+import { launchKind, type LaunchKind } from './roles.js';
+
+/**
+ * The launch a request belongs to, from the ltik it carries (query `ltik`, form field `ltik`, or the
+ * `Authorization: LTIK-AUTH-V1 Token=…` header ltijs defines). No cookie is read: inside an LMS iframe
+ * the browser may drop them, so the ltik travels in every link and form instead.
+ */
+export type Launch = {
+  platformId: Types.ObjectId;
+  /** The course document (null for a launch without a course context). */
+  courseRef: Types.ObjectId | null;
+  personId: Types.ObjectId;
+  roles: string[];
+  kind: LaunchKind;
+  ltik: string;
+  courseTitle: string | null;
+  personName: string | null;
+  platformName: string;
+  messageType: string;
+};
+
+/** Sessions end this long after the launch, even while ltijs still keeps the tokens (24 h). */
+export const SESSION_MAX_AGE_S = 12 * 3600;
+
+type LtikPayload = {
+  platformUrl: string;
+  clientId: string;
+  deploymentId: string;
+  contextId: string;
+  user: string;
+  iat?: number;
+};
+
+export function ltikOf(req: Request): string | undefined {
+  const header = req.get('authorization') ?? '';
+  const fromHeader = header.startsWith('LTIK-AUTH-V1 Token=') ? header.slice(19).split(',')[0] : undefined;
+  const fromQuery = typeof req.query.ltik === 'string' ? req.query.ltik : undefined;
+  const body = req.body as Record<string, unknown> | undefined;
+  const fromBody = typeof body?.ltik === 'string' ? body.ltik : undefined;
+  return fromHeader || fromQuery || fromBody || undefined;
+}
+
+/** Resolves an ltik to the launch, its ltijs token (for LTI services) and Laurel's records; throws a refusal. */
+export async function resolveLaunch(
+  ctx: Context,
+  db: LtiDatabase,
+  ltik: string | undefined,
+): Promise<{ launch: Launch; token: LtiIdToken }> {
+  const fail = (r: LaunchRefusal): never => {
+    throw r;
+  };
+  if (!ltik) return fail(refusal.noLaunch());
+  let payload: LtikPayload;
+  try {
+    payload = jwt.verify(ltik, ctx.config.ltiKey, { algorithms: ['HS256'] }) as LtikPayload;
+  } catch {
+    return fail(refusal.sessionExpired());
+  }
+  const age = Math.floor(ctx.now().getTime() / 1000) - (payload.iat ?? 0);
+  if (age > SESSION_MAX_AGE_S) return fail(refusal.sessionExpired());
+  const [idTokens, contextTokens] = await Promise.all([
+    db.Get(false, 'idtoken', {
+      iss: payload.platformUrl,
+      clientId: payload.clientId,
+      deploymentId: payload.deploymentId,
+      user: payload.user,
+    }),
+    db.Get(false, 'contexttoken', { contextId: payload.contextId, user: payload.user }),
+  ]);
+  if (!idTokens || !contextTokens) return fail(refusal.sessionExpired());
+  const context = contextTokens[0] as unknown as LtiContextToken;
+  const token = {
+    ...(idTokens[0] as unknown as Omit<LtiIdToken, 'platformContext'>),
+    platformContext: context,
+  } as LtiIdToken;
+
+  const platform = await ctx.models.platforms
+    .findOne({ issuer: payload.platformUrl, clientId: payload.clientId })
+    .lean<PlatformDoc>();
+  if (!platform) return fail(refusal.unknownPlatform());
+  if (!platform.deploymentIds.includes(payload.deploymentId)) return fail(refusal.unknownDeployment());
+  const person = await ctx.models.people
+    .findOne({ platformId: platform._id, ids: payload.user })
+    .lean<PersonDoc>();
+  if (!person) return fail(refusal.sessionExpired());
+  const contextId = context.context?.id;
+  const course = contextId
+    ? await ctx.models.courses.findOne({ platformId: platform._id, ids: contextId }).lean<CourseDoc>()
+    : null;
+  const roles = Array.isArray(context.roles) ? context.roles : [];
+  return {
+    token,
+    launch: {
+      platformId: platform._id,
+      courseRef: course?._id ?? null,
+      personId: person._id,
+      roles,
+      kind: launchKind(roles),
+      ltik,
+      courseTitle: course?.title ?? context.context?.title ?? null,
+      personName: person.name ?? null,
+      platformName: platform.name,
+      messageType: context.messageType ?? 'LtiResourceLinkRequest',
+    },
+  };
+}
+
+/** Express middleware: `res.locals.launch` and `res.locals.ltiToken`, or a refusal passed on as an error. */
+export function launchSession(ctx: Context, db: LtiDatabase): RequestHandler {
+  return async (req: Request, res: Response, next: NextFunction) => {
+    const { launch, token } = await resolveLaunch(ctx, db, ltikOf(req));
+    res.locals.launch = launch;
+    res.locals.ltiToken = token;
+    // Pages carry the ltik: keep them out of shared caches and browser history stores.
+    res.set('Cache-Control', 'no-store');
+    next();
+  };
+}
+
+/** Only these kinds may pass; others get 403 and a page that names nothing of the course. */
+export function requireKind(...kinds: LaunchKind[]): RequestHandler {
+  return (_req, res, next) => {
+    const launch = res.locals.launch as Launch | undefined;
+    if (!launch || !kinds.includes(launch.kind)) throw refusal.notAllowed();
+    next();
+  };
+}

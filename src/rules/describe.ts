@@ -1,0 +1,156 @@
+/**
+ * Plain-language summaries of a template's requirements for learners and instructors,
+ * who should never have to read event names or rule paths. Common shapes get a natural
+ * phrase ("Quiz 3 ≥ 80%"); anything else falls back to a readable but literal one
+ * ("activity graded where data.attempt > 2") rather than hiding a rule.
+ */
+import type { Operator, Penalty, Requirement, RequirementGroup, Rule } from './types.js';
+import { isBadgeRequirement } from './types.js';
+
+type Lookup = Readonly<Record<string, string>> | ReadonlyMap<string, string>;
+
+/** What the caller knows about the ids a template mentions. */
+export interface DescribeContext {
+  /** Activity titles by `data.activityId`. */
+  activityTitles?: Lookup;
+  /** Badge template names by template id. */
+  badgeNames?: Lookup;
+}
+
+function lookup(table: Lookup | undefined, key: string): string | undefined {
+  if (table === undefined) return undefined;
+  if (table instanceof Map) return table.get(key);
+  // Own properties only: an activity called "constructor" must not find Object's.
+  const record = table as Readonly<Record<string, string>>;
+  return Object.prototype.hasOwnProperty.call(record, key) ? record[key] : undefined;
+}
+
+function activityName(id: string, ctx: DescribeContext): string {
+  return lookup(ctx.activityTitles, id) ?? `activity “${id}”`;
+}
+
+function badgePhrase(templateId: string, ctx: DescribeContext): string {
+  return `badge “${lookup(ctx.badgeNames, templateId) ?? templateId}” earned`;
+}
+
+const SYMBOLS: Partial<Record<Operator, string>> = { eq: '=', ne: '≠', gt: '>', gte: '≥', lt: '<', lte: '≤' };
+const THRESHOLD_OPS: readonly Operator[] = ['eq', 'gt', 'gte', 'lt', 'lte'];
+
+const EVENT_PHRASES: Readonly<Record<string, string>> = {
+  'course.completed': 'course completed',
+  'course.grade.updated': 'course graded',
+  'activity.completed': 'activity completed',
+  'activity.grade.updated': 'activity graded',
+  'enrollment.created': 'enrolled in the course',
+  'enrollment.deleted': 'unenrolled from the course',
+  'badge.awarded': 'a badge earned',
+};
+
+function eventPhrase(event: string): string {
+  return Object.prototype.hasOwnProperty.call(EVENT_PHRASES, event)
+    ? EVENT_PHRASES[event]
+    : `event “${event}”`;
+}
+
+function formatValue(value: unknown): string {
+  if (typeof value === 'string') return `“${value}”`;
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null) return String(value);
+  return JSON.stringify(value) ?? String(value);
+}
+
+/** One rule, literally: "data.attempt > 2", "data.late is absent", "data.role is one of “a”, “b”". */
+export function describeRuleClause(rule: Rule): string {
+  const symbol = SYMBOLS[rule.op];
+  if (symbol !== undefined) return `${rule.path} ${symbol} ${formatValue(rule.value)}`;
+  if (rule.op === 'in') {
+    const values = Array.isArray(rule.value)
+      ? rule.value.map(formatValue).join(', ')
+      : formatValue(rule.value);
+    return `${rule.path} is one of ${values}`;
+  }
+  if (rule.op === 'exists') return `${rule.path} ${rule.value === false ? 'is absent' : 'is present'}`;
+  return `${rule.path} ${String(rule.op)} ${formatValue(rule.value)}`;
+}
+
+/** "≥ 80%" / "≥ 12 points" for a numeric threshold on data.percent or data.score, else null. */
+function threshold(rule: Rule): string | null {
+  const symbol = SYMBOLS[rule.op];
+  if (!THRESHOLD_OPS.includes(rule.op) || symbol === undefined || typeof rule.value !== 'number') return null;
+  if (rule.path === 'data.percent') return `${symbol} ${rule.value}%`;
+  if (rule.path === 'data.score') return `${symbol} ${rule.value} ${rule.value === 1 ? 'point' : 'points'}`;
+  return null;
+}
+
+function isIdRule(rule: Rule, path: string): boolean {
+  return rule.path === path && rule.op === 'eq' && typeof rule.value === 'string';
+}
+
+/** An event type plus rules (a requirement's or a penalty's condition) in plain language. */
+export function describeCondition(event: string, rules: readonly Rule[], ctx: DescribeContext = {}): string {
+  const activityRule = rules.find((r) => isIdRule(r, 'data.activityId'));
+  const others = rules.filter((r) => r !== activityRule);
+  const title = activityRule ? activityName(activityRule.value as string, ctx) : undefined;
+  const only = others.length === 1 ? threshold(others[0]) : null;
+
+  if (event === 'activity.grade.updated' && title !== undefined && only !== null) return `${title} ${only}`;
+  if (event === 'activity.completed' && title !== undefined && others.length === 0)
+    return `${title} completed`;
+  if (event === 'course.grade.updated' && title === undefined && only !== null) return `Course grade ${only}`;
+  if (event === 'course.completed' && rules.length === 0) return 'course completed';
+  if (event === 'badge.awarded' && rules.length === 1 && isIdRule(rules[0], 'data.templateId')) {
+    return badgePhrase(rules[0].value as string, ctx);
+  }
+
+  // Fallback: say which event, then every rule literally. A named activity becomes the subject.
+  let subject = eventPhrase(event);
+  let clauses = rules;
+  if (title !== undefined && event === 'activity.grade.updated')
+    [subject, clauses] = [`${title} graded`, others];
+  if (title !== undefined && event === 'activity.completed')
+    [subject, clauses] = [`${title} completed`, others];
+  if (clauses.length === 0) return subject;
+  return `${subject} where ${clauses.map(describeRuleClause).join(' and ')}`;
+}
+
+/** One requirement. A label the admin wrote wins over the generated phrase. */
+export function describeRequirement(req: Requirement, ctx: DescribeContext = {}): string {
+  if (req.label !== undefined && req.label.trim() !== '') return req.label.trim();
+  if (isBadgeRequirement(req)) return badgePhrase(req.badge, ctx);
+  return describeCondition(req.event, req.rules ?? [], ctx);
+}
+
+/** One group: a single requirement bare, alternatives as "(A OR B)". */
+export function describeGroup(group: RequirementGroup, ctx: DescribeContext = {}): string {
+  const parts = group.requirements.map((req) => describeRequirement(req, ctx));
+  if (parts.length === 0) return '(nothing, so this group cannot be met)';
+  return parts.length === 1 ? parts[0] : `(${parts.join(' OR ')})`;
+}
+
+/** The whole template: "Earned when: Quiz 3 ≥ 80% AND (course completed OR Final exam ≥ 70%)". */
+export function describeRule(groups: readonly RequirementGroup[], ctx: DescribeContext = {}): string {
+  if (groups.length === 0) return 'No requirements yet, so this badge cannot be earned.';
+  return `Earned when: ${groups.map((group) => describeGroup(group, ctx)).join(' AND ')}`;
+}
+
+function joinAnd(items: readonly string[]): string {
+  if (items.length <= 1) return items.join('');
+  return `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
+}
+
+/**
+ * A penalty: "If Quiz 3 < 50%, progress on “Quiz 3 ≥ 80%” is undone." Pass the template's
+ * groups to name the requirements it resets; without them (or for an unknown id) the id is shown.
+ */
+export function describePenalty(
+  penalty: Penalty,
+  ctx: DescribeContext = {},
+  groups: readonly RequirementGroup[] = [],
+): string {
+  const byId = new Map<string, Requirement>();
+  for (const group of groups) for (const req of group.requirements) byId.set(req.id, req);
+  const targets = penalty.resets.map((id) => {
+    const req = byId.get(id);
+    return req ? `“${describeRequirement(req, ctx)}”` : `requirement “${id}”`;
+  });
+  return `If ${describeCondition(penalty.event, penalty.rules ?? [], ctx)}, progress on ${joinAnd(targets)} is undone.`;
+}

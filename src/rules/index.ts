@@ -1,0 +1,52 @@
+/** Requirement and penalty evaluation for badge templates: pure functions, no I/O. */
+export type {
+  BadgeRequirement,
+  EventRequirement,
+  EventType,
+  LearningEventLike,
+  Operator,
+  Penalty,
+  PenaltyInput,
+  Requirement,
+  RequirementGroupInput,
+  RequirementInput,
+  RequirementGroup,
+  Rule,
+  TemplateRules,
+} from './types.js';
+export { EVENT_TYPES, OPERATORS, isBadgeRequirement } from './types.js';
+export type { PathResult } from './path.js';
+export { FORBIDDEN_SEGMENTS, pathSegments, readPath } from './path.js';
+export type { ApplyResult, GroupStatus } from './evaluate.js';
+export {
+  applyEvent,
+  deepEqual,
+  groupStatus,
+  isComplete,
+  penaltyMatches,
+  progressFraction,
+  requirementMatches,
+  ruleHolds,
+} from './evaluate.js';
+export type { IssueDetail, ParseResult } from './validate.js';
+export {
+  assignRequirementIds,
+  formatIssues,
+  groupSchema,
+  parseTemplateRules,
+  penaltySchema,
+  refineTemplateRules,
+  requirementSchema,
+  ruleSchema,
+  templateRulesSchema,
+  templateRulesShape,
+} from './validate.js';
+export type { DescribeContext } from './describe.js';
+export {
+  describeCondition,
+  describeGroup,
+  describePenalty,
+  describeRequirement,
+  describeRule,
+  describeRuleClause,
+} from './describe.js';

@@ -1,0 +1,101 @@
+/**
+ * Shapes the rule engine works on. They mirror what the admin API stores for a badge
+ * template (see ARCHITECTURE.md, "Badges and credentials"), minus everything that is
+ * not needed to decide whether an event fulfils or undoes a requirement.
+ */
+
+/** Comparison operators a rule may use. */
+export type Operator = 'eq' | 'ne' | 'gt' | 'gte' | 'lt' | 'lte' | 'in' | 'exists';
+
+export const OPERATORS: readonly Operator[] = ['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'in', 'exists'];
+
+/** Event types a requirement or penalty may name (the generic learning event's types). */
+export const EVENT_TYPES = [
+  'course.completed',
+  'course.grade.updated',
+  'activity.completed',
+  'activity.grade.updated',
+  'enrollment.created',
+  'enrollment.deleted',
+  'badge.awarded',
+] as const;
+
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/** One condition on an event: the value at `path` (dotted, from the event root) compared with `value`. */
+export interface Rule {
+  path: string;
+  op: Operator;
+  value: unknown;
+}
+
+/** Fulfilled by an event of type `event` on which every rule holds (no rules: any event of that type). */
+export interface EventRequirement {
+  id: string;
+  event: string;
+  rules: Rule[];
+  label?: string;
+}
+
+/** Fulfilled by a live credential of template `badge` for the same person (seen as a `badge.awarded` event). */
+export interface BadgeRequirement {
+  id: string;
+  badge: string;
+  label?: string;
+}
+
+export type Requirement = EventRequirement | BadgeRequirement;
+
+/** Any one requirement fulfils its group; every group must be fulfilled. */
+export interface RequirementGroup {
+  requirements: Requirement[];
+}
+
+/** When an event matches `event` + `rules`, the requirements listed in `resets` lose their fulfilment. */
+export interface Penalty {
+  id: string;
+  event: string;
+  rules: Rule[];
+  resets: string[];
+}
+
+/** The parts of a badge template the engine reads. */
+export interface TemplateRules {
+  groups: readonly RequirementGroup[];
+  penalties?: readonly Penalty[];
+}
+
+/**
+ * A stored learning event as a plain object. Rule paths start here: `type`, `course.id`,
+ * `user.id`, `data.activityId`, `data.percent`, …
+ */
+export interface LearningEventLike {
+  type: string;
+  id?: string;
+  occurredAt?: string;
+  platform?: string;
+  course?: { id: string; [key: string]: unknown };
+  user?: { id?: string; email?: string; name?: string; [key: string]: unknown };
+  data?: Record<string, unknown>;
+  [key: string]: unknown;
+}
+
+/** A requirement as the admin API takes it: the id is optional until `assignRequirementIds`. */
+export type RequirementInput =
+  | { id?: string; event: string; rules: Rule[]; label?: string }
+  | { id?: string; badge: string; label?: string };
+
+export interface RequirementGroupInput {
+  requirements: RequirementInput[];
+}
+
+export interface PenaltyInput {
+  id?: string;
+  event: string;
+  rules: Rule[];
+  resets: string[];
+}
+
+export function isBadgeRequirement(req: Requirement): req is BadgeRequirement {
+  return typeof (req as Partial<BadgeRequirement>).badge === 'string';
+}

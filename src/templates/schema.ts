@@ -1,0 +1,78 @@
+import { z } from 'zod';
+import { refineTemplateRules, templateRulesShape } from '../rules/index.js';
+
+const objectId = z.string().regex(/^[0-9a-f]{24}$/i, 'must be a Laurel id (24 hexadecimal characters)');
+const text = (max: number) => z.string().trim().max(max, `at most ${max} characters`);
+
+const alignmentSchema = z.strictObject({
+  targetName: text(200).min(1, 'must not be empty'),
+  targetUrl: z.url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL' }).nullish(),
+  targetDescription: text(1000).nullish(),
+  targetFramework: text(200).nullish(),
+  targetCode: text(100).nullish(),
+});
+
+const fields = {
+  name: text(200).min(1, 'must not be empty'),
+  description: text(5000),
+  criteria: text(5000),
+  imageId: z.string().max(100).nullable(),
+  tags: z.array(text(50).min(1, 'must not be empty')).max(30, 'at most 30 tags'),
+  alignments: z.array(alignmentSchema).max(30, 'at most 30 alignments'),
+  expiresAfterDays: z.number().int('must be a whole number of days').min(1).max(36500).nullable(),
+  expiresAt: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time' }).nullable(),
+  allowReEarn: z.boolean(),
+};
+
+const noDoubleExpiry = (
+  v: { expiresAfterDays?: number | null; expiresAt?: string | null },
+  ctx: z.RefinementCtx,
+) => {
+  if (v.expiresAfterDays != null && v.expiresAt != null)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['expiresAt'],
+      message: 'give expiresAfterDays or expiresAt, not both',
+    });
+};
+
+/** POST /api/v1/templates */
+export const createTemplateSchema = z
+  .strictObject({
+    platformId: objectId,
+    courseId: text(200).min(1).nullish(),
+    name: fields.name,
+    description: fields.description.default(''),
+    criteria: fields.criteria.default(''),
+    imageId: fields.imageId.optional(),
+    tags: fields.tags.default([]),
+    alignments: fields.alignments.default([]),
+    expiresAfterDays: fields.expiresAfterDays.optional(),
+    expiresAt: fields.expiresAt.optional(),
+    allowReEarn: fields.allowReEarn.default(false),
+    ...templateRulesShape,
+  })
+  .superRefine((v, ctx) => {
+    noDoubleExpiry(v, ctx);
+    refineTemplateRules(v, ctx);
+  });
+
+/** PATCH /api/v1/templates/:id: any field but the platform and course; rules are merged by the service. */
+export const updateTemplateSchema = z
+  .strictObject({
+    name: fields.name.optional(),
+    description: fields.description.optional(),
+    criteria: fields.criteria.optional(),
+    imageId: fields.imageId.optional(),
+    tags: fields.tags.optional(),
+    alignments: fields.alignments.optional(),
+    expiresAfterDays: fields.expiresAfterDays.optional(),
+    expiresAt: fields.expiresAt.optional(),
+    allowReEarn: fields.allowReEarn.optional(),
+    groups: templateRulesShape.groups.unwrap().optional(),
+    penalties: templateRulesShape.penalties.unwrap().optional(),
+  })
+  .superRefine(noDoubleExpiry);
+
+export type CreateTemplateInput = z.infer<typeof createTemplateSchema>;
+export type UpdateTemplateInput = z.infer<typeof updateTemplateSchema>;

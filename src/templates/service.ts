@@ -1,0 +1,262 @@
+import { randomBytes } from 'node:crypto';
+import { Types } from 'mongoose';
+import { recordAudit, type Actor } from '../audit/record.js';
+import type { Context } from '../context.js';
+import type { TemplateDoc } from '../db/models/template.js';
+import { HttpError, notFound } from '../errors.js';
+import { resolveCourse } from '../identity/resolve.js';
+import { assignRequirementIds, isBadgeRequirement, parseTemplateRules } from '../rules/index.js';
+import type { Penalty, RequirementGroup } from '../rules/index.js';
+import type { CreateTemplateInput, UpdateTemplateInput } from './schema.js';
+
+/** Whose templates a caller may see: the admin API names a platform, an instructor also a course. */
+export type TemplateScope = { platformId?: Types.ObjectId; courseRef?: Types.ObjectId };
+
+const newRequirementId = () => `r${randomBytes(4).toString('hex')}`;
+
+/** The event types a template listens to: its requirements', its penalties', and badge awards. */
+export function eventTypesOf(groups: readonly RequirementGroup[], penalties: readonly Penalty[]): string[] {
+  const types = new Set<string>();
+  for (const group of groups)
+    for (const req of group.requirements) types.add(isBadgeRequirement(req) ? 'badge.awarded' : req.event);
+  for (const penalty of penalties) types.add(penalty.event);
+  return [...types].sort();
+}
+
+const requiredTemplatesOf = (groups: readonly RequirementGroup[]) =>
+  [...new Set(groups.flatMap((g) => g.requirements.filter(isBadgeRequirement).map((r) => r.badge)))].sort();
+
+async function checkBadgeRequirements(
+  ctx: Context,
+  platformId: Types.ObjectId,
+  selfId: Types.ObjectId | null,
+  groups: readonly RequirementGroup[],
+) {
+  const details: { path: string; message: string }[] = [];
+  const wanted = requiredTemplatesOf(groups);
+  const valid = wanted.filter((id) => /^[0-9a-f]{24}$/i.test(id));
+  const found = new Set(
+    (await ctx.models.templates.find({ _id: { $in: valid }, platformId }, { _id: 1 }).lean()).map((t) =>
+      String(t._id),
+    ),
+  );
+  groups.forEach((group, g) =>
+    group.requirements.forEach((req, r) => {
+      if (!isBadgeRequirement(req)) return;
+      const path = `groups.${g}.requirements.${r}.badge`;
+      if (selfId && req.badge === String(selfId))
+        details.push({ path, message: 'a badge cannot require itself' });
+      else if (!found.has(req.badge))
+        details.push({ path, message: `no badge template ${req.badge} on this platform` });
+    }),
+  );
+  if (details.length)
+    throw new HttpError(400, 'invalid_request', 'A required badge does not exist on this platform.', details);
+}
+
+function expiryFields(input: { expiresAfterDays?: number | null; expiresAt?: string | null }) {
+  const out: { expiresAfterDays?: number | null; expiresAt?: Date | null } = {};
+  if (input.expiresAfterDays !== undefined) {
+    out.expiresAfterDays = input.expiresAfterDays;
+    if (input.expiresAfterDays !== null) out.expiresAt = null;
+  }
+  if (input.expiresAt !== undefined) {
+    out.expiresAt = input.expiresAt === null ? null : new Date(input.expiresAt);
+    if (input.expiresAt !== null) out.expiresAfterDays = null;
+  }
+  return out;
+}
+
+export async function createTemplate(
+  ctx: Context,
+  input: CreateTemplateInput,
+  actor: Actor,
+): Promise<TemplateDoc> {
+  const platformId = new Types.ObjectId(input.platformId);
+  if (!(await ctx.models.platforms.exists({ _id: platformId })))
+    throw notFound(`Platform ${input.platformId}`);
+  const course = input.courseId ? await resolveCourse(ctx.models, platformId, { id: input.courseId }) : null;
+  const { groups, penalties } = assignRequirementIds(input.groups, input.penalties, newRequirementId);
+  await checkBadgeRequirements(ctx, platformId, null, groups);
+  const created = await ctx.models.templates.create({
+    platformId,
+    courseId: input.courseId ?? null,
+    courseRef: course?._id ?? null,
+    source: 'local',
+    name: input.name,
+    description: input.description,
+    criteria: input.criteria,
+    imageId: input.imageId ?? null,
+    tags: input.tags,
+    alignments: input.alignments,
+    ...expiryFields(input),
+    allowReEarn: input.allowReEarn,
+    state: 'draft',
+    groups,
+    penalties,
+    eventTypes: eventTypesOf(groups, penalties),
+    requiresTemplates: requiredTemplatesOf(groups),
+  });
+  const template = created.toObject();
+  await recordAudit(ctx.models, {
+    actor,
+    action: 'template.created',
+    platformId,
+    courseRef: template.courseRef,
+    target: { type: 'template', id: String(template._id) },
+    details: { name: template.name },
+  });
+  return template;
+}
+
+export async function getTemplate(ctx: Context, id: string, scope: TemplateScope = {}): Promise<TemplateDoc> {
+  if (!Types.ObjectId.isValid(id)) throw notFound(`Badge template ${id}`);
+  const filter: Record<string, unknown> = { _id: new Types.ObjectId(id) };
+  if (scope.platformId) filter.platformId = scope.platformId;
+  if (scope.courseRef) filter.courseRef = scope.courseRef;
+  const template = await ctx.models.templates.findOne(filter).lean<TemplateDoc>();
+  if (!template) throw notFound(`Badge template ${id}`);
+  return template;
+}
+
+export async function listTemplates(
+  ctx: Context,
+  query: {
+    platformId?: Types.ObjectId;
+    courseRef?: Types.ObjectId | null;
+    state?: string;
+    after?: Types.ObjectId;
+  },
+  limit: number,
+): Promise<TemplateDoc[]> {
+  const filter: Record<string, unknown> = {};
+  if (query.platformId) filter.platformId = query.platformId;
+  if (query.courseRef !== undefined) filter.courseRef = query.courseRef;
+  if (query.state) filter.state = query.state;
+  if (query.after) filter._id = { $gt: query.after };
+  return ctx.models.templates.find(filter).sort({ _id: 1 }).limit(limit).lean<TemplateDoc[]>();
+}
+
+export async function updateTemplate(
+  ctx: Context,
+  id: string,
+  input: UpdateTemplateInput,
+  actor: Actor,
+  scope: TemplateScope = {},
+): Promise<TemplateDoc> {
+  const current = await getTemplate(ctx, id, scope);
+  const set: Record<string, unknown> = {};
+  for (const key of [
+    'name',
+    'description',
+    'criteria',
+    'imageId',
+    'tags',
+    'alignments',
+    'allowReEarn',
+  ] as const)
+    if (input[key] !== undefined) set[key] = input[key];
+  Object.assign(set, expiryFields(input));
+  if (input.groups !== undefined || input.penalties !== undefined) {
+    // Rules are checked as a whole: a new penalty may reset a kept requirement and the other way round.
+    const merged = parseTemplateRules({
+      groups: input.groups ?? current.groups,
+      penalties: input.penalties ?? current.penalties,
+    });
+    if (!merged.success)
+      throw new HttpError(400, 'invalid_request', 'The requirements are not valid.', merged.details);
+    const { groups, penalties } = assignRequirementIds(
+      merged.data.groups,
+      merged.data.penalties,
+      newRequirementId,
+    );
+    await checkBadgeRequirements(ctx, current.platformId, current._id, groups);
+    if (current.state === 'active' && groups.length === 0)
+      throw new HttpError(400, 'invalid_request', 'An active badge needs at least one requirement group.', [
+        { path: 'groups', message: 'must not be empty while the badge is active' },
+      ]);
+    Object.assign(set, {
+      groups,
+      penalties,
+      eventTypes: eventTypesOf(groups, penalties),
+      requiresTemplates: requiredTemplatesOf(groups),
+    });
+  }
+  const updated = await ctx.models.templates
+    .findOneAndUpdate({ _id: current._id }, { $set: set, $inc: { version: 1 } }, { returnDocument: 'after' })
+    .lean<TemplateDoc>();
+  if (!updated) throw notFound(`Badge template ${id}`);
+  await recordAudit(ctx.models, {
+    actor,
+    action: 'template.updated',
+    platformId: current.platformId,
+    courseRef: current.courseRef,
+    target: { type: 'template', id },
+    details: { fields: Object.keys(set) },
+  });
+  return updated;
+}
+
+/** draft or inactive → active. Only events stored from now on count. */
+export async function activateTemplate(ctx: Context, id: string, actor: Actor, scope: TemplateScope = {}) {
+  const current = await getTemplate(ctx, id, scope);
+  if (current.state === 'active') return current;
+  if (current.groups.length === 0)
+    throw new HttpError(
+      400,
+      'invalid_request',
+      'A badge needs at least one requirement group before it can be activated.',
+      [{ path: 'groups', message: 'must not be empty' }],
+    );
+  return changeState(ctx, current, 'active', actor);
+}
+
+/** active → inactive (withdrawn): no new awards; progress and credentials stay. */
+export async function withdrawTemplate(ctx: Context, id: string, actor: Actor, scope: TemplateScope = {}) {
+  const current = await getTemplate(ctx, id, scope);
+  if (current.state === 'inactive') return current;
+  return changeState(ctx, current, 'inactive', actor);
+}
+
+async function changeState(ctx: Context, current: TemplateDoc, state: 'active' | 'inactive', actor: Actor) {
+  const set = state === 'active' ? { state, activeSince: ctx.now() } : { state };
+  const updated = await ctx.models.templates
+    .findOneAndUpdate({ _id: current._id, state: current.state }, { $set: set }, { returnDocument: 'after' })
+    .lean<TemplateDoc>();
+  if (!updated) throw new HttpError(409, 'conflict', 'The badge changed meanwhile; reload and try again.');
+  await recordAudit(ctx.models, {
+    actor,
+    action: state === 'active' ? 'template.activated' : 'template.withdrawn',
+    platformId: current.platformId,
+    courseRef: current.courseRef,
+    target: { type: 'template', id: String(current._id) },
+    details: { from: current.state, to: state },
+  });
+  return updated;
+}
+
+export function toPublicTemplate(t: TemplateDoc) {
+  return {
+    id: String(t._id),
+    platformId: String(t.platformId),
+    courseId: t.courseId,
+    source: t.source,
+    externalId: t.externalId,
+    name: t.name,
+    description: t.description,
+    criteria: t.criteria,
+    imageId: t.imageId,
+    tags: t.tags,
+    alignments: t.alignments,
+    expiresAfterDays: t.expiresAfterDays,
+    expiresAt: t.expiresAt,
+    allowReEarn: t.allowReEarn,
+    state: t.state,
+    activeSince: t.activeSince,
+    groups: t.groups,
+    penalties: t.penalties,
+    version: t.version,
+    createdAt: t.createdAt,
+    updatedAt: t.updatedAt,
+  };
+}

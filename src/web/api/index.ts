@@ -1,0 +1,26 @@
+import express, { Router } from 'express';
+import type { Context } from '../../context.js';
+import type { PlatformHooks } from '../../platforms/service.js';
+import { requireAdminKey } from './auth.js';
+import { credentialsRouter } from './credentials.js';
+import { eventsRouter } from './events.js';
+import { openApiRouter } from './openapi.js';
+import { platformsRouter } from './platforms.js';
+import { progressRouter } from './progress.js';
+import { templatesRouter } from './templates.js';
+
+/** Everything under /api/v1: the signed event endpoint, the OpenAPI document, the admin API. */
+export function apiRouter(ctx: Context, options: { platformHooks: PlatformHooks }): Router {
+  const router = Router();
+  router.use(eventsRouter(ctx));
+  router.use(openApiRouter(ctx));
+  const admin = Router();
+  admin.use(requireAdminKey(ctx.config.adminApiKey));
+  admin.use(express.json({ limit: '200kb', strict: true }));
+  admin.use(platformsRouter(ctx, options.platformHooks));
+  admin.use(templatesRouter(ctx));
+  admin.use(credentialsRouter(ctx));
+  admin.use(progressRouter(ctx));
+  router.use(admin);
+  return router;
+}

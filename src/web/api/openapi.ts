@@ -1,0 +1,393 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import type { Context } from '../../context.js';
+import { platformInputSchema } from '../../platforms/schema.js';
+import { createTemplateSchema, updateTemplateSchema } from '../../templates/schema.js';
+
+/** JSON Schema of a request body, straight from the zod schema the route validates with. */
+const bodySchema = (schema: z.ZodType) => {
+  const { $schema: _drop, ...rest } = z.toJSONSchema(schema, {
+    io: 'input',
+    unrepresentable: 'any',
+  }) as Record<string, unknown>;
+  return rest;
+};
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const json = (schema: unknown) => ({ 'application/json': { schema } });
+const errors = (...codes: number[]) =>
+  Object.fromEntries(
+    codes.map((c) => [String(c), { description: ERROR_TEXT[c], content: json(ref('Error')) }]),
+  );
+const ERROR_TEXT: Record<number, string> = {
+  400: 'Invalid input; details name each bad field',
+  401: 'Missing or wrong credentials',
+  404: 'Not found',
+  409: 'Conflicts with what is stored',
+  413: 'Body over 1 MiB or more than 500 events',
+};
+const idParam = {
+  name: 'id',
+  in: 'path',
+  required: true,
+  schema: { type: 'string', pattern: '^[0-9a-f]{24}$' },
+};
+const pagingParams = [
+  { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 } },
+  { name: 'cursor', in: 'query', schema: { type: 'string' }, description: 'The `next` of the previous page' },
+];
+const q = (name: string, description: string) => ({
+  name,
+  in: 'query',
+  schema: { type: 'string' },
+  description,
+});
+const list = (item: string) => ({
+  type: 'object',
+  required: ['items', 'next'],
+  properties: { items: { type: 'array', items: ref(item) }, next: { type: ['string', 'null'] } },
+});
+const ok = (schema: unknown, description = 'OK') => ({ description, content: json(schema) });
+const reasonBody = {
+  type: 'object',
+  required: ['reason'],
+  additionalProperties: false,
+  properties: { reason: { type: 'string', minLength: 1, maxLength: 1000 } },
+};
+
+const dateTime = { type: 'string', format: 'date-time' };
+const nullableDateTime = { type: ['string', 'null'], format: 'date-time' };
+
+const schemas = {
+  Error: {
+    type: 'object',
+    required: ['error', 'message', 'details'],
+    properties: {
+      error: { type: 'string' },
+      message: { type: 'string' },
+      details: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['path', 'message'],
+          properties: { path: { type: 'string' }, message: { type: 'string' } },
+        },
+      },
+    },
+  },
+  Platform: {
+    type: 'object',
+    required: [
+      'id',
+      'name',
+      'lms',
+      'issuer',
+      'clientId',
+      'authLoginUrl',
+      'authTokenUrl',
+      'jwksUrl',
+      'deploymentIds',
+    ],
+    properties: {
+      id: { type: 'string' },
+      name: { type: 'string' },
+      lms: { enum: ['moodle', 'canvas', 'other'] },
+      issuer: { type: 'string' },
+      clientId: { type: 'string' },
+      authLoginUrl: { type: 'string' },
+      authTokenUrl: { type: 'string' },
+      jwksUrl: { type: 'string' },
+      deploymentIds: { type: 'array', items: { type: 'string' } },
+      registeredBy: { type: 'string' },
+      createdAt: dateTime,
+      updatedAt: dateTime,
+    },
+  },
+  Template: {
+    type: 'object',
+    required: ['id', 'platformId', 'courseId', 'name', 'state', 'groups', 'penalties', 'allowReEarn'],
+    properties: {
+      id: { type: 'string' },
+      platformId: { type: 'string' },
+      courseId: { type: ['string', 'null'] },
+      source: { enum: ['local', 'credly', 'accredible'] },
+      externalId: { type: ['string', 'null'] },
+      name: { type: 'string' },
+      description: { type: 'string' },
+      criteria: { type: 'string' },
+      imageId: { type: ['string', 'null'] },
+      tags: { type: 'array', items: { type: 'string' } },
+      alignments: { type: 'array', items: { type: 'object' } },
+      expiresAfterDays: { type: ['integer', 'null'] },
+      expiresAt: nullableDateTime,
+      allowReEarn: { type: 'boolean' },
+      state: { enum: ['draft', 'active', 'inactive'] },
+      activeSince: nullableDateTime,
+      groups: { type: 'array', items: { type: 'object' } },
+      penalties: { type: 'array', items: { type: 'object' } },
+      version: { type: 'integer' },
+      createdAt: dateTime,
+      updatedAt: dateTime,
+    },
+  },
+  Credential: {
+    type: 'object',
+    required: ['id', 'templateId', 'platformId', 'courseId', 'userId', 'status', 'awardedAt', 'url'],
+    properties: {
+      id: { type: 'string' },
+      templateId: { type: 'string' },
+      platformId: { type: 'string' },
+      courseId: { type: ['string', 'null'] },
+      userId: { type: 'string' },
+      status: { enum: ['awarded', 'issued', 'revoked', 'expired'] },
+      awardedAt: dateTime,
+      expiresAt: nullableDateTime,
+      revokedAt: nullableDateTime,
+      revokedReason: { type: ['string', 'null'] },
+      url: { type: 'string', format: 'uri' },
+    },
+  },
+  Progress: {
+    type: 'object',
+    required: ['id', 'templateId', 'userId', 'fulfilled', 'groups', 'ratio', 'completedAt'],
+    properties: {
+      id: { type: 'string' },
+      templateId: { type: 'string' },
+      userId: { type: ['string', 'null'] },
+      userIds: { type: 'array', items: { type: 'string' } },
+      name: { type: ['string', 'null'] },
+      fulfilled: { type: 'array', items: { type: 'string' } },
+      fulfilments: { type: 'array', items: { type: 'object' } },
+      groups: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['met', 'metBy'],
+          properties: {
+            met: { type: 'boolean' },
+            metBy: { type: ['string', 'null'] },
+            fulfilled: { type: 'array', items: { type: 'string' } },
+          },
+        },
+      },
+      ratio: { type: 'number', minimum: 0, maximum: 1 },
+      completedAt: nullableDateTime,
+      updatedAt: dateTime,
+    },
+  },
+  EventAnswer: {
+    type: 'object',
+    required: ['stored', 'duplicates', 'rejected'],
+    properties: {
+      stored: { type: 'integer' },
+      duplicates: { type: 'integer' },
+      rejected: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['index', 'error'],
+          properties: { index: { type: 'integer' }, error: { type: 'string' } },
+        },
+      },
+    },
+  },
+};
+
+/** The OpenAPI 3.1 document of /api/v1, built from the same schemas the routes validate with. */
+export function buildOpenApi(publicUrl: string) {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Laurel admin API',
+      version: '1.0.0',
+      description:
+        'Register LMS platforms, define badge templates and what earns them, send learning events, and manage credentials. Every route but /events and /openapi.json takes `Authorization: Bearer $ADMIN_API_KEY`.',
+    },
+    servers: [{ url: `${publicUrl}/api/v1` }],
+    security: [{ adminKey: [] }],
+    components: {
+      securitySchemes: {
+        adminKey: { type: 'http', scheme: 'bearer', description: 'ADMIN_API_KEY' },
+        eventSignature: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'X-Laurel-Signature',
+          description:
+            't=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>" with the platform webhook secret>',
+        },
+      },
+      schemas,
+    },
+    paths: {
+      '/openapi.json': {
+        get: { summary: 'This document', security: [], responses: { 200: ok({ type: 'object' }) } },
+      },
+      '/platforms': {
+        post: {
+          summary: 'Register an LMS platform',
+          requestBody: { required: true, content: json(bodySchema(platformInputSchema)) },
+          responses: {
+            201: ok(
+              {
+                allOf: [
+                  ref('Platform'),
+                  {
+                    type: 'object',
+                    required: ['webhookSecret'],
+                    properties: { webhookSecret: { type: 'string' } },
+                  },
+                ],
+              },
+              'Registered; webhookSecret is shown this once',
+            ),
+            ...errors(400, 401, 409),
+          },
+        },
+        get: { summary: 'List platforms', responses: { 200: ok(list('Platform')), ...errors(401) } },
+      },
+      '/platforms/{id}': {
+        get: {
+          summary: 'One platform',
+          parameters: [idParam],
+          responses: { 200: ok(ref('Platform')), ...errors(401, 404) },
+        },
+        delete: {
+          summary: 'Remove a platform',
+          parameters: [idParam],
+          responses: { 204: { description: 'Removed' }, ...errors(401, 404) },
+        },
+      },
+      '/platforms/{id}/webhook-secret': {
+        post: {
+          summary: 'Rotate the webhook secret (the previous one works 24 more hours)',
+          parameters: [idParam],
+          responses: {
+            200: ok({
+              type: 'object',
+              required: ['id', 'webhookSecret'],
+              properties: { id: { type: 'string' }, webhookSecret: { type: 'string' } },
+            }),
+            ...errors(401, 404),
+          },
+        },
+      },
+      '/templates': {
+        post: {
+          summary: 'Create a badge template (state draft)',
+          requestBody: { required: true, content: json(bodySchema(createTemplateSchema)) },
+          responses: { 201: ok(ref('Template')), ...errors(400, 401, 404) },
+        },
+        get: {
+          summary: 'List badge templates',
+          parameters: [
+            q('platformId', 'Platform id'),
+            q('courseId', 'Course id (needs platformId)'),
+            q('state', 'draft, active or inactive'),
+            ...pagingParams,
+          ],
+          responses: { 200: ok(list('Template')), ...errors(400, 401) },
+        },
+      },
+      '/templates/{id}': {
+        get: {
+          summary: 'One badge template',
+          parameters: [idParam],
+          responses: { 200: ok(ref('Template')), ...errors(401, 404) },
+        },
+        patch: {
+          summary: 'Change a badge template (requirements and penalties are replaced as a whole)',
+          parameters: [idParam],
+          requestBody: { required: true, content: json(bodySchema(updateTemplateSchema)) },
+          responses: { 200: ok(ref('Template')), ...errors(400, 401, 404) },
+        },
+      },
+      '/templates/{id}/activate': {
+        post: {
+          summary: 'Activate: from now on, events count',
+          parameters: [idParam],
+          responses: { 200: ok(ref('Template')), ...errors(400, 401, 404, 409) },
+        },
+      },
+      '/templates/{id}/withdraw': {
+        post: {
+          summary: 'Withdraw (inactive): no new awards; progress and credentials stay',
+          parameters: [idParam],
+          responses: { 200: ok(ref('Template')), ...errors(401, 404, 409) },
+        },
+      },
+      '/progress': {
+        get: {
+          summary: "Learners' progress on a template, or one learner's on every template",
+          parameters: [
+            q('templateId', 'Template id'),
+            q('userId', 'Any id of the learner'),
+            q('platformId', 'Platform id'),
+            ...pagingParams,
+          ],
+          responses: { 200: ok(list('Progress')), ...errors(400, 401) },
+        },
+      },
+      '/credentials': {
+        get: {
+          summary: 'List credentials',
+          parameters: [
+            q('templateId', 'Template id'),
+            q('userId', 'Any id of the learner'),
+            q('platformId', 'Platform id'),
+            ...pagingParams,
+          ],
+          responses: { 200: ok(list('Credential')), ...errors(400, 401) },
+        },
+        post: {
+          summary: 'Award a badge by hand',
+          requestBody: {
+            required: true,
+            content: json({
+              type: 'object',
+              required: ['templateId', 'userId', 'reason'],
+              additionalProperties: false,
+              properties: {
+                templateId: { type: 'string' },
+                userId: { type: 'string' },
+                reason: { type: 'string' },
+              },
+            }),
+          },
+          responses: { 201: ok(ref('Credential')), ...errors(400, 401, 404, 409) },
+        },
+      },
+      '/credentials/{id}': {
+        get: {
+          summary: 'One credential',
+          parameters: [idParam],
+          responses: { 200: ok(ref('Credential')), ...errors(401, 404) },
+        },
+      },
+      '/credentials/{id}/revoke': {
+        post: {
+          summary: 'Revoke a credential with a reason',
+          parameters: [idParam],
+          requestBody: { required: true, content: json(reasonBody) },
+          responses: { 200: ok(ref('Credential')), ...errors(400, 401, 404, 409) },
+        },
+      },
+      '/events': {
+        post: {
+          summary: 'Send one learning event or { events: [...] } (at most 500, 1 MiB)',
+          security: [{ eventSignature: [] }],
+          requestBody: { required: true, content: json({ type: 'object' }) },
+          responses: { 200: ok(ref('EventAnswer')), ...errors(400, 401, 413) },
+        },
+      },
+    },
+  };
+}
+
+export function openApiRouter(ctx: Context): Router {
+  const router = Router();
+  const document = buildOpenApi(ctx.config.publicUrl);
+  router.get('/openapi.json', (_req, res) => {
+    res.json(document);
+  });
+  return router;
+}

@@ -1,0 +1,118 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import helmet from 'helmet';
+import { pinoHttp } from 'pino-http';
+import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
+import { HttpError } from '../errors.js';
+import { healthRouter, type ReadinessCheck } from './health.js';
+import { configureViews } from './views.js';
+
+export type AppDeps = { config: Config; logger: Logger; checkReady: ReadinessCheck };
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** LTI pages carry the launch token (`ltik`) in their URLs; it must not reach a log line. */
+const hideLtik = (url: unknown) =>
+  typeof url === 'string' ? url.replace(/([?&]ltik=)[^&#]*/g, '$1[redacted]') : url;
+
+/** The express app: security headers, request logging, views, and the routers Laurel mounts. */
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', deps.config.trustProxy);
+  app.use(
+    pinoHttp({
+      logger: deps.logger,
+      genReqId: (req, res) => {
+        const given = req.headers['x-request-id'];
+        const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+        res.setHeader('X-Request-Id', id);
+        return id;
+      },
+      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
+      serializers: {
+        req: (req: Record<string, unknown>) => {
+          const query = req.query as Record<string, unknown> | undefined;
+          return {
+            ...req,
+            url: hideLtik(req.url),
+            ...(query?.ltik !== undefined ? { query: { ...query, ltik: '[redacted]' } } : {}),
+          };
+        },
+      },
+    }),
+  );
+  // A fresh nonce per answer lets a page run its one inline script (an LTI auto-submitting form) under the CSP.
+  app.use((_req, res, next) => {
+    res.locals.cspNonce = randomBytes(16).toString('base64url');
+    next();
+  });
+  app.use(
+    helmet({
+      // Laurel lives inside the LMS's iframe: no frame-busting, any LMS origin may embed it.
+      frameguard: false,
+      contentSecurityPolicy: {
+        directives: {
+          'frame-ancestors': ['*'],
+          // LTI answers (deep linking) are forms posted back to the LMS.
+          'form-action': ["'self'", 'https:', 'http:'],
+          'img-src': ["'self'", 'data:', 'https:'],
+          'script-src': [
+            "'self'",
+            (_req, res) =>
+              `'nonce-${String((res as ServerResponse & { locals: { cspNonce: string } }).locals.cspNonce)}'`,
+          ],
+        },
+      },
+      crossOriginEmbedderPolicy: false,
+      crossOriginResourcePolicy: { policy: 'cross-origin' },
+      referrerPolicy: { policy: 'strict-origin-when-cross-origin' },
+    }),
+  );
+  configureViews(app);
+  app.use(healthRouter(deps.checkReady));
+  app.get('/', (_req, res) => {
+    res.render('home', { title: 'Laurel', publicUrl: deps.config.publicUrl });
+  });
+  return app;
+}
+
+/** Mounted last: 404 and error answers, JSON under /api, pages elsewhere; never a stack trace. */
+export function finishApp(app: Express, logger: Logger): void {
+  app.use((req, _res, next) => next(new HttpError(404, 'not_found', `Nothing is at ${req.path}.`)));
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const httpError = toHttpError(err);
+    if (httpError.status >= 500) (req.log ?? logger).error({ err }, 'request failed');
+    if (res.headersSent) return;
+    const body = { error: httpError.code, message: httpError.message, details: httpError.details };
+    if (req.path.startsWith('/api/') || !req.accepts('html')) {
+      res.status(httpError.status).json(body);
+      return;
+    }
+    res
+      .status(httpError.status)
+      .render('error', { title: titleFor(httpError.status), ...body, status: httpError.status });
+  });
+}
+
+function toHttpError(err: unknown): HttpError {
+  if (err instanceof HttpError) return err;
+  const e = err as { status?: number; type?: string; message?: string };
+  if (e?.type === 'entity.too.large')
+    return new HttpError(413, 'too_large', 'The request body is too large.');
+  if (e?.type === 'entity.parse.failed')
+    return new HttpError(400, 'invalid_json', 'The request body is not valid JSON.');
+  if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500)
+    return new HttpError(e.status, 'invalid_request', e.message ?? 'The request was refused.');
+  return new HttpError(500, 'internal_error', 'Something went wrong on our side. Please try again.');
+}
+
+function titleFor(status: number): string {
+  if (status === 403) return 'Not allowed';
+  if (status === 404) return 'Not found';
+  if (status === 401) return 'Sign-in needed';
+  if (status < 500) return 'That did not work';
+  return 'Something went wrong';
+}

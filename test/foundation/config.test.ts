@@ -1,0 +1,74 @@
+import { spawnSync } from 'node:child_process';
+import { loadConfig, ConfigError } from '../../src/config.js';
+
+const valid = {
+  NODE_ENV: 'production',
+  PUBLIC_URL: 'https://laurel.example.edu/',
+  MONGODB_URI: 'mongodb://db.example.edu:27017/laurel',
+  LTI_KEY: 'k'.repeat(32),
+  ADMIN_API_KEY: 'a'.repeat(24),
+  ENCRYPTION_KEY: '0f'.repeat(32),
+};
+
+describe('loadConfig', () => {
+  it('reads a complete environment into typed settings', () => {
+    const config = loadConfig({ ...valid, PORT: '8080', TRUST_PROXY: '1', LAUREL_ROLE: 'worker' });
+    expect(config.port).toBe(8080);
+    expect(config.publicUrl).toBe('https://laurel.example.edu');
+    expect(config.encryptionKey).toHaveLength(32);
+    expect(config.encryptionKey[0]).toBe(0x0f);
+    expect(config.trustProxy).toBe(1);
+    expect(config.role).toBe('worker');
+    expect(config.logLevel).toBe('info');
+  });
+
+  it('accepts a base64 encryption key', () => {
+    const key = Buffer.alloc(32, 7).toString('base64');
+    expect(loadConfig({ ...valid, ENCRYPTION_KEY: key }).encryptionKey.equals(Buffer.alloc(32, 7))).toBe(
+      true,
+    );
+  });
+
+  it.each([
+    ['PORT', 'seventy', 'PORT must be a TCP port number'],
+    ['PORT', '70000', 'PORT must be a TCP port number'],
+    ['PUBLIC_URL', 'laurel.example.edu', 'PUBLIC_URL must be an absolute http(s) URL'],
+    ['MONGODB_URI', 'postgres://x/y', 'MONGODB_URI must be a MongoDB connection string'],
+    ['LTI_KEY', 'short', 'LTI_KEY must be a random secret of at least 32 characters'],
+    ['ADMIN_API_KEY', 'short', 'ADMIN_API_KEY must be a random secret of at least 24 characters'],
+    ['ENCRYPTION_KEY', 'abcd', 'ENCRYPTION_KEY must be 32 random bytes'],
+    ['LOG_LEVEL', 'loud', 'LOG_LEVEL must be'],
+    ['SMTP_URL', 'mail.example.edu', 'SMTP_URL must be an SMTP URL'],
+    ['LAUREL_ROLE', 'boss', 'LAUREL_ROLE must be'],
+  ])('refuses a malformed %s with a message naming it', (variable, value, message) => {
+    expect(() => loadConfig({ ...valid, [variable]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ ...valid, [variable]: value })).toThrow(message);
+  });
+
+  it('says when a required variable is missing', () => {
+    const { MONGODB_URI: _omit, ...rest } = valid;
+    expect(() => loadConfig(rest)).toThrow('MONGODB_URI must be set');
+  });
+
+  it('defaults PUBLIC_URL to localhost outside production only', () => {
+    const { PUBLIC_URL: _omit, ...rest } = valid;
+    expect(loadConfig({ ...rest, NODE_ENV: 'development', PORT: '4000' }).publicUrl).toBe(
+      'http://localhost:4000',
+    );
+    expect(() => loadConfig(rest)).toThrow('PUBLIC_URL must be set');
+  });
+});
+
+describe('start-up with a malformed environment', () => {
+  it('stops with one line naming the variable', () => {
+    const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      env: { PATH: process.env.PATH, ...valid, PORT: 'not-a-port' },
+      encoding: 'utf8',
+      timeout: 20000,
+    });
+    expect(result.status).toBe(1);
+    const lines = result.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^Invalid configuration: PORT must be a TCP port number/);
+  });
+});

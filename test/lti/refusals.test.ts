@@ -1,0 +1,119 @@
+import type { TestLaurel } from '../support/laurel.js';
+import {
+  launch,
+  parseSetCookie,
+  postLaunch,
+  replay,
+  type LaunchResult,
+  type Tamper,
+} from '../support/lms-platform/index.js';
+import {
+  expectHumanPage,
+  follow,
+  startLaurelForLti,
+  startRegisteredPlatform,
+  type RegisteredPlatform,
+} from './helpers.js';
+
+describe('refused launches', () => {
+  let t: TestLaurel;
+  let moodle: RegisteredPlatform;
+  let canvas: RegisteredPlatform;
+
+  beforeAll(async () => {
+    t = await startLaurelForLti();
+    [moodle, canvas] = await Promise.all([
+      startRegisteredPlatform(t, 'moodle'),
+      startRegisteredPlatform(t, 'canvas'),
+    ]);
+  });
+  afterAll(async () => {
+    await Promise.all([moodle?.platform.close(), canvas?.platform.close()]);
+    await t?.stop();
+  });
+
+  const learnerLaunch = (
+    r: RegisteredPlatform,
+    extra: { tamper?: Tamper; blockThirdPartyCookies?: boolean } = {},
+  ) =>
+    launch(r.platform, {
+      courseId: r.platform.demo!.courses.chemistry.id,
+      sub: r.platform.demo!.users.ada.sub,
+      ...extra,
+    });
+
+  const expectRefused = (
+    page: LaunchResult | { status: number; body: string },
+    status: number,
+    text: RegExp,
+  ) => {
+    expect(page.status).toBe(status);
+    expectHumanPage(page.body);
+    expect(page.body).toMatch(text);
+  };
+
+  const cases: [Tamper, number, RegExp, string][] = [
+    ['bad-signature', 401, /could not be verified/, 'bad_signature'],
+    ['wrong-audience', 401, /meant for another tool/, 'wrong_audience'],
+    ['unknown-deployment', 403, /installation of Laurel is not registered/, 'unknown_deployment'],
+    ['expired', 401, /has expired/, 'expired'],
+    ['no-nonce', 401, /carries no nonce/, 'missing_nonce'],
+  ];
+  for (const [tamper, status, text, code] of cases) {
+    for (const flavour of ['moodle', 'canvas'] as const) {
+      it(`refuses ${tamper} (${flavour}) with ${status} and a page saying why`, async () => {
+        const r = flavour === 'moodle' ? moodle : canvas;
+        const people = await t.laurel.ctx.models.people.countDocuments({});
+        const page = await learnerLaunch(r, { tamper });
+        expectRefused(page, status, text);
+        expect(page.body).toContain(`(${code})`);
+        // Nothing of a refused launch is stored.
+        expect(await t.laurel.ctx.models.people.countDocuments({})).toBe(people);
+      });
+    }
+  }
+
+  it('refuses a replayed launch: without the state cookie, and with it (a reused nonce)', async () => {
+    const first = await learnerLaunch(moodle);
+    expect(first.status).toBe(200);
+    // The browser's own replay: ltijs cleared the state cookie on the first use.
+    expectRefused(await replay(first), 401, /could not be completed/);
+    // An attacker who kept the state cookie too: the nonce was seen.
+    const setCookie = first.trace.flatMap((step) =>
+      step.setCookies.filter((c) => c.startsWith('state')).map((c) => parseSetCookie(c, new URL(step.url))),
+    );
+    const cookie = setCookie.find((c) => c && c.value !== '');
+    expect(cookie).toBeDefined();
+    const replayed = await postLaunch(moodle.platform, {
+      idToken: first.idToken!,
+      state: first.state!,
+      cookies: [cookie!],
+    });
+    expectRefused(replayed, 401, /already used/);
+    expect(replayed.body).toContain('(reused_nonce)');
+  });
+
+  it('refuses a launch whose state is missing, or whose state cookie the browser blocked', async () => {
+    const blocked = await learnerLaunch(canvas, { blockThirdPartyCookies: true });
+    expectRefused(blocked, 401, /could not be completed/);
+    expect(blocked.body).toContain('(missing_state)');
+    const noState = await postLaunch(canvas.platform, { idToken: blocked.idToken!, cookies: blocked.jar });
+    expectRefused(noState, 401, /could not be completed/);
+    expect(noState.body).toContain('(missing_state)');
+  });
+
+  it('answers a launch URL opened without a launch, and an incomplete login request, with pages', async () => {
+    const res = await fetch(`${t.url}/lti/launch`, { method: 'POST', headers: { accept: 'text/html' } });
+    expectRefused({ status: res.status, body: await res.text() }, 401, /only opens from a course/);
+    const login = await follow(t, '/lti/login?iss=x');
+    expect(login.status).toBe(400);
+    expectHumanPage(login.body);
+    expect(login.body).toContain('login_hint');
+    expect(login.body).toContain('target_link_uri');
+  });
+
+  it('refuses a login from an LMS that is not registered', async () => {
+    const res = await follow(t, '/lti/login?iss=https://unknown.example.edu&login_hint=1&target_link_uri=x');
+    expectRefused(res, 401, /not registered/);
+  });
+});

@@ -1,0 +1,108 @@
+import { loadConfig, ConfigError } from '../../src/config.js';
+import { startLaurel, type Laurel } from '../../src/laurel.js';
+import { platformInputSchema } from '../../src/platforms/schema.js';
+import { deletePlatform, registerPlatform } from '../../src/platforms/service.js';
+import { withDevDefaults } from './dev-env.js';
+import { startTestDatabase } from './database.js';
+import { startTestPlatform, type Flavour, type TestPlatform } from './lms-platform/index.js';
+
+/**
+ * `npm run demo`: Laurel with an embedded database and development defaults, and two demo LMSs
+ * (Moodle-like and Canvas-like) registered with it, so a newcomer sees Laurel work with no setup.
+ * Reads the same environment as `npm start`. The LMSs run on 127.0.0.1 while Laurel is reached as
+ * localhost: two different sites, as an LMS and Laurel are in real life.
+ */
+
+const DEMO_ACTOR = { type: 'system' as const, id: 'demo' };
+
+/** A demo LMS, registered afresh (a database kept from an earlier run may hold an older record). */
+async function startDemoPlatform(
+  laurel: Laurel,
+  flavour: Flavour,
+  port: number,
+): Promise<{ platform: TestPlatform; webhookSecret: string }> {
+  const options = {
+    toolUrl: laurel.config.publicUrl,
+    flavour,
+    host: '127.0.0.1',
+    seedDemo: true,
+    clientId: `laurel-demo-${flavour}`,
+    deploymentId: `demo-${flavour}-1`,
+  };
+  let platform: TestPlatform;
+  try {
+    platform = await startTestPlatform({ ...options, port });
+  } catch {
+    platform = await startTestPlatform({ ...options, port: 0 }); // the usual port is taken
+  }
+  const { ctx } = laurel;
+  const hooks = laurel.lti.platformHooks;
+  const old = await ctx.models.platforms.findOne({ issuer: platform.issuer, clientId: platform.clientId }).lean();
+  if (old) await deletePlatform(ctx, String(old._id), { actor: DEMO_ACTOR, hooks });
+  const input = platformInputSchema.parse(platform.registrationInfo());
+  const { webhookSecret } = await registerPlatform(ctx, input, { actor: DEMO_ACTOR, via: 'demo', hooks });
+  return { platform, webhookSecret };
+}
+
+async function demo(): Promise<void> {
+  const port = process.env.PORT ?? '3000';
+  const { env, filled } = withDevDefaults(process.env, {
+    PORT: port,
+    PUBLIC_URL: `http://localhost:${port}`,
+  });
+  const db = env.MONGODB_URI
+    ? { uri: env.MONGODB_URI, description: 'MongoDB at MONGODB_URI', stop: async () => {} }
+    : await startTestDatabase({ dbName: 'laurel_demo' });
+  env.MONGODB_URI = db.uri;
+
+  let config;
+  try {
+    config = loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      await db.stop();
+      process.exit(1);
+    }
+    throw err;
+  }
+  const laurel = await startLaurel(config);
+  const base = Number(port) || 0;
+  const moodle = await startDemoPlatform(laurel, 'moodle', base ? base + 1 : 0);
+  const canvas = await startDemoPlatform(laurel, 'canvas', base ? base + 2 : 0);
+
+  const lines = [
+    '',
+    'Laurel demo is running.',
+    `  Database: ${db.description}`,
+    `  Laurel:   ${config.publicUrl}/`,
+    `  Ready:    ${config.publicUrl}/readyz`,
+    '',
+    '  Open a demo LMS and click "Launch as instructor" or "Launch as learner" in a course:',
+    `    Moodle-like LMS: ${moodle.platform.url}/   (Chemistry 101, World History)`,
+    `    Canvas-like LMS: ${canvas.platform.url}/`,
+    `  Their webhook secrets, for signing events to ${config.publicUrl}/api/v1/events:`,
+    `    Moodle-like: ${moodle.webhookSecret}`,
+    `    Canvas-like: ${canvas.webhookSecret}`,
+    ...Object.entries(filled).map(
+      ([key, value]) => `  ${key} was unset; using the development default ${value}`,
+    ),
+    '  Stop with Ctrl+C.',
+    '',
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+
+  const stop = async () => {
+    await Promise.all([moodle.platform.close(), canvas.platform.close()]);
+    await laurel.close();
+    await db.stop();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
+}
+
+demo().catch((err: unknown) => {
+  process.stderr.write(`The demo could not start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,41 @@
+import { pino } from 'pino';
+import { loadConfig } from '../../src/config.js';
+import { startLaurel, type Laurel } from '../../src/laurel.js';
+import { withDevDefaults } from './dev-env.js';
+import { startTestDatabase, type TestDatabase } from './database.js';
+
+export type TestLaurel = { laurel: Laurel; db: TestDatabase; url: string; stop(): Promise<void> };
+
+/** Laurel on a free port and a database of its own, quiet unless LAUREL_TEST_LOG is set. */
+export async function startTestLaurel(env: Record<string, string> = {}): Promise<TestLaurel> {
+  const db = await startTestDatabase();
+  try {
+    const { env: full } = withDevDefaults(
+      {
+        NODE_ENV: 'test',
+        PORT: '0',
+        MONGODB_URI: db.uri,
+        JOBS_PROCESS_EVERY_MS: '200',
+        // Agenda keeps a timer of half this per job run alive; short, so test processes exit promptly.
+        JOBS_LOCK_LIFETIME_MS: '4000',
+        ...env,
+      },
+      {},
+    );
+    const config = loadConfig(full);
+    const logger = pino({ level: process.env.LAUREL_TEST_LOG ?? 'silent' });
+    const laurel = await startLaurel(config, { logger });
+    return {
+      laurel,
+      db,
+      url: laurel.url,
+      stop: async () => {
+        await laurel.close();
+        await db.stop();
+      },
+    };
+  } catch (err) {
+    await db.stop();
+    throw err;
+  }
+}

@@ -1,0 +1,44 @@
+/** What every endpoint module of the platform shares: its state, keys, flavour and addresses. */
+import type { FlavourProfile } from './flavour.js';
+import type { PlatformKeys } from './keys.js';
+import type { PlatformStore } from './store.js';
+
+export const PATHS = {
+  jwks: '/jwks',
+  auth: '/auth',
+  token: '/token',
+  deepLinkReturn: '/deep_link_return',
+  openidConfiguration: '/.well-known/openid-configuration',
+  register: '/register',
+  launchStart: '/launch',
+} as const;
+
+export interface PlatformContext {
+  store: PlatformStore;
+  keys: PlatformKeys;
+  profile: FlavourProfile;
+  /** Base URL, no trailing slash. */
+  url: string;
+  issuer: string;
+  name: string;
+  toolUrl: string;
+  defaultClientId: string;
+  /** Require the registration token as a Bearer header on the openid configuration too (Canvas documents it). */
+  configurationRequiresToken: boolean;
+}
+
+export function absolute(ctx: PlatformContext, path: string): string {
+  return `${ctx.url}${path}`;
+}
+
+export function lineItemsUrl(ctx: PlatformContext, courseId: string): string {
+  return `${ctx.url}/api/lti/courses/${encodeURIComponent(courseId)}/line_items`;
+}
+
+export function lineItemUrl(ctx: PlatformContext, courseId: string, lineItemId: string): string {
+  return `${lineItemsUrl(ctx, courseId)}/${encodeURIComponent(lineItemId)}`;
+}
+
+export function membershipsUrl(ctx: PlatformContext, courseId: string): string {
+  return `${ctx.url}${ctx.profile.nrpsPath(courseId)}`;
+}

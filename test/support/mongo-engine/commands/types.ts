@@ -1,0 +1,16 @@
+/** What every command handler receives, and what it returns. */
+import type { Document } from 'bson';
+import type { Cursors } from '../cursors.js';
+import type { Store } from '../store.js';
+
+export interface CommandContext {
+  /** The command name as sent (the first field of the body). */
+  name: string;
+  db: string;
+  body: Document;
+  store: Store;
+  cursors: Cursors;
+  connectionId: number;
+}
+
+export type Handler = (ctx: CommandContext) => Document;
