@@ -4,7 +4,7 @@ import type { Context } from '../context.js';
 import type { CredentialDoc } from '../db/models/credential.js';
 import type { PersonDoc } from '../db/models/person.js';
 import { HttpError, notFound } from '../errors.js';
-import { findPerson } from '../identity/resolve.js';
+import { findPerson, personIdsFor } from '../identity/resolve.js';
 import { getTemplate } from '../templates/service.js';
 import { awardCredential } from './award.js';
 
@@ -38,11 +38,13 @@ export async function listCredentials(
   if (query.templateId) filter.templateId = new Types.ObjectId(query.templateId);
   if (query.userId) {
     // userId matches any id of the person, on any platform unless one is named.
-    const peopleFilter: Record<string, unknown> = { ids: query.userId };
-    if (filter.platformId) peopleFilter.platformId = filter.platformId;
-    const people = await ctx.models.people.find(peopleFilter, { _id: 1 }).lean();
+    const people = await personIdsFor(
+      ctx.models,
+      query.userId,
+      filter.platformId as Types.ObjectId | undefined,
+    );
     if (people.length === 0) return [];
-    filter.personId = { $in: people.map((p) => p._id) };
+    filter.personId = { $in: people };
   }
   if (query.after) filter._id = { $gt: query.after };
   return ctx.models.credentials.find(filter).sort({ _id: 1 }).limit(limit).lean<CredentialDoc[]>();

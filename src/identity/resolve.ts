@@ -90,3 +90,10 @@ export function findCourse(models: Models, platformId: Types.ObjectId, id: strin
 export function findPerson(models: Models, platformId: Types.ObjectId, id: string) {
   return models.people.findOne({ platformId, ids: id }).lean<PersonDoc>();
 }
+
+/** The document ids of everyone known by `userId` (any of their ids), on one platform or all. */
+export async function personIdsFor(models: Models, userId: string, platformId?: Types.ObjectId) {
+  const filter: Record<string, unknown> = { ids: userId };
+  if (platformId) filter.platformId = platformId;
+  return (await models.people.find(filter, { _id: 1 }).lean()).map((p) => p._id);
+}

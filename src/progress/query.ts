@@ -3,6 +3,7 @@ import type { Context } from '../context.js';
 import type { PersonDoc } from '../db/models/person.js';
 import type { ProgressDoc } from '../db/models/progress.js';
 import type { TemplateDoc } from '../db/models/template.js';
+import { personIdsFor } from '../identity/resolve.js';
 import { groupStatus } from '../rules/index.js';
 
 /** Progress documents for a template and/or a person (any of their ids), with per-group status. */
@@ -15,10 +16,7 @@ export async function listProgress(
   if (query.platformId) filter.platformId = query.platformId;
   if (query.templateId) filter.templateId = new Types.ObjectId(query.templateId);
   if (query.userId) {
-    const peopleFilter: Record<string, unknown> = { ids: query.userId };
-    if (query.platformId) peopleFilter.platformId = query.platformId;
-    const people = await ctx.models.people.find(peopleFilter, { _id: 1 }).lean();
-    filter.personId = { $in: people.map((p) => p._id) };
+    filter.personId = { $in: await personIdsFor(ctx.models, query.userId, query.platformId) };
   }
   if (query.after) filter._id = { $gt: query.after };
   const docs = await ctx.models.progress.find(filter).sort({ _id: 1 }).limit(limit).lean<ProgressDoc[]>();

@@ -91,6 +91,9 @@ describe('the OpenAPI document at /api/v1/openapi.json', () => {
       (await admin(t, 'GET', `/progress?templateId=${template.body.id}`)).body,
     );
     expectValid(responseSchema('/templates', 'get', 200), (await admin(t, 'GET', '/templates')).body);
+    const audit = await admin(t, 'GET', `/audit?platformId=${platform.id}&limit=2`);
+    expectValid(responseSchema('/audit', 'get', 200), audit.body);
+    expect(audit.body.items.map((e: any) => e.action)).toEqual(['credential.awarded', 'template.activated']);
     const bad = await admin(t, 'POST', '/templates', {});
     expectValid(responseSchema('/templates', 'post', 400), bad.body);
   });

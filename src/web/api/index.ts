@@ -1,6 +1,7 @@
 import express, { Router } from 'express';
 import type { Context } from '../../context.js';
 import type { PlatformHooks } from '../../platforms/service.js';
+import { auditRouter } from './audit.js';
 import { requireAdminKey } from './auth.js';
 import { credentialsRouter } from './credentials.js';
 import { eventsRouter } from './events.js';
@@ -21,6 +22,7 @@ export function apiRouter(ctx: Context, options: { platformHooks: PlatformHooks 
   admin.use(templatesRouter(ctx));
   admin.use(credentialsRouter(ctx));
   admin.use(progressRouter(ctx));
+  admin.use(auditRouter(ctx));
   router.use(admin);
   return router;
 }

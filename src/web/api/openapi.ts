@@ -175,6 +175,24 @@ const schemas = {
       updatedAt: dateTime,
     },
   },
+  AuditEntry: {
+    type: 'object',
+    required: ['id', 'at', 'actor', 'action', 'target'],
+    properties: {
+      id: { type: 'string' },
+      at: dateTime,
+      actor: {
+        type: 'object',
+        required: ['type'],
+        properties: { type: { enum: ['admin', 'instructor', 'system', 'lms'] } },
+      },
+      action: { type: 'string' },
+      platformId: { type: ['string', 'null'] },
+      target: { type: 'object', required: ['type', 'id'] },
+      reason: { type: ['string', 'null'] },
+      details: { type: 'object' },
+    },
+  },
   EventAnswer: {
     type: 'object',
     required: ['stored', 'duplicates', 'rejected'],
@@ -369,6 +387,18 @@ export function buildOpenApi(publicUrl: string) {
           parameters: [idParam],
           requestBody: { required: true, content: json(reasonBody) },
           responses: { 200: ok(ref('Credential')), ...errors(400, 401, 404, 409) },
+        },
+      },
+      '/audit': {
+        get: {
+          summary: 'The audit log, newest first: every award, revocation and configuration change',
+          parameters: [
+            q('platformId', 'Platform id'),
+            q('action', 'e.g. credential.revoked'),
+            q('targetId', 'Id of the thing acted on'),
+            ...pagingParams,
+          ],
+          responses: { 200: ok(list('AuditEntry')), ...errors(400, 401) },
         },
       },
       '/events': {

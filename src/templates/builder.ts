@@ -1,0 +1,233 @@
+import type { PenaltyInput, RequirementGroupInput, RequirementInput, Rule } from '../rules/index.js';
+import { isBadgeRequirement } from '../rules/index.js';
+
+/**
+ * The requirement builder of the instructor pages speaks in conditions a person picks from a
+ * list ("a grade on an activity at or above 80%"), never in event names or rule paths. These
+ * pure functions translate between those conditions and the rules the engine evaluates.
+ */
+export type GradeUnit = 'percent' | 'points';
+
+export type Condition =
+  | { kind: 'course-completed' }
+  | { kind: 'activity-completed'; activityId: string }
+  | { kind: 'activity-grade'; activityId: string; threshold: number; unit: GradeUnit }
+  | { kind: 'course-grade'; threshold: number; unit: GradeUnit }
+  | { kind: 'badge'; templateId: string };
+
+export type ConditionKind = Condition['kind'];
+
+export const CONDITION_KINDS: readonly { kind: ConditionKind; label: string }[] = [
+  { kind: 'activity-grade', label: 'A grade on an activity at or above' },
+  { kind: 'activity-completed', label: 'An activity completed' },
+  { kind: 'course-grade', label: 'The course grade at or above' },
+  { kind: 'course-completed', label: 'The course completed' },
+  { kind: 'badge', label: 'Another badge earned' },
+];
+
+/** A penalty as the builder offers it: a grade falling below a mark undoes what it names. */
+export type PenaltyCondition =
+  | { kind: 'activity-grade-below'; activityId: string; threshold: number; unit: GradeUnit }
+  | { kind: 'course-grade-below'; threshold: number; unit: GradeUnit }
+  | { kind: 'unenrolled' };
+
+const scorePath = (unit: GradeUnit) => (unit === 'percent' ? 'data.percent' : 'data.score');
+
+export function conditionToRequirement(condition: Condition, id?: string): RequirementInput {
+  const withId = <T extends object>(req: T) => (id ? { id, ...req } : req);
+  switch (condition.kind) {
+    case 'course-completed':
+      return withId({ event: 'course.completed', rules: [] as Rule[] });
+    case 'activity-completed':
+      return withId({
+        event: 'activity.completed',
+        rules: [{ path: 'data.activityId', op: 'eq', value: condition.activityId }] as Rule[],
+      });
+    case 'activity-grade':
+      return withId({
+        event: 'activity.grade.updated',
+        rules: [
+          { path: 'data.activityId', op: 'eq', value: condition.activityId },
+          { path: scorePath(condition.unit), op: 'gte', value: condition.threshold },
+        ] as Rule[],
+      });
+    case 'course-grade':
+      return withId({
+        event: 'course.grade.updated',
+        rules: [{ path: scorePath(condition.unit), op: 'gte', value: condition.threshold }] as Rule[],
+      });
+    case 'badge':
+      return withId({ badge: condition.templateId });
+  }
+}
+
+export function penaltyToInput(penalty: PenaltyCondition, resets: string[], id?: string): PenaltyInput {
+  const base = id ? { id } : {};
+  switch (penalty.kind) {
+    case 'activity-grade-below':
+      return {
+        ...base,
+        event: 'activity.grade.updated',
+        rules: [
+          { path: 'data.activityId', op: 'eq', value: penalty.activityId },
+          { path: scorePath(penalty.unit), op: 'lt', value: penalty.threshold },
+        ],
+        resets,
+      };
+    case 'course-grade-below':
+      return {
+        ...base,
+        event: 'course.grade.updated',
+        rules: [{ path: scorePath(penalty.unit), op: 'lt', value: penalty.threshold }],
+        resets,
+      };
+    case 'unenrolled':
+      return { ...base, event: 'enrollment.deleted', rules: [], resets };
+  }
+}
+
+const ruleAt = (rules: readonly Rule[], path: string, op: Rule['op']) =>
+  rules.find((r) => r.path === path && r.op === op);
+
+/** The builder's condition for a stored requirement; null when it was made by hand through the API. */
+export function requirementToCondition(req: RequirementInput): Condition | null {
+  if (isBadgeRequirement(req as never))
+    return { kind: 'badge', templateId: (req as { badge: string }).badge };
+  const { event, rules = [] } = req as { event: string; rules?: Rule[] };
+  const activity = ruleAt(rules, 'data.activityId', 'eq');
+  const percent = ruleAt(rules, 'data.percent', 'gte');
+  const points = ruleAt(rules, 'data.score', 'gte');
+  const threshold = percent ?? points;
+  const unit: GradeUnit = percent ? 'percent' : 'points';
+  const only = (n: number) => rules.length === n;
+  if (event === 'course.completed' && only(0)) return { kind: 'course-completed' };
+  if (event === 'activity.completed' && activity && typeof activity.value === 'string' && only(1))
+    return { kind: 'activity-completed', activityId: activity.value };
+  if (
+    event === 'activity.grade.updated' &&
+    activity &&
+    typeof activity.value === 'string' &&
+    threshold &&
+    only(2)
+  )
+    if (typeof threshold.value === 'number')
+      return { kind: 'activity-grade', activityId: activity.value, threshold: threshold.value, unit };
+  if (event === 'course.grade.updated' && threshold && typeof threshold.value === 'number' && only(1))
+    return { kind: 'course-grade', threshold: threshold.value, unit };
+  return null;
+}
+
+export function penaltyToCondition(penalty: PenaltyInput): PenaltyCondition | null {
+  const rules = penalty.rules ?? [];
+  const activity = ruleAt(rules, 'data.activityId', 'eq');
+  const percent = ruleAt(rules, 'data.percent', 'lt');
+  const points = ruleAt(rules, 'data.score', 'lt');
+  const threshold = percent ?? points;
+  const unit: GradeUnit = percent ? 'percent' : 'points';
+  if (penalty.event === 'enrollment.deleted' && rules.length === 0) return { kind: 'unenrolled' };
+  if (
+    penalty.event === 'activity.grade.updated' &&
+    activity &&
+    typeof activity.value === 'string' &&
+    threshold
+  )
+    if (typeof threshold.value === 'number' && rules.length === 2)
+      return { kind: 'activity-grade-below', activityId: activity.value, threshold: threshold.value, unit };
+  if (
+    penalty.event === 'course.grade.updated' &&
+    threshold &&
+    typeof threshold.value === 'number' &&
+    rules.length === 1
+  )
+    return { kind: 'course-grade-below', threshold: threshold.value, unit };
+  return null;
+}
+
+/** One row of the builder form as posted (strings, possibly empty). */
+export type ConditionRow = {
+  kind?: string;
+  activityId?: string;
+  threshold?: string;
+  unit?: string;
+  templateId?: string;
+  id?: string;
+};
+
+export type RowError = { field: string; message: string };
+
+/**
+ * Reads one posted builder row. Returns null for an untouched empty row (the form always offers
+ * a blank one), a condition, or the errors to show beside its fields.
+ */
+export function parseConditionRow(
+  row: ConditionRow,
+): { condition: Condition } | { errors: RowError[] } | null {
+  const kind = (row.kind ?? '').trim();
+  if (kind === '') return null;
+  const errors: RowError[] = [];
+  const activityId = (row.activityId ?? '').trim();
+  const templateId = (row.templateId ?? '').trim();
+  const unit: GradeUnit = row.unit === 'points' ? 'points' : 'percent';
+  const thresholdText = (row.threshold ?? '').trim();
+  const threshold = Number(thresholdText);
+  const needActivity = () => {
+    if (!activityId) errors.push({ field: 'activityId', message: 'Choose an activity or type its id.' });
+    else if (activityId.length > 200)
+      errors.push({ field: 'activityId', message: 'At most 200 characters.' });
+  };
+  const needThreshold = () => {
+    if (thresholdText === '' || !Number.isFinite(threshold))
+      errors.push({ field: 'threshold', message: 'Give a number, such as 80.' });
+    else if (threshold < 0) errors.push({ field: 'threshold', message: 'Must not be negative.' });
+    else if (unit === 'percent' && threshold > 100)
+      errors.push({ field: 'threshold', message: 'A percentage is at most 100.' });
+  };
+  let condition: Condition | undefined;
+  switch (kind) {
+    case 'course-completed':
+      condition = { kind };
+      break;
+    case 'activity-completed':
+      needActivity();
+      condition = { kind, activityId };
+      break;
+    case 'activity-grade':
+      needActivity();
+      needThreshold();
+      condition = { kind, activityId, threshold, unit };
+      break;
+    case 'course-grade':
+      needThreshold();
+      condition = { kind, threshold, unit };
+      break;
+    case 'badge':
+      if (!/^[0-9a-f]{24}$/i.test(templateId))
+        errors.push({ field: 'templateId', message: 'Choose a badge.' });
+      condition = { kind, templateId };
+      break;
+    default:
+      errors.push({ field: 'kind', message: 'Choose what must happen.' });
+  }
+  return errors.length ? { errors } : { condition: condition! };
+}
+
+/** Groups of posted rows → the API's `groups`, dropping empty rows and empty groups. */
+export function rowsToGroups(
+  groups: ConditionRow[][],
+):
+  | { groups: RequirementGroupInput[] }
+  | { errors: { group: number; row: number; field: string; message: string }[] } {
+  const out: RequirementGroupInput[] = [];
+  const errors: { group: number; row: number; field: string; message: string }[] = [];
+  groups.forEach((rows, g) => {
+    const requirements: RequirementInput[] = [];
+    rows.forEach((row, r) => {
+      const parsed = parseConditionRow(row);
+      if (parsed === null) return;
+      if ('errors' in parsed) parsed.errors.forEach((e) => errors.push({ group: g, row: r, ...e }));
+      else requirements.push(conditionToRequirement(parsed.condition, row.id?.trim() || undefined));
+    });
+    if (requirements.length) out.push({ requirements });
+  });
+  return errors.length ? { errors } : { groups: out };
+}
