@@ -15,6 +15,7 @@ import { createSealer } from './security/encryption.js';
 import { createLti, type Lti } from './lti/index.js';
 import { defineLtiJobs } from './lti/jobs.js';
 import { courseRouter } from './web/course/index.js';
+import { publicRouter } from './web/public/index.js';
 
 export type Laurel = {
   config: Config;
@@ -67,6 +68,7 @@ export async function startLaurel(config: Config, options: { logger?: Logger } =
   app.use('/api/v1', apiRouter(ctx, { platformHooks: lti.platformHooks }));
   lti.mount(app);
   app.use(courseRouter(ctx, lti));
+  app.use(publicRouter(ctx));
   finishApp(app, logger);
 
   const server = http.createServer(app);

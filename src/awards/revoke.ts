@@ -3,6 +3,7 @@ import { recordAudit, type Actor } from '../audit/record.js';
 import type { Context } from '../context.js';
 import type { CredentialDoc } from '../db/models/credential.js';
 import { HttpError, notFound } from '../errors.js';
+import { queueStatusListUpdate } from '../issuers/openbadges/statusLists.js';
 import { clearProgress } from '../progress/update.js';
 
 export type CredentialScope = { platformId?: Types.ObjectId; courseRef?: Types.ObjectId };
@@ -49,6 +50,8 @@ export async function revokeCredential(
     )
     .lean<CredentialDoc>();
   if (!revoked) throw new HttpError(409, 'not_live', `Credential ${id} is already ${current.status}.`);
+  // Verifiers learn of the revocation from the credential's status list, re-signed by a job.
+  await queueStatusListUpdate(ctx, revoked);
   await clearProgress(ctx, current.templateId, current.personId);
   await recordAudit(ctx.models, {
     actor,

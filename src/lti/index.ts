@@ -1,5 +1,6 @@
 import ltijs, { type ProviderInstance } from 'ltijs';
-import { type Express, type NextFunction, type Request, type Response } from 'express';
+import type { Express, NextFunction, Request, Response } from 'express';
+import type { Connection } from 'mongoose';
 import type { Context } from '../context.js';
 import type { PlatformHooks } from '../platforms/service.js';
 import { canvasConfiguration } from './canvas.js';
@@ -11,8 +12,8 @@ import { registrationRouter } from './registration.js';
 
 /**
  * LTI 1.3 through ltijs, inside Laurel's express app:
- * - a Provider of Laurel's own (not ltijs's process-wide singleton), so each Laurel instance, and each
- *   test's, has its own, on its own database connection (LtiDatabase);
+ * - a Provider of Laurel's own: ltijs exports one instance per process, but its class makes more, so
+ *   each Laurel instance (and each test's) has its own, storing through its own connection (LtiDatabase);
  * - no `deploy()`: it would only connect ltijs's mongoose 7 singleton and install a SIGINT handler
  *   that exits the process before Laurel's graceful stop;
  * - `ltiaas` mode: no session cookie, the ltik alone carries the launch (cookies in an LMS iframe are
@@ -52,7 +53,7 @@ export function renderWith(app: Pick<Express, 'render'>): PageRenderer {
     );
 }
 
-export async function createLti(ctx: Context, connection: import('mongoose').Connection): Promise<Lti> {
+export async function createLti(ctx: Context, connection: Connection): Promise<Lti> {
   const db = new LtiDatabase(connection);
   await db.setup();
   const platforms = ltiPlatformStore(db, ctx.config.ltiKey);

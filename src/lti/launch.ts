@@ -58,8 +58,9 @@ export function preLaunchChecks(deps: LaunchDeps, routes: { login: string; launc
     }
     if (req.path !== routes.launch || req.method !== 'POST') return next();
     const idToken = text((req.body as Record<string, unknown> | undefined)?.id_token);
-    // With an ltik instead of an id_token, ltijs reads the session; nothing to check here.
-    if (!idToken) return next();
+    // With an ltik, ltijs reads the session and never looks at an id_token beside it: its claims are
+    // unverified and must not reach the launch handler.
+    if (!idToken || (req as Request & { token?: unknown }).token) return next();
     const claims = jwt.decode(idToken);
     if (!claims || typeof claims !== 'object') return next(); // ltijs refuses what is not a JWT
     if (!text(claims.nonce)) return void fail(refusal.missingNonce());
@@ -85,6 +86,13 @@ export function launchHandler(deps: LaunchDeps, kind: 'resource' | 'deep-linking
         if (given) return void res.redirect(303, withLtik(COURSE_PATHS.home, given));
         return sendRefusal(deps.render, req, res, refusal.noLaunch(), ctx.logger);
       }
+      // Belt and braces: the claims kept by the pre-check are those of the token ltijs just verified.
+      if (
+        claims.iss !== token.iss ||
+        claims.sub !== token.user ||
+        claims[CLAIMS.deploymentId] !== token.deploymentId
+      )
+        return sendRefusal(deps.render, req, res, refusal.invalidLaunch(), ctx.logger);
       const platform = await ctx.models.platforms
         .findOne({ issuer: token.iss, clientId: token.clientId })
         .lean<PlatformDoc>();
@@ -117,7 +125,7 @@ export function launchHandler(deps: LaunchDeps, kind: 'resource' | 'deep-linking
           platformId: String(platform._id),
           courseRef: course ? String(course._id) : null,
           kind: who,
-          message: kind,
+          messageType: kind,
         },
         'LTI launch',
       );

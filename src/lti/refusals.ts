@@ -21,6 +21,7 @@ export type RefusalCode =
   | 'reused_nonce'
   | 'expired'
   | 'invalid_launch'
+  | 'keys_unreachable'
   | 'session_expired'
   | 'not_allowed';
 
@@ -121,6 +122,14 @@ export const refusal = {
       'The launch has expired',
       `The launch is too old to be accepted. ${AGAIN} If this keeps happening, the clock of your LMS or of Laurel may be wrong.`,
     ),
+  keysUnreachable: () =>
+    new LaunchRefusal(
+      'keys_unreachable',
+      401,
+      'The launch could not be verified',
+      "Laurel could not fetch your LMS's public keys to check the launch's signature. Try again in a moment; if " +
+        'this keeps happening, ask your LMS administrator to check the public keyset URL registered with Laurel.',
+    ),
   invalidLaunch: () =>
     new LaunchRefusal(
       'invalid_launch',
@@ -172,6 +181,9 @@ export async function refusalForLtijsError(
     case 'invalid algorithm':
       return refusal.badSignature();
     default:
+      // ltijs fetches the platform's JWKS with `got`, whose network and HTTP errors arrive as messages.
+      if (/^(connect |getaddrinfo |Response code |Timeout |read ECONNRESET|socket hang up)/.test(message))
+        return refusal.keysUnreachable();
       return refusal.invalidLaunch();
   }
 }

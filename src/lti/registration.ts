@@ -199,7 +199,9 @@ export function registrationRouter(ctx: Context, platforms: LtiPlatformStore): R
   router.get('/lti/register', async (req: Request, res: Response) => {
     const configurationUrl = text(req.query.openid_configuration);
     const token = text(req.query.registration_token);
-    res.set('Cache-Control', 'no-store');
+    // The LMS may open this page as a pop-up: its finish button talks to `window.opener`, which a
+    // same-origin opener policy would cut off.
+    res.set({ 'Cache-Control': 'no-store', 'Cross-Origin-Opener-Policy': 'unsafe-none' });
     if (!configurationUrl && !token) {
       res.render('lti/register-help', { title: 'Register your LMS', publicUrl });
       return;

@@ -75,6 +75,14 @@ describe('CLI: platform add, list, remove', () => {
     expect(page.status).toBe(200);
     expect(new URL(page.url).pathname).toBe('/course/learner');
 
+    // A new installation in the LMS brings a deployment id Laurel refuses until it is added.
+    const chemistry = platform.demo!.courses.chemistry.id;
+    const other = { courseId: chemistry, sub: platform.demo!.users.ada.sub, deploymentId: 'second-install' };
+    expect((await launch(platform, other)).status).toBe(403);
+    expect(await runCli(['platform', 'add-deployment', stored.id, 'second-install'], io())).toBe(0);
+    expect(out.at(-1)).toContain('second-install');
+    expect((await launch(platform, other)).status).toBe(200);
+
     out.length = 0;
     expect(await runCli(['platform', 'list', '--json'], io())).toBe(0);
     expect(JSON.parse(out.join(''))).toEqual(

@@ -1,8 +1,6 @@
 /** Shared set-up of the LTI tests: Laurel at a known PUBLIC_URL, and test LMS platforms registered with it. */
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { admin } from '../support/api.js';
-import { startTestLaurel, type TestLaurel } from '../support/laurel.js';
+import { freePort, startTestLaurel, type TestLaurel } from '../support/laurel.js';
 import {
   decodeEntities,
   parseForms,
@@ -11,15 +9,6 @@ import {
   type StartTestPlatformOptions,
   type TestPlatform,
 } from '../support/lms-platform/index.js';
-
-/** A free TCP port now (Laurel must know its PUBLIC_URL, which names the port, before it listens). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** Laurel reached as localhost; the platforms run on 127.0.0.1, so the two are different sites, as in an LMS. */
 export async function startLaurelForLti(env: Record<string, string> = {}): Promise<TestLaurel> {
@@ -40,6 +29,7 @@ export async function startRegisteredPlatform(
   t: TestLaurel,
   flavour: Flavour,
   options: Partial<StartTestPlatformOptions> = {},
+  registration: Record<string, unknown> = {},
 ): Promise<RegisteredPlatform> {
   const platform = await startTestPlatform({
     toolUrl: t.laurel.config.publicUrl,
@@ -48,7 +38,7 @@ export async function startRegisteredPlatform(
     seedDemo: true,
     ...options,
   });
-  const answer = await admin(t, 'POST', '/platforms', platform.registrationInfo());
+  const answer = await admin(t, 'POST', '/platforms', { ...platform.registrationInfo(), ...registration });
   if (answer.status !== 201) {
     await platform.close();
     throw new Error(`registering the ${flavour} platform failed: ${JSON.stringify(answer.body)}`);

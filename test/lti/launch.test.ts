@@ -1,3 +1,4 @@
+import { admin } from '../support/api.js';
 import type { TestLaurel } from '../support/laurel.js';
 import { launch, ROLE, type TestPlatform } from '../support/lms-platform/index.js';
 import {
@@ -68,6 +69,46 @@ describe('LTI launches through the whole OIDC exchange', () => {
       });
     });
   }
+
+  it("lists the course's badges with their state to instructors, and the active ones to learners", async () => {
+    const p = moodle.platform;
+    const history = demo(p).courses.history;
+    const groups = [
+      {
+        requirements: [
+          { event: 'course.completed', rules: [{ path: 'type', op: 'eq', value: 'course.completed' }] },
+        ],
+      },
+    ];
+    const make = async (name: string, courseId?: string) => {
+      const res = await admin(t, 'POST', '/templates', {
+        platformId: moodle.id,
+        ...(courseId ? { courseId } : {}),
+        name,
+        criteria: `Earn ${name}.`,
+        groups,
+      });
+      expect(res.status).toBe(201);
+      return res.body.id as string;
+    };
+    const active = await make('Historian', history.id);
+    await make('Archivist', history.id);
+    await make('Good citizen');
+    expect((await admin(t, 'POST', `/templates/${active}/activate`)).status).toBe(200);
+
+    const staff = await launch(p, { courseId: history.id, sub: demo(p).users.instructor.sub });
+    expect(staff.body).toContain('Badges in World History');
+    expect(staff.body).not.toContain('No badges yet');
+    expect(staff.body).toMatch(/Historian<\/td>\s*<td><span class="state state-active">Active/);
+    expect(staff.body).toMatch(/Archivist<\/td>\s*<td><span class="state state-draft">Draft/);
+    expect(staff.body).toMatch(/Good citizen<\/td>[\s\S]*?Every course/);
+
+    const learner = await launch(p, { courseId: history.id, sub: demo(p).users.ada.sub });
+    expect(learner.body).toContain('Historian');
+    expect(learner.body).toContain('Earn Historian.');
+    expect(learner.body).not.toContain('Archivist');
+    expect(learner.body).not.toContain('Good citizen');
+  });
 
   it('refuses a learner who reaches an instructor URL with 403, saying nothing about the course', async () => {
     const p = moodle.platform;

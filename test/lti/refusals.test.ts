@@ -1,3 +1,4 @@
+import jwt from 'jsonwebtoken';
 import type { TestLaurel } from '../support/laurel.js';
 import {
   launch,
@@ -110,6 +111,47 @@ describe('refused launches', () => {
     expectHumanPage(login.body);
     expect(login.body).toContain('login_hint');
     expect(login.body).toContain('target_link_uri');
+  });
+
+  it('never trusts an id_token posted beside an ltik (ltijs does not verify it then)', async () => {
+    const first = await learnerLaunch(canvas);
+    const ltik = new URL(first.url).searchParams.get('ltik')!;
+    const grace = canvas.platform.demo!.users.grace;
+    const forged = jwt.sign(
+      {
+        iss: canvas.platform.issuer,
+        aud: canvas.platform.clientId,
+        sub: 'intruder',
+        nonce: 'n-1',
+        'https://purl.imsglobal.org/spec/lti/claim/roles': [
+          'http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor',
+        ],
+        'https://purl.imsglobal.org/spec/lti/claim/custom': { canvas_user_id: grace.lmsUserId },
+      },
+      'not-the-platform-key',
+    );
+    const people = JSON.stringify(await t.laurel.ctx.models.people.find({}).sort({ _id: 1 }).lean());
+    const res = await fetch(`${t.url}/lti/launch`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ ltik, id_token: forged }).toString(),
+      redirect: 'manual',
+    });
+    expect(res.status).toBe(303);
+    expect(res.headers.get('location')).toMatch(/^\/course\?ltik=/);
+    expect(JSON.stringify(await t.laurel.ctx.models.people.find({}).sort({ _id: 1 }).lean())).toBe(people);
+  });
+
+  it("refuses a launch whose signature cannot be checked because the LMS's keys are unreachable", async () => {
+    // A keyset URL that answers 404 (got retries refused connections for seconds; a 404 it does not).
+    const r = await startRegisteredPlatform(t, 'moodle', {}, { jwksUrl: `${t.url}/no-such-keys` });
+    try {
+      const page = await learnerLaunch(r);
+      expectRefused(page, 401, /could not fetch your LMS/);
+      expect(page.body).toContain('(keys_unreachable)');
+    } finally {
+      await r.platform.close();
+    }
   });
 
   it('refuses a login from an LMS that is not registered', async () => {

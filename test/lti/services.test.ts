@@ -1,5 +1,5 @@
 import { createLineItem, listLineItems, readResults, type AgsTarget } from '../../src/lti/ags.js';
-import { event, sendEvents } from '../support/api.js';
+import { admin, event, sendEvents } from '../support/api.js';
 import type { TestLaurel } from '../support/laurel.js';
 import {
   followAutoSubmit,
@@ -252,6 +252,35 @@ describe('LTI Advantage services and registration', () => {
       link_selection: 'LtiDeepLinkingRequest',
       assignment_selection: 'LtiDeepLinkingRequest',
     });
+  });
+
+  it("keeps ltijs's platform records in step with the admin API, and repairs them at start", async () => {
+    const kids = async () =>
+      ((await (await fetch(`${t.url}/lti/keys`)).json()) as { keys: { kid: string }[] }).keys.map(
+        (k) => k.kid,
+      );
+    const lti = t.laurel.lti;
+    const p = await startTestPlatform({ toolUrl: t.laurel.config.publicUrl, flavour: 'moodle' });
+    extra.push(p);
+    const created = await admin(t, 'POST', '/platforms', p.registrationInfo());
+    expect(created.status).toBe(201);
+    const record =
+      (await lti.db.Get(false, 'platform', { platformUrl: p.issuer, clientId: p.clientId })) || [];
+    expect(record).toHaveLength(1);
+    const kid = record[0]!.kid as string;
+    expect(await kids()).toContain(kid);
+
+    // A crash between the two writes leaves ltijs without the platform: the start-up check restores it.
+    await lti.platforms.remove({ issuer: p.issuer, clientId: p.clientId });
+    expect(await kids()).not.toContain(kid);
+    await lti.platforms.reconcile(t.laurel.ctx.models, t.laurel.logger);
+    expect(await lti.db.Get(false, 'platform', { platformUrl: p.issuer, clientId: p.clientId })).toHaveLength(
+      1,
+    );
+
+    expect((await admin(t, 'DELETE', `/platforms/${created.body.id}`)).status).toBe(204);
+    expect(await lti.db.Get(false, 'platform', { platformUrl: p.issuer })).toBe(false);
+    expect(await lti.db.Get(false, 'publickey', { platformUrl: p.issuer })).toBe(false);
   });
 
   it('publishes one key per registered platform in the JWKS', async () => {

@@ -37,7 +37,9 @@ async function startDemoPlatform(
   }
   const { ctx } = laurel;
   const hooks = laurel.lti.platformHooks;
-  const old = await ctx.models.platforms.findOne({ issuer: platform.issuer, clientId: platform.clientId }).lean();
+  const old = await ctx.models.platforms
+    .findOne({ issuer: platform.issuer, clientId: platform.clientId })
+    .lean();
   if (old) await deletePlatform(ctx, String(old._id), { actor: DEMO_ACTOR, hooks });
   const input = platformInputSchema.parse(platform.registrationInfo());
   const { webhookSecret } = await registerPlatform(ctx, input, { actor: DEMO_ACTOR, via: 'demo', hooks });

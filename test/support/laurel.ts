@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config.js';
 import { startLaurel, type Laurel } from '../../src/laurel.js';
@@ -38,4 +40,13 @@ export async function startTestLaurel(env: Record<string, string> = {}): Promise
     await db.stop();
     throw err;
   }
+}
+
+/** A free TCP port now (a race with another process is possible but harmless in tests: start fails loudly). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }

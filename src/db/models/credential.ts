@@ -31,6 +31,15 @@ export interface CredentialDoc {
   revokedReason: string | null;
   revokedBy: Actor | null;
   expiredAt: Date | null;
+  /** The signed OB 3.0 AchievementCredential, once issued (src/issuers/openbadges). */
+  signed?: Record<string, unknown> | null;
+  issuerProfileId?: Types.ObjectId | null;
+  /** Salt of the recipient identity hash, shared by the OB 3.0 and OB 2.0 forms. */
+  recipientSalt?: string | null;
+  statusListId?: Types.ObjectId | null;
+  statusListIndex?: number | null;
+  /** While set in the future, one worker is signing this credential; others wait. */
+  issuingUntil?: Date | null;
 }
 
 const schema = new Schema<CredentialDoc>(
@@ -53,12 +62,20 @@ const schema = new Schema<CredentialDoc>(
     revokedReason: { type: String, default: null },
     revokedBy: { type: Schema.Types.Mixed, default: null },
     expiredAt: { type: Date, default: null },
+    signed: { type: Schema.Types.Mixed, default: null },
+    issuerProfileId: { type: Schema.Types.ObjectId, default: null },
+    recipientSalt: { type: String, default: null },
+    statusListId: { type: Schema.Types.ObjectId, default: null },
+    statusListIndex: { type: Number, default: null },
+    issuingUntil: { type: Date, default: null },
   },
   { collection: 'credentials', versionKey: false, minimize: false },
 );
 schema.index({ templateId: 1, personId: 1, liveSlot: 1 }, { unique: true });
 schema.index({ platformId: 1, personId: 1 });
 schema.index({ status: 1, expiresAt: 1 });
+// Rebuilding a status list reads its revoked credentials.
+schema.index({ statusListId: 1, status: 1 });
 
 export type CredentialModel = Model<CredentialDoc>;
 export const credentialModel = (c: Connection): CredentialModel =>

@@ -2,10 +2,13 @@ import type { Connection } from 'mongoose';
 import { auditEntryModel } from './auditEntry.js';
 import { courseModel } from './course.js';
 import { credentialModel } from './credential.js';
+import { issuerProfileModel } from './issuerProfile.js';
 import { learningEventModel } from './learningEvent.js';
 import { personModel } from './person.js';
 import { platformModel } from './platform.js';
 import { progressModel } from './progress.js';
+import { rateWindowModel } from './rateLimit.js';
+import { statusListModel } from './statusList.js';
 import { templateModel } from './template.js';
 
 /** Every model of Laurel's own collections, bound to one connection. */
@@ -19,6 +22,9 @@ export function createModels(connection: Connection) {
     progress: progressModel(connection),
     credentials: credentialModel(connection),
     audit: auditEntryModel(connection),
+    issuerProfiles: issuerProfileModel(connection),
+    statusLists: statusListModel(connection),
+    rateWindows: rateWindowModel(connection),
   };
 }
 

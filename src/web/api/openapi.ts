@@ -319,6 +319,55 @@ export function buildOpenApi(publicUrl: string) {
           responses: { 200: ok(ref('Template')), ...errors(400, 401, 404) },
         },
       },
+      '/templates/{id}/image': {
+        put: {
+          summary:
+            'Upload the badge image: the PNG or SVG file as the body (at most 256 KiB, square-ish, PNG sides 64-2048 px; SVG is sanitised)',
+          parameters: [idParam],
+          requestBody: {
+            required: true,
+            content: {
+              'image/png': { schema: { type: 'string', format: 'binary' } },
+              'image/svg+xml': { schema: { type: 'string', format: 'binary' } },
+            },
+          },
+          responses: {
+            200: ok(
+              {
+                allOf: [
+                  ref('Template'),
+                  {
+                    type: 'object',
+                    required: ['image'],
+                    properties: {
+                      image: {
+                        type: 'object',
+                        required: ['id', 'url', 'contentType', 'width', 'height', 'bytes', 'removed'],
+                        properties: {
+                          id: { type: 'string' },
+                          url: { type: 'string', format: 'uri' },
+                          contentType: { enum: ['image/png', 'image/svg+xml'] },
+                          width: { type: 'number' },
+                          height: { type: 'number' },
+                          bytes: { type: 'integer' },
+                          sha256: { type: 'string' },
+                          removed: {
+                            type: 'array',
+                            items: { type: 'string' },
+                            description: 'What sanitising removed from an SVG (scripts, event handlers, remote links)',
+                          },
+                        },
+                      },
+                    },
+                  },
+                ],
+              },
+              'Stored; the template now uses it (served at image.url)',
+            ),
+            ...errors(400, 401, 404),
+          },
+        },
+      },
       '/templates/{id}/activate': {
         post: {
           summary: 'Activate: from now on, events count',

@@ -1,9 +1,12 @@
-import { Router } from 'express';
+import express, { Router, type RequestHandler } from 'express';
 import { Types } from 'mongoose';
 import { z } from 'zod';
 import type { Context } from '../../context.js';
 import { HttpError } from '../../errors.js';
 import { findCourse } from '../../identity/resolve.js';
+import { invalidImage, IMAGE_LIMITS } from '../../images/check.js';
+import { storeBadgeImage } from '../../images/store.js';
+import { openBadgeUrls } from '../../issuers/openbadges/urls.js';
 import { createTemplateSchema, updateTemplateSchema } from '../../templates/schema.js';
 import {
   activateTemplate,
@@ -17,6 +20,15 @@ import {
 import { parseOr400 } from '../validation.js';
 import { ADMIN_ACTOR } from './auth.js';
 import { afterCursor, objectIdParam, page, parseQuery } from './paging.js';
+
+const rawImage = express.raw({ type: () => true, limit: '4mb' });
+/** The image file as raw bytes; a body past the parser's cap is still a 400 that names the size limit. */
+const imageBody: RequestHandler = (req, res, next) =>
+  rawImage(req, res, (err?: unknown) => {
+    if ((err as { type?: string } | undefined)?.type === 'entity.too.large')
+      next(invalidImage(`The image is too large: over 4 MiB, at most ${IMAGE_LIMITS.maxBytes / 1024} KiB.`));
+    else next(err);
+  });
 
 /** /api/v1/templates: badge templates, their requirements and penalties, activation. */
 export function templatesRouter(ctx: Context): Router {
@@ -64,6 +76,18 @@ export function templatesRouter(ctx: Context): Router {
   });
   router.post('/templates/:id/activate', async (req, res) => {
     res.json(toPublicTemplate(await activateTemplate(ctx, req.params.id, ADMIN_ACTOR)));
+  });
+  router.put('/templates/:id/image', imageBody, async (req, res) => {
+    const id = String(req.params.id);
+    await getTemplate(ctx, id);
+    if (!Buffer.isBuffer(req.body))
+      throw invalidImage('Send the PNG or SVG file itself as the body (Content-Type image/png or image/svg+xml).');
+    const image = await storeBadgeImage(ctx, { bytes: req.body, declaredType: req.headers['content-type'] });
+    const template = await updateTemplate(ctx, id, { imageId: image.id }, ADMIN_ACTOR);
+    res.json({
+      ...toPublicTemplate(template),
+      image: { ...image, url: openBadgeUrls(ctx.config.publicUrl).image(image.id) },
+    });
   });
   router.post('/templates/:id/withdraw', async (req, res) => {
     res.json(toPublicTemplate(await withdrawTemplate(ctx, req.params.id, ADMIN_ACTOR)));

@@ -1,0 +1,10 @@
+import type { Types } from 'mongoose';
+
+/** Where a page's queries are confined: one platform, and one course of it (from the signed launch). */
+export type CourseScope = { platformId: Types.ObjectId; courseRef: Types.ObjectId | null };
+
+/** The templates a course sees: its own, and the platform's templates for every course. */
+export const courseTemplateFilter = (scope: CourseScope) => ({
+  platformId: scope.platformId,
+  courseRef: scope.courseRef ? { $in: [scope.courseRef, null] } : null,
+});

@@ -1,0 +1,74 @@
+import { Router, type Request, type Response } from 'express';
+import type { Context } from '../../context.js';
+import { HttpError } from '../../errors.js';
+import { bakedOb2Png, bakedPng, bakedSvg } from './badgeImage.js';
+import { loadPublicCredential, type PublicCredential } from './load.js';
+import { presentCredential, verifyOwnCredential } from './present.js';
+
+/** The JSON-LD media types a client may ask a credential for, in the order Laurel prefers. */
+const JSON_TYPES = ['application/ld+json', 'application/vc+ld+json', 'application/json'];
+
+/** A credential still being signed has no JSON or baked image yet; clients may retry shortly. */
+function requireSigned(pc: PublicCredential, res: Response): Record<string, unknown> {
+  if (pc.credential.signed) return pc.credential.signed;
+  res.setHeader('Retry-After', '30');
+  throw new HttpError(
+    404,
+    'not_issued',
+    pc.credential.status === 'awarded'
+      ? `Credential ${String(pc.credential._id)} is being issued; its signed form is not ready yet.`
+      : `Credential ${String(pc.credential._id)} was ${pc.credential.status} before it was issued.`,
+  );
+}
+
+function sendJson(req: Request, res: Response, body: unknown, download?: string) {
+  const type = req.accepts(JSON_TYPES) || 'application/ld+json';
+  res.setHeader('Vary', 'Accept');
+  if (download) res.setHeader('Content-Disposition', `attachment; filename="${download}"`);
+  res.type(type).send(JSON.stringify(body, null, 2));
+}
+
+/**
+ * /credentials/:id — the public verification page (HTML), or the signed credential for
+ * `Accept: application/json` / `application/ld+json`; the baked PNG and SVG downloads.
+ */
+export function credentialsRouter(ctx: Context): Router {
+  const router = Router();
+  router.get('/credentials/:id', async (req, res) => {
+    const pc = await loadPublicCredential(ctx, req.params.id);
+    const wanted = req.accepts(['text/html', ...JSON_TYPES]);
+    if (wanted && wanted !== 'text/html') {
+      sendJson(req, res, requireSigned(pc, res));
+      return;
+    }
+    res.setHeader('Vary', 'Accept');
+    // The page shows a live result; caches must not keep a verdict older than a revocation.
+    res.setHeader('Cache-Control', 'no-store');
+    const view = presentCredential(ctx, pc, await verifyOwnCredential(ctx, pc));
+    res.render(view.isIssuing ? 'public/issuing' : 'public/credential', view);
+  });
+  router.get('/credentials/:id/credential.json', async (req, res) => {
+    const pc = await loadPublicCredential(ctx, req.params.id);
+    sendJson(req, res, requireSigned(pc, res), `credential-${req.params.id}.json`);
+  });
+  router.get('/credentials/:id/image.png', async (req, res) => {
+    const pc = await loadPublicCredential(ctx, req.params.id);
+    requireSigned(pc, res);
+    res.setHeader('Cache-Control', 'public, max-age=3600');
+    res.type('image/png').send(await bakedPng(ctx, pc));
+  });
+  router.get('/credentials/:id/image-ob2.png', async (req, res) => {
+    const pc = await loadPublicCredential(ctx, req.params.id);
+    requireSigned(pc, res);
+    res.setHeader('Cache-Control', 'public, max-age=3600');
+    res.type('image/png').send(await bakedOb2Png(ctx, pc));
+  });
+  router.get('/credentials/:id/image.svg', async (req, res) => {
+    const pc = await loadPublicCredential(ctx, req.params.id);
+    requireSigned(pc, res);
+    res.setHeader('Cache-Control', 'public, max-age=3600');
+    res.setHeader('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; img-src data:");
+    res.type('image/svg+xml').send(await bakedSvg(ctx, pc));
+  });
+  return router;
+}

@@ -1,0 +1,39 @@
+import { Types } from 'mongoose';
+import type { Context } from '../../context.js';
+import type { CredentialDoc } from '../../db/models/credential.js';
+import type { IssuerProfileDoc } from '../../db/models/issuerProfile.js';
+import type { PersonDoc } from '../../db/models/person.js';
+import type { TemplateDoc } from '../../db/models/template.js';
+import { notFound } from '../../errors.js';
+
+/** A credential with what its public pages show: template, learner and issuer. */
+export type PublicCredential = {
+  credential: CredentialDoc;
+  template: TemplateDoc;
+  person: PersonDoc | null;
+  issuer: IssuerProfileDoc | null;
+};
+
+/** Loads a credential for its public pages; any id that is not a credential is a plain 404. */
+export async function loadPublicCredential(ctx: Context, id: string): Promise<PublicCredential> {
+  if (!/^[0-9a-f]{24}$/.test(id)) throw notFound(`Credential ${id}`);
+  const credential = await ctx.models.credentials.findById(new Types.ObjectId(id)).lean<CredentialDoc>();
+  if (!credential) throw notFound(`Credential ${id}`);
+  const [template, person, issuer] = await Promise.all([
+    ctx.models.templates.findById(credential.templateId).lean<TemplateDoc>(),
+    ctx.models.people.findById(credential.personId).lean<PersonDoc>(),
+    credential.issuerProfileId
+      ? ctx.models.issuerProfiles.findById(credential.issuerProfileId).lean<IssuerProfileDoc>()
+      : ctx.models.issuerProfiles.findOne({ platformId: credential.platformId }).lean<IssuerProfileDoc>(),
+  ]);
+  if (!template) throw notFound(`Credential ${id}`);
+  return { credential, template, person, issuer };
+}
+
+/** Where a credential stands for a viewer: being issued, valid, revoked or expired. */
+export function credentialState(c: CredentialDoc, now: Date): 'issuing' | 'valid' | 'revoked' | 'expired' {
+  if (c.status === 'revoked') return 'revoked';
+  if (c.status === 'expired' || (c.expiresAt && c.expiresAt.getTime() <= now.getTime())) return 'expired';
+  if (c.status === 'awarded' || !c.signed) return 'issuing';
+  return 'valid';
+}
