@@ -1,14 +1,15 @@
-import express, { Router, type NextFunction, type Request, type Response } from 'express';
+import express, { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { Context } from '../../context.js';
-import type { TemplateDoc } from '../../db/models/template.js';
 import type { Lti } from '../../lti/index.js';
 import { badgesContentItem, deepLinkingAnswer } from '../../lti/deep-linking.js';
 import { COURSE_PATHS, withLtik } from '../../lti/launch.js';
 import { LaunchRefusal, sendRefusal } from '../../lti/refusals.js';
 import { renderWith } from '../../lti/index.js';
 import { launchSession, requireKind, type Launch } from '../../lti/session.js';
-import { listTemplates } from '../../templates/service.js';
 import { pageLocals } from './links.js';
+import { csrfLocals, requireCsrf } from './csrf.js';
+import { imageOf, instructorRouter } from './instructor.js';
+import { learnerBadges } from '../../courses/learnerView.js';
 
 /**
  * The pages a launch opens, inside the LMS's iframe. Every query is scoped by the launch's platform
@@ -16,63 +17,44 @@ import { pageLocals } from './links.js';
  * another course. Issue 12 grows these pages; these are their first, minimal versions.
  */
 
-const STATE_LABEL: Record<TemplateDoc['state'], string> = {
-  draft: 'Draft',
-  active: 'Active',
-  inactive: 'Withdrawn',
-};
-
 const launchOf = (res: Response) => res.locals.launch as Launch;
-
-/** The course's own badges, then the platform's badges that apply to every course. */
-async function courseTemplates(ctx: Context, launch: Launch, state?: TemplateDoc['state']) {
-  const scope = { platformId: launch.platformId, ...(state ? { state } : {}) };
-  const own = launch.courseRef
-    ? await listTemplates(ctx, { ...scope, courseRef: launch.courseRef }, 200)
-    : [];
-  const everywhere = await listTemplates(ctx, { ...scope, courseRef: null }, 200);
-  return [...own, ...everywhere].map((t) => ({
-    name: t.name,
-    description: t.description,
-    criteria: t.criteria,
-    state: t.state,
-    stateLabel: STATE_LABEL[t.state],
-    allCourses: t.courseRef === null,
-  }));
-}
 
 export function courseRouter(ctx: Context, lti: Lti): Router {
   const router = Router();
   const session = launchSession(ctx, lti.db);
+  const withCsrf = csrfLocals(ctx.config.ltiKey);
+  const sessionWithCsrf: RequestHandler = (req, res, next) => {
+    // The session check is async and throws its refusal: hand that to the error handlers.
+    Promise.resolve(session(req, res, (err?: unknown) => (err ? next(err) : withCsrf(req, res, next)))).catch(next);
+  };
   const staff = requireKind('instructor', 'admin');
-  router.use('/course', express.urlencoded({ extended: false, limit: '64kb' }));
+  router.use('/course', express.urlencoded({ extended: true, limit: '256kb', parameterLimit: 2000 }));
 
   router.get(COURSE_PATHS.home, session, (_req, res) => {
     const launch = launchOf(res);
     res.redirect(303, withLtik(COURSE_PATHS[launch.kind], launch.ltik));
   });
 
-  router.get(COURSE_PATHS.instructor, session, staff, async (_req, res) => {
-    const launch = launchOf(res);
-    const templates = await courseTemplates(ctx, launch);
-    res.render('course/instructor', {
-      ...pageLocals(launch),
-      title: launch.courseTitle ? `Badges · ${launch.courseTitle}` : 'Badges',
-      courseTitle: launch.courseTitle,
-      templates,
-      hasCourse: launch.courseRef !== null,
-    });
-  });
+  router.use(instructorRouter(ctx, sessionWithCsrf, staff, requireCsrf(ctx.config.ltiKey)));
 
-  router.get(COURSE_PATHS.learner, session, async (_req, res) => {
+  router.get(COURSE_PATHS.learner, sessionWithCsrf, async (_req, res) => {
     const launch = launchOf(res);
-    const badges = await courseTemplates(ctx, launch, 'active');
+    const badges = await learnerBadges(ctx, { platformId: launch.platformId, courseRef: launch.courseRef }, launch.personId);
     res.render('course/learner', {
       ...pageLocals(launch),
       title: launch.courseTitle ? `Your badges · ${launch.courseTitle}` : 'Your badges',
       courseTitle: launch.courseTitle,
-      badges,
       preview: launch.kind !== 'learner',
+      badges: badges.map((b) => ({
+        name: b.template.name,
+        description: b.template.description,
+        criteria: b.template.criteria,
+        image: imageOf(b.template),
+        rule: b.rule,
+        percent: b.percent,
+        requirements: b.groups.flatMap((g) => g.requirements),
+        earned: b.earned ? { on: b.earned.at.toISOString().slice(0, 10), url: b.earned.url } : null,
+      })),
     });
   });
 

@@ -1,0 +1,367 @@
+import { Router, type Request, type RequestHandler, type Response } from 'express';
+import multer from 'multer';
+import type { Context } from '../../context.js';
+import type { CourseDoc } from '../../db/models/course.js';
+import type { TemplateDoc } from '../../db/models/template.js';
+import { HttpError } from '../../errors.js';
+import { COURSE_PATHS, withLtik } from '../../lti/launch.js';
+import { refusal } from '../../lti/refusals.js';
+import type { Launch } from '../../lti/session.js';
+import { activitiesSeenInEvents } from '../../courses/activities.js';
+import { courseBadgeOverview, describeContextFor } from '../../courses/overview.js';
+import type { CourseScope } from '../../courses/scope.js';
+import { PROGRESS_SORTS, templateProgress, type ProgressSort } from '../../courses/templateProgress.js';
+import { storeBadgeImage } from '../../images/store.js';
+import { describeRule, parseTemplateRules } from '../../rules/index.js';
+import {
+  activateTemplate,
+  createTemplate,
+  getTemplate,
+  updateTemplate,
+  withdrawTemplate,
+} from '../../templates/service.js';
+import { IMAGE_LIMITS } from '../../images/check.js';
+import {
+  badgeInputOf,
+  formValuesOf,
+  readBadgeForm,
+  type BadgeFormValues,
+  type FieldErrors,
+} from './badgeForm.js';
+import { badgeFormLocals } from './badgeFormView.js';
+import { pageLocals } from './links.js';
+
+const launchOf = (res: Response) => res.locals.launch as Launch;
+const scopeOf = (launch: Launch): CourseScope => ({
+  platformId: launch.platformId,
+  courseRef: launch.courseRef,
+});
+const actorOf = (launch: Launch) => ({
+  type: 'instructor' as const,
+  id: String(launch.personId),
+  name: launch.personName,
+});
+
+export const BADGE_PATHS = {
+  create: `${COURSE_PATHS.instructor}/badges`,
+  new: `${COURSE_PATHS.instructor}/badges/new`,
+  summary: `${COURSE_PATHS.instructor}/rule-summary`,
+  one: (id: string) => `${COURSE_PATHS.instructor}/badges/${id}`,
+  state: (id: string) => `${COURSE_PATHS.instructor}/badges/${id}/state`,
+  progress: (id: string) => `${COURSE_PATHS.instructor}/badges/${id}/progress`,
+};
+
+/** A badge of this launch's course; anything else is refused alike, so no URL reveals another course's badges. */
+async function scopedTemplate(ctx: Context, id: string, scope: { platformId: Launch['platformId']; courseRef?: Launch['courseRef'] }) {
+  try {
+    return await getTemplate(ctx, id, scope as never);
+  } catch (err) {
+    if (err instanceof HttpError && err.status === 404) throw refusal.notAllowed();
+    throw err;
+  }
+}
+
+const STATE_LABEL: Record<TemplateDoc['state'], string> = {
+  draft: 'Draft',
+  active: 'Active',
+  inactive: 'Withdrawn',
+};
+
+/**
+ * Multipart forms (they carry the image); the ltik and CSRF token are fields of the same form.
+ * Multer's own cap is well above the image limit, so an image a little too large reaches the
+ * image check and its message is shown beside the field with everything else kept.
+ */
+const UPLOAD_CAP = 2 * 1024 * 1024;
+const upload = multer({
+  storage: multer.memoryStorage(),
+  limits: { fileSize: UPLOAD_CAP, files: 1, fields: 500 },
+});
+const parseBadgeForm: RequestHandler = (req, res, next) =>
+  upload.single('image')(req, res, (err: unknown) => {
+    const code = (err as { code?: string })?.code;
+    if (code === 'LIMIT_FILE_SIZE')
+      return next(new HttpError(413, 'too_large', 'The image is larger than 2 MiB.'));
+    if (code?.startsWith('LIMIT_'))
+      return next(new HttpError(400, 'invalid_request', 'The form has too many fields or files.'));
+    next(err);
+  });
+
+/**
+ * The instructor's pages: the course's badges, creating and editing one with the requirement
+ * builder, activation and withdrawal behind a confirmation, and each badge's learner progress.
+ * Everything is scoped by the launch's platform and course; a badge of another course is "not found".
+ */
+export function instructorRouter(
+  ctx: Context,
+  session: RequestHandler,
+  staff: RequestHandler,
+  csrf: RequestHandler,
+): Router {
+  const router = Router();
+  const needsCourse: RequestHandler = (_req, res, next) => {
+    if (!launchOf(res).courseRef) throw refusal.notAllowed();
+    next();
+  };
+  const guard = [session, staff, needsCourse];
+
+  router.get(COURSE_PATHS.instructor, session, staff, async (_req, res) => {
+    const launch = launchOf(res);
+    const summaries = launch.courseRef ? await courseBadgeOverview(ctx, scopeOf(launch)) : [];
+    const link = (p: string) => withLtik(p, launch.ltik);
+    res.render('course/instructor', {
+      ...pageLocals(launch),
+      title: launch.courseTitle ? `Badges · ${launch.courseTitle}` : 'Badges',
+      courseTitle: launch.courseTitle,
+      hasCourse: launch.courseRef !== null,
+      newLink: link(BADGE_PATHS.new),
+      badges: summaries.map((s) => ({
+        name: s.template.name,
+        image: imageOf(s.template),
+        state: s.template.state,
+        stateLabel: STATE_LABEL[s.template.state],
+        earned: s.earned,
+        onTheWay: s.onTheWay,
+        rule: s.rule,
+        allCourses: s.template.courseRef === null,
+        editLink: s.template.courseRef ? link(BADGE_PATHS.one(String(s.template._id))) : null,
+        progressLink: link(BADGE_PATHS.progress(String(s.template._id))),
+      })),
+    });
+  });
+
+  router.get(BADGE_PATHS.new, ...guard, async (_req, res) => {
+    await renderForm(ctx, res, { values: emptyValues(), errors: {}, template: null });
+  });
+
+  router.post(BADGE_PATHS.create, parseBadgeForm, ...guard, csrf, async (req, res) => {
+    const launch = launchOf(res);
+    const values = readBadgeForm(req.body ?? {});
+    const parsed = badgeInputOf(values, null);
+    const errors: FieldErrors = 'errors' in parsed ? parsed.errors : {};
+    const imageId = await imageFrom(ctx, req, errors);
+    if ('errors' in parsed || Object.keys(errors).length)
+      return renderForm(ctx, res, { values, errors, template: null }, 400);
+    const course = await ctx.models.courses.findById(launch.courseRef).lean<CourseDoc>();
+    const created = await createTemplate(
+      ctx,
+      {
+        platformId: String(launch.platformId),
+        courseId: course?.lmsCourseId ?? course?.contextId ?? course?.ids[0] ?? null,
+        ...parsed.input,
+        imageId: imageId ?? null,
+        alignments: [],
+      },
+      actorOf(launch),
+    );
+    res.redirect(303, withLtik(BADGE_PATHS.one(String(created._id)), launch.ltik) + '&saved=1');
+  });
+
+  router.get(BADGE_PATHS.one(':id'), ...guard, async (req, res) => {
+    const template = await scopedTemplate(ctx, String(req.params.id), scopeOf(launchOf(res)));
+    await renderForm(ctx, res, {
+      values: formValuesOf(template),
+      errors: {},
+      template,
+      saved: req.query.saved === '1',
+    });
+  });
+
+  router.post(BADGE_PATHS.one(':id'), parseBadgeForm, ...guard, csrf, async (req, res) => {
+    const launch = launchOf(res);
+    const template = await scopedTemplate(ctx, String(req.params.id), scopeOf(launch));
+    const values = readBadgeForm(req.body ?? {});
+    const parsed = badgeInputOf(values, template);
+    const errors: FieldErrors = 'errors' in parsed ? parsed.errors : {};
+    if (!('errors' in parsed) && template.state === 'active' && parsed.input.groups.length === 0)
+      errors['groups'] =
+        'An active badge needs at least one condition; withdraw it first to remove them all.';
+    const imageId = await imageFrom(ctx, req, errors);
+    if ('errors' in parsed || Object.keys(errors).length)
+      return renderForm(ctx, res, { values, errors, template }, 400);
+    await updateTemplate(
+      ctx,
+      String(template._id),
+      { ...parsed.input, ...(imageId ? { imageId } : {}) },
+      actorOf(launch),
+      scopeOf(launch) as never,
+    );
+    res.redirect(303, withLtik(BADGE_PATHS.one(String(template._id)), launch.ltik) + '&saved=1');
+  });
+
+  /** The live summary above the builder: the same words the pages show, computed by the server. */
+  router.post(BADGE_PATHS.summary, parseBadgeForm, ...guard, csrf, async (req, res) => {
+    const launch = launchOf(res);
+    const values = readBadgeForm(req.body ?? {});
+    const parsed = badgeInputOf({ ...values, name: values.name || 'x', expiry: 'none', penalties: [] }, null);
+    if ('errors' in parsed) return void res.json({ summary: null, incomplete: true });
+    const rules = parseTemplateRules({ groups: withTemporaryIds(parsed.input.groups), penalties: [] });
+    if (!rules.success || rules.data.groups.length === 0)
+      return void res.json({ summary: 'No conditions yet.' });
+    const names = await describeContextFor(ctx, scopeOf(launch));
+    res.json({ summary: describeRule(rules.data.groups as never, names) });
+  });
+
+  router.get(BADGE_PATHS.state(':id'), ...guard, async (req, res) => {
+    const launch = launchOf(res);
+    const template = await scopedTemplate(ctx, String(req.params.id), scopeOf(launch));
+    const action = req.query.action === 'withdraw' ? 'withdraw' : 'activate';
+    res.render('course/confirm-state', {
+      ...pageLocals(launch),
+      title: `${action === 'activate' ? 'Activate' : 'Withdraw'} “${template.name}”`,
+      name: template.name,
+      activate: action === 'activate',
+      action,
+      formAction: BADGE_PATHS.state(String(template._id)),
+      backLink: withLtik(BADGE_PATHS.one(String(template._id)), launch.ltik),
+      noGroups: template.groups.length === 0,
+      csrfToken: res.locals.csrfToken,
+    });
+  });
+
+  router.post(BADGE_PATHS.state(':id'), ...guard, csrf, async (req, res) => {
+    const launch = launchOf(res);
+    const id = String((await scopedTemplate(ctx, String(req.params.id), scopeOf(launch)))._id);
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    if (body.action === 'withdraw')
+      await withdrawTemplate(ctx, id, actorOf(launch), scopeOf(launch) as never);
+    else if (body.action === 'activate')
+      await activateTemplate(ctx, id, actorOf(launch), scopeOf(launch) as never);
+    else throw new HttpError(400, 'invalid_request', 'Choose to activate or to withdraw the badge.');
+    res.redirect(303, withLtik(COURSE_PATHS.instructor, launch.ltik));
+  });
+
+  router.get(BADGE_PATHS.progress(':id'), session, staff, needsCourse, async (req, res) => {
+    const launch = launchOf(res);
+    const scope = scopeOf(launch);
+    const template = await scopedTemplate(ctx, String(req.params.id), { platformId: launch.platformId });
+    if (template.courseRef && String(template.courseRef) !== String(launch.courseRef))
+      throw refusal.notAllowed();
+    const sort: ProgressSort = PROGRESS_SORTS.includes(req.query.sort as ProgressSort)
+      ? (req.query.sort as ProgressSort)
+      : 'name';
+    const page = Math.max(1, Number.parseInt(String(req.query.page ?? '1'), 10) || 1);
+    const result = await templateProgress(ctx, scope, template, { sort, page });
+    const link = (p: string, extra: Record<string, string>) =>
+      `${withLtik(p, launch.ltik)}&${new URLSearchParams(extra).toString()}`;
+    const base = BADGE_PATHS.progress(String(template._id));
+    res.render('course/progress', {
+      ...pageLocals(launch),
+      title: `Progress · ${template.name}`,
+      name: template.name,
+      image: imageOf(template),
+      total: result.total,
+      requirements: result.requirements,
+      rows: result.rows.map((r) => ({
+        ...r,
+        earnedOn: r.earnedAt ? r.earnedAt.toISOString().slice(0, 10) : null,
+        requirements: result.requirements.map((q) => ({ text: q.text, met: r.met.includes(q.id) })),
+      })),
+      sorts: PROGRESS_SORTS.map((s) => ({
+        value: s,
+        label: SORT_LABEL[s],
+        current: s === sort,
+        link: link(base, { sort: s }),
+      })),
+      page: result.page,
+      pages: result.pages,
+      prevLink: result.page > 1 ? link(base, { sort, page: String(result.page - 1) }) : null,
+      nextLink: result.page < result.pages ? link(base, { sort, page: String(result.page + 1) }) : null,
+      backLink: withLtik(COURSE_PATHS.instructor, launch.ltik),
+    });
+  });
+  return router;
+}
+
+const SORT_LABEL: Record<ProgressSort, string> = {
+  name: 'Name',
+  progress: 'Progress',
+  recent: 'Latest activity',
+};
+
+export function imageOf(t: Pick<TemplateDoc, '_id' | 'imageId'>): string {
+  return t.imageId ? `/images/${t.imageId}` : `/images/default/${t._id}.svg`;
+}
+
+const emptyValues = (): BadgeFormValues => ({
+  name: '',
+  description: '',
+  criteria: '',
+  tags: '',
+  expiry: 'none',
+  expiresAfterDays: '',
+  expiresAt: '',
+  allowReEarn: false,
+  groups: [],
+  penalties: [],
+});
+
+const withTemporaryIds = (groups: { requirements: object[] }[]) =>
+  groups.map((g, i) => ({ requirements: g.requirements.map((r, j) => ({ id: `t${i}x${j}`, ...r })) }));
+
+async function imageFrom(ctx: Context, req: Request, errors: FieldErrors): Promise<string | null> {
+  const file = (req as Request & { file?: Express.Multer.File }).file;
+  if (!file || file.size === 0) return null;
+  try {
+    return (await storeBadgeImage(ctx, { bytes: file.buffer, declaredType: file.mimetype })).id;
+  } catch (err) {
+    if (err instanceof HttpError && err.status < 500) {
+      errors.image = err.message;
+      return null;
+    }
+    throw err;
+  }
+}
+
+async function renderForm(
+  ctx: Context,
+  res: Response,
+  state: { values: BadgeFormValues; errors: FieldErrors; template: TemplateDoc | null; saved?: boolean },
+  status = 200,
+) {
+  const launch = launchOf(res);
+  const scope = scopeOf(launch);
+  const [activities, badges, names] = await Promise.all([
+    activitiesSeenInEvents(ctx, scope),
+    ctx.models.templates
+      .find(
+        { platformId: launch.platformId, ...(state.template ? { _id: { $ne: state.template._id } } : {}) },
+        { name: 1 },
+      )
+      .sort({ name: 1 })
+      .limit(500)
+      .lean(),
+    describeContextFor(ctx, scope),
+  ]);
+  const t = state.template;
+  res.status(status).render('course/badge-form', {
+    ...pageLocals(launch),
+    ...badgeFormLocals(state.values, state.errors, {
+      activities,
+      badges: badges.map((b) => ({ id: String(b._id), name: b.name })),
+      template: t,
+    }),
+    title: t ? `Edit “${t.name}”` : 'Create a badge',
+    editing: Boolean(t),
+    saved: Boolean(state.saved),
+    formAction: t ? BADGE_PATHS.one(String(t._id)) : BADGE_PATHS.create,
+    summaryAction: BADGE_PATHS.summary,
+    summary: t && t.groups.length ? describeRule(t.groups, names) : 'No conditions yet.',
+    image: t ? imageOf(t) : null,
+    state: t?.state ?? null,
+    stateLabel: t ? STATE_LABEL[t.state] : null,
+    activateLink:
+      t && t.state !== 'active'
+        ? withLtik(BADGE_PATHS.state(String(t._id)), launch.ltik) + '&action=activate'
+        : null,
+    withdrawLink:
+      t && t.state === 'active'
+        ? withLtik(BADGE_PATHS.state(String(t._id)), launch.ltik) + '&action=withdraw'
+        : null,
+    progressLink: t ? withLtik(BADGE_PATHS.progress(String(t._id)), launch.ltik) : null,
+    backLink: withLtik(COURSE_PATHS.instructor, launch.ltik),
+    errorCount: Object.keys(state.errors).length,
+    csrfToken: res.locals.csrfToken,
+    maxImageKiB: Math.round(IMAGE_LIMITS.maxBytes / 1024),
+  });
+}
