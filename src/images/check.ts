@@ -43,6 +43,8 @@ export function sniffType(bytes: Buffer): BadgeImageType | 'jpeg' | 'gif' | 'web
   return null;
 }
 
+const SVG_WITHOUT_SIZE = 'The SVG gives no size: add a viewBox (or width and height) to its <svg> element.';
+
 export type CheckedImage = { type: BadgeImageType; width: number; height: number };
 
 /**
@@ -77,17 +79,13 @@ export function checkBadgeImage(bytes: Buffer, declaredType?: string | null): Ch
   try {
     size = imageSize(bytes);
   } catch (err) {
-    throw invalidImage(
-      `The ${sniffed === 'image/png' ? 'PNG' : 'SVG'} is malformed: ${(err as Error).message}.`,
-    );
+    // image-size reads an SVG's size from its root element only; failing that, it has none.
+    if (sniffed === 'image/svg+xml') throw invalidImage(SVG_WITHOUT_SIZE);
+    throw invalidImage(`The PNG is malformed: ${(err as Error).message}.`);
   }
   const { width, height } = size;
   if (!width || !height)
-    throw invalidImage(
-      sniffed === 'image/svg+xml'
-        ? 'The SVG gives no size: add a viewBox (or width and height).'
-        : 'The PNG gives no size.',
-    );
+    throw invalidImage(sniffed === 'image/svg+xml' ? SVG_WITHOUT_SIZE : 'The PNG gives no size.');
   const aspect = Math.max(width, height) / Math.min(width, height);
   if (aspect > IMAGE_LIMITS.maxAspect)
     throw invalidImage(`The image is ${width}×${height}; a badge must be (nearly) square.`);

@@ -27,7 +27,7 @@ export function defaultBadgeSvg(name: string, seed: string): string {
   const title = escapeXml(name);
   const leaves = Array.from({ length: 9 }, (_, i) => {
     const angle = 200 + i * 16;
-    return [angle, 340 - i * 16]
+    return [angle, 360 - angle]
       .map(
         (a) => `<ellipse cx="128" cy="30" rx="7" ry="15" transform="rotate(${a} 128 128)" fill="#f2c94c"/>`,
       )

@@ -5,7 +5,11 @@ import type { Context } from '../context.js';
 import type { PlatformHooks } from '../platforms/service.js';
 import { canvasConfiguration } from './canvas.js';
 import { LtiDatabase } from './database.js';
+import { cookielessRoutes } from './cookieless.js';
+import { TOKEN_MAX_AGE_S } from './id-token.js';
+import { setupLaunchPathCounters } from './launch-paths.js';
 import { launchHandler, preLaunchChecks, type LaunchDeps } from './launch.js';
+import { LoginStateStore } from './login-states.js';
 import { ltiPlatformStore, type LtiPlatformStore } from './platforms.js';
 import { refusal, refusalForLtijsError, sendRefusal, type PageRenderer } from './refusals.js';
 import { registrationRouter } from './registration.js';
@@ -18,12 +22,16 @@ import { registrationRouter } from './registration.js';
  *   that exits the process before Laurel's graceful stop;
  * - `ltiaas` mode: no session cookie, the ltik alone carries the launch (cookies in an LMS iframe are
  *   unreliable), while the one-minute state cookie of the OIDC login is still checked;
+ * - where the browser keeps that cookie out of the LMS's frame, cookieless.ts takes the login and the
+ *   launch before ltijs (platform storage, storage access, or a new top-level window);
  * - its app serves only /lti/login, /lti/launch and /lti/keys; /lti/register, /lti/canvas.json and the
  *   course pages are Laurel's own routes (ltijs would read an `Authorization: Bearer` as an ltik).
  */
 export type Lti = {
   provider: ProviderInstance;
   db: LtiDatabase;
+  /** The OIDC states of Laurel's logins (which path each took; the cookieless ones in full). */
+  states: LoginStateStore;
   platforms: LtiPlatformStore;
   /** For registerPlatform and deletePlatform (admin API, CLI): keeps ltijs's platform records in step. */
   platformHooks: PlatformHooks;
@@ -40,8 +48,6 @@ export const LTI_ROUTES = {
   keys: '/keys',
   register: '/register',
 } as const;
-/** The maximum age of an id_token (its `iat`); ltijs's 10 s default leaves no room for a slow network. */
-const TOKEN_MAX_AGE_S = 60;
 
 /** Renders a view with the app's engine, for handlers running inside ltijs's own express app. */
 export function renderWith(app: Pick<Express, 'render'>): PageRenderer {
@@ -58,12 +64,19 @@ export async function createLti(ctx: Context, connection: Connection): Promise<L
   await db.setup();
   const platforms = ltiPlatformStore(db, ctx.config.ltiKey);
   await platforms.reconcile(ctx.models, ctx.logger);
+  const states = new LoginStateStore(() => {
+    if (!connection.db) throw new Error('the LTI login states need an open database connection');
+    return connection.db;
+  }, ctx.now);
+  await states.setup();
+  await setupLaunchPathCounters(ctx);
 
   const ProviderClass = Object.getPrototypeOf(ltijs.Provider).constructor as new () => ProviderInstance;
   const provider = new ProviderClass();
   // Set once the outer app exists; ltijs's handlers render Laurel's pages through it.
   let render: PageRenderer = () => Promise.reject(new Error('LTI routes are not mounted yet'));
-  const deps: LaunchDeps = { ctx, render: (view, locals) => render(view, locals) };
+  const deps: LaunchDeps = { ctx, render: (view, locals) => render(view, locals), states };
+  const routes = { login: LTI_ROUTES.login, launch: LTI_ROUTES.launch };
 
   provider.setup(
     ctx.config.ltiKey,
@@ -80,7 +93,9 @@ export async function createLti(ctx: Context, connection: Connection): Promise<L
       tokenMaxAge: TOKEN_MAX_AGE_S,
       cors: false,
       serverAddon: (app) => {
-        app.use(preLaunchChecks(deps, { login: LTI_ROUTES.login, launch: LTI_ROUTES.launch }));
+        app.use(preLaunchChecks(deps, routes));
+        // Before ltijs's own login and launch: the paths for browsers that keep Laurel's cookies out.
+        app.use(cookielessRoutes({ ...deps, db }, routes));
       },
     },
   );
@@ -110,6 +125,7 @@ export async function createLti(ctx: Context, connection: Connection): Promise<L
   return {
     provider,
     db,
+    states,
     platforms,
     platformHooks: platforms.hooks(),
     mount(app) {

@@ -6,7 +6,9 @@ import type { PlatformDoc } from '../db/models/platform.js';
 import { upsertLaunchIdentity } from '../identity/launch.js';
 import { CLAIMS, courseSightingOf, personSightingOf, rolesOf, type Claims } from './claims.js';
 import { requestRosterSync } from './jobs.js';
-import { refusal, sendRefusal, type LaunchRefusal, type PageRenderer } from './refusals.js';
+import { recordLaunchPath } from './launch-paths.js';
+import type { LaunchPath, LoginStateStore } from './login-states.js';
+import { LaunchRefusal, refusal, sendRefusal, type PageRenderer } from './refusals.js';
 import { launchKind } from './roles.js';
 
 /** Where a launch lands, by kind; every page after the launch carries the ltik in its links and forms. */
@@ -20,7 +22,7 @@ export const COURSE_PATHS = {
 
 export const withLtik = (path: string, ltik: string) => `${path}?ltik=${encodeURIComponent(ltik)}`;
 
-export type LaunchDeps = { ctx: Context; render: PageRenderer };
+export type LaunchDeps = { ctx: Context; render: PageRenderer; states: LoginStateStore };
 
 /** The verified claims of this request's id_token, kept by the pre-check for the launch handler. */
 const CLAIMS_LOCAL = 'laurelClaims';
@@ -69,10 +71,69 @@ export function preLaunchChecks(deps: LaunchDeps, routes: { login: string; launc
   };
 }
 
+/** Who launched and through which id_token, as completeLaunch needs it. */
+export type VerifiedLaunch = {
+  claims: Claims;
+  token: Pick<LtiIdToken, 'iss' | 'user' | 'clientId' | 'deploymentId'>;
+  ltik: string;
+  kind: 'resource' | 'deep-linking';
+  path: LaunchPath;
+};
+
 /**
- * ltijs validated the id_token (signature, audience, expiry, nonce, state); Laurel checks what
- * ltijs does not (the deployment), records who launched where, and sends the browser on to the
- * page for their role with the ltik, so that a reload never re-posts the launch.
+ * After a verified launch, whichever checked its state (ltijs's cookie, or Laurel for the cookieless
+ * paths): checks what ltijs does not (the deployment), records who launched where, counts the path
+ * the launch took, and answers the page for their role with the ltik. Throws a LaunchRefusal.
+ */
+export async function completeLaunch(deps: LaunchDeps, launch: VerifiedLaunch): Promise<string> {
+  const { ctx } = deps;
+  const { claims, token, ltik, kind, path } = launch;
+  const platform = await ctx.models.platforms
+    .findOne({ issuer: token.iss, clientId: token.clientId })
+    .lean<PlatformDoc>();
+  if (!platform) throw refusal.unknownPlatform();
+  if (!platform.deploymentIds.includes(token.deploymentId)) throw refusal.unknownDeployment();
+
+  const roles = rolesOf(claims);
+  const who = launchKind(roles);
+  if (kind === 'deep-linking' && who === 'learner') throw refusal.notAllowed();
+  const { course } = await upsertLaunchIdentity(ctx.models, platform._id, {
+    course: courseSightingOf(claims, platform.lms),
+    person: personSightingOf(claims, platform.lms),
+  });
+  const membershipsUrl = (claims[CLAIMS.nrps] as { context_memberships_url?: unknown } | undefined)
+    ?.context_memberships_url;
+  if (who !== 'learner' && course && typeof membershipsUrl === 'string') {
+    await requestRosterSync(ctx, {
+      platformId: String(platform._id),
+      courseRef: String(course._id),
+      membershipsUrl,
+    }).catch((err: unknown) =>
+      // The roster can wait for the daily sync; the launch must not fail for it.
+      ctx.logger.warn({ err, courseRef: String(course._id) }, 'roster sync could not be queued'),
+    );
+  }
+  await recordLaunchPath(ctx, platform._id, path).catch((err: unknown) =>
+    // A lost count must not cost the learner their launch.
+    ctx.logger.warn({ err, platformId: String(platform._id), path }, 'launch path could not be counted'),
+  );
+  ctx.logger.info(
+    {
+      platformId: String(platform._id),
+      courseRef: course ? String(course._id) : null,
+      kind: who,
+      messageType: kind,
+      path,
+    },
+    'LTI launch',
+  );
+  return withLtik(kind === 'deep-linking' ? COURSE_PATHS.deepLink : COURSE_PATHS[who], ltik);
+}
+
+/**
+ * ltijs validated the id_token (signature, audience, expiry, nonce, and the state against its
+ * cookie); Laurel completes the launch and sends the browser on with a 303, so that a reload never
+ * re-posts the launch.
  */
 export function launchHandler(deps: LaunchDeps, kind: 'resource' | 'deep-linking'): LaunchCallback {
   const { ctx } = deps;
@@ -93,44 +154,15 @@ export function launchHandler(deps: LaunchDeps, kind: 'resource' | 'deep-linking
         claims[CLAIMS.deploymentId] !== token.deploymentId
       )
         return sendRefusal(deps.render, req, res, refusal.invalidLaunch(), ctx.logger);
-      const platform = await ctx.models.platforms
-        .findOne({ issuer: token.iss, clientId: token.clientId })
-        .lean<PlatformDoc>();
-      if (!platform) return sendRefusal(deps.render, req, res, refusal.unknownPlatform(), ctx.logger);
-      if (!platform.deploymentIds.includes(token.deploymentId))
-        return sendRefusal(deps.render, req, res, refusal.unknownDeployment(), ctx.logger);
-
-      const roles = rolesOf(claims);
-      const who = launchKind(roles);
-      if (kind === 'deep-linking' && who === 'learner')
-        return sendRefusal(deps.render, req, res, refusal.notAllowed(), ctx.logger);
-      const { course } = await upsertLaunchIdentity(ctx.models, platform._id, {
-        course: courseSightingOf(claims, platform.lms),
-        person: personSightingOf(claims, platform.lms),
-      });
-      const membershipsUrl = (claims[CLAIMS.nrps] as { context_memberships_url?: unknown } | undefined)
-        ?.context_memberships_url;
-      if (who !== 'learner' && course && typeof membershipsUrl === 'string') {
-        await requestRosterSync(ctx, {
-          platformId: String(platform._id),
-          courseRef: String(course._id),
-          membershipsUrl,
-        }).catch((err: unknown) =>
-          // The roster can wait for the daily sync; the launch must not fail for it.
-          ctx.logger.warn({ err, courseRef: String(course._id) }, 'roster sync could not be queued'),
-        );
+      // Laurel remembered which path its login took (top-level window or not); unknown means cookie.
+      const state = (req.body as Record<string, unknown> | undefined)?.state;
+      const path = (await deps.states.takeLtijsPath(state)) ?? 'cookie';
+      try {
+        res.redirect(303, await completeLaunch(deps, { claims, token, ltik, kind, path }));
+      } catch (err) {
+        if (!(err instanceof LaunchRefusal)) throw err;
+        await sendRefusal(deps.render, req, res, err, ctx.logger);
       }
-      ctx.logger.info(
-        {
-          platformId: String(platform._id),
-          courseRef: course ? String(course._id) : null,
-          kind: who,
-          messageType: kind,
-        },
-        'LTI launch',
-      );
-      const path = kind === 'deep-linking' ? COURSE_PATHS.deepLink : COURSE_PATHS[who];
-      res.redirect(303, withLtik(path, ltik));
     };
     handle().catch(next);
   };

@@ -19,6 +19,10 @@ export type RefusalCode =
   | 'unknown_deployment'
   | 'missing_nonce'
   | 'reused_nonce'
+  | 'reused_state'
+  | 'state_not_confirmed'
+  | 'cookies_disabled'
+  | 'invalid_form'
   | 'expired'
   | 'invalid_launch'
   | 'keys_unreachable'
@@ -114,6 +118,36 @@ export const refusal = {
       401,
       'This launch was already used',
       `Each launch can be used once, and this one was used before (a reload or a replay). ${AGAIN}`,
+    ),
+  reusedState: () =>
+    new LaunchRefusal(
+      'reused_state',
+      401,
+      'This launch was already used',
+      `Each launch can be used once, and this one was used before (a reload or a replay). ${AGAIN}`,
+    ),
+  stateNotConfirmed: () =>
+    new LaunchRefusal(
+      'state_not_confirmed',
+      401,
+      'The sign-in could not be completed',
+      'Laurel could not confirm with your LMS that this sign-in started in this browser, so it did not ' +
+        `sign you in. ${AGAIN}`,
+    ),
+  cookiesDisabled: () =>
+    new LaunchRefusal(
+      'cookies_disabled',
+      403,
+      'Laurel needs cookies to sign you in',
+      "Your browser does not keep Laurel's cookies, even in a window of its own. Allow cookies for this site " +
+        `in your browser's settings (or leave its private mode), then ${AGAIN.charAt(0).toLowerCase()}${AGAIN.slice(1)}`,
+    ),
+  invalidForm: () =>
+    new LaunchRefusal(
+      'invalid_form',
+      403,
+      'This form could not be accepted',
+      'The form has expired or did not come from this Laurel page. Go back, reload the page and try again.',
     ),
   expired: () =>
     new LaunchRefusal(

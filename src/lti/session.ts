@@ -6,6 +6,7 @@ import type { Context } from '../context.js';
 import type { CourseDoc } from '../db/models/course.js';
 import type { PersonDoc } from '../db/models/person.js';
 import type { PlatformDoc } from '../db/models/platform.js';
+import { csrfTokenFor, registerCsrfIdentity } from './csrf.js';
 import type { LtiDatabase } from './database.js';
 import { refusal, type LaunchRefusal } from './refusals.js';
 import { launchKind, type LaunchKind } from './roles.js';
@@ -38,6 +39,7 @@ type LtikPayload = {
   deploymentId: string;
   contextId: string;
   user: string;
+  s?: string;
   iat?: number;
 };
 
@@ -98,29 +100,32 @@ export async function resolveLaunch(
     ? await ctx.models.courses.findOne({ platformId: platform._id, ids: contextId }).lean<CourseDoc>()
     : null;
   const roles = Array.isArray(context.roles) ? context.roles : [];
-  return {
-    token,
-    launch: {
-      platformId: platform._id,
-      courseRef: course?._id ?? null,
-      personId: person._id,
-      roles,
-      kind: launchKind(roles),
-      ltik,
-      courseTitle: course?.title ?? context.context?.title ?? null,
-      personName: person.name ?? null,
-      platformName: platform.name,
-      messageType: context.messageType ?? 'LtiResourceLinkRequest',
-    },
+  const launch: Launch = {
+    platformId: platform._id,
+    courseRef: course?._id ?? null,
+    personId: person._id,
+    roles,
+    kind: launchKind(roles),
+    ltik,
+    courseTitle: course?.title ?? context.context?.title ?? null,
+    personName: person.name ?? null,
+    platformName: platform.name,
+    messageType: context.messageType ?? 'LtiResourceLinkRequest',
   };
+  registerCsrfIdentity(launch, ctx.config.ltiKey, payload);
+  return { token, launch };
 }
 
-/** Express middleware: `res.locals.launch` and `res.locals.ltiToken`, or a refusal passed on as an error. */
+/**
+ * Express middleware: `res.locals.launch`, `res.locals.ltiToken` and `res.locals.csrfToken` (the
+ * launch's CSRF token for forms, see csrf.ts), or a refusal passed on as an error.
+ */
 export function launchSession(ctx: Context, db: LtiDatabase): RequestHandler {
   return async (req: Request, res: Response, next: NextFunction) => {
     const { launch, token } = await resolveLaunch(ctx, db, ltikOf(req));
     res.locals.launch = launch;
     res.locals.ltiToken = token;
+    res.locals.csrfToken = csrfTokenFor(launch);
     // Pages carry the ltik: keep them out of shared caches and browser history stores.
     res.set('Cache-Control', 'no-store');
     next();

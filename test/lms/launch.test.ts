@@ -189,7 +189,7 @@ describe('flavour-specific claims', () => {
     expect(c.picture).toBeDefined();
     const login = rig.tool.loginRequests[0].params;
     expect(login).toMatchObject({ canvas_region: 'us-east-1', canvas_environment: 'prod' });
-    expect(login).not.toHaveProperty('lti_storage_target');
+    expect(login).toMatchObject({ lti_storage_target: 'post_message_forwarding' });
     expect(jwt.decode(login.lti_message_hint)).toMatchObject({
       context_type: 'Course',
       context_id: rig.courseId,

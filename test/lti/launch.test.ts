@@ -99,9 +99,10 @@ describe('LTI launches through the whole OIDC exchange', () => {
     const staff = await launch(p, { courseId: history.id, sub: demo(p).users.instructor.sub });
     expect(staff.body).toContain('Badges in World History');
     expect(staff.body).not.toContain('No badges yet');
-    expect(staff.body).toMatch(/Historian<\/td>\s*<td><span class="state state-active">Active/);
-    expect(staff.body).toMatch(/Archivist<\/td>\s*<td><span class="state state-draft">Draft/);
-    expect(staff.body).toMatch(/Good citizen<\/td>[\s\S]*?Every course/);
+    // Each badge with its state, whatever the layout the course pages give them.
+    expect(staff.body).toMatch(/Historian<[\s\S]{0,200}?class="state state-active">Active/);
+    expect(staff.body).toMatch(/Archivist<[\s\S]{0,200}?class="state state-draft">Draft/);
+    expect(staff.body).toMatch(/Good citizen<[\s\S]{0,200}?every course/i);
 
     const learner = await launch(p, { courseId: history.id, sub: demo(p).users.ada.sub });
     expect(learner.body).toContain('Historian');

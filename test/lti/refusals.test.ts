@@ -94,11 +94,30 @@ describe('refused launches', () => {
     expect(replayed.body).toContain('(reused_nonce)');
   });
 
-  it('refuses a launch whose state is missing, or whose state cookie the browser blocked', async () => {
-    const blocked = await learnerLaunch(canvas, { blockThirdPartyCookies: true });
-    expectRefused(blocked, 401, /could not be completed/);
-    expect(blocked.body).toContain('(missing_state)');
-    const noState = await postLaunch(canvas.platform, { idToken: blocked.idToken!, cookies: blocked.jar });
+  it('takes a browser that blocks its cookies in the frame another way, never to a dead launch', async () => {
+    // Moodle offers no storage: Laurel's page continues in a new window (by script, which this driver lacks).
+    const moodleBlocked = await learnerLaunch(moodle, { blockThirdPartyCookies: true });
+    expect(moodleBlocked.status).toBe(200);
+    expect(moodleBlocked.body).toContain('Open Laurel in a new window');
+    expect(moodleBlocked.idToken).toBeUndefined();
+    // Canvas offers its storage (lti_storage_target): Laurel's page keeps the state there first.
+    const canvasBlocked = await learnerLaunch(canvas, { blockThirdPartyCookies: true });
+    expect(canvasBlocked.status).toBe(200);
+    expect(canvasBlocked.body).toContain('data-mode="platform-storage"');
+    for (const blocked of [moodleBlocked, canvasBlocked])
+      for (const step of blocked.trace) {
+        expect(new URL(step.url).searchParams.has('state')).toBe(false);
+        expect(new URL(step.url).searchParams.has('nonce')).toBe(false);
+      }
+  });
+
+  it('refuses a launch whose state is missing, or whose state cookie never arrived', async () => {
+    const first = await learnerLaunch(canvas);
+    expect(first.status).toBe(200);
+    const noCookie = await postLaunch(canvas.platform, { idToken: first.idToken!, state: first.state! });
+    expectRefused(noCookie, 401, /could not be completed/);
+    expect(noCookie.body).toContain('(missing_state)');
+    const noState = await postLaunch(canvas.platform, { idToken: first.idToken!, cookies: first.jar });
     expectRefused(noState, 401, /could not be completed/);
     expect(noState.body).toContain('(missing_state)');
   });

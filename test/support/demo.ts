@@ -28,6 +28,8 @@ async function startDemoPlatform(
     seedDemo: true,
     clientId: `laurel-demo-${flavour}`,
     deploymentId: `demo-${flavour}-1`,
+    // As the real ones: Canvas offers its platform storage (lti_storage_target), Moodle 5.1 does not.
+    platformStorage: flavour === 'canvas',
   };
   let platform: TestPlatform;
   try {
@@ -83,6 +85,9 @@ async function demo(): Promise<void> {
     '  Open a demo LMS and click "Launch as instructor" or "Launch as learner" in a course:',
     `    Moodle-like LMS: ${moodle.platform.url}/   (Chemistry 101, World History)`,
     `    Canvas-like LMS: ${canvas.platform.url}/`,
+    "  The two are other sites than Laurel: where the browser keeps Laurel's cookies out of their frame,",
+    '  the Canvas-like LMS keeps the sign-in in its platform storage, and with the Moodle-like one Laurel',
+    '  asks for storage access or continues in a new window.',
     `  Their webhook secrets, for signing events to ${config.publicUrl}/api/v1/events:`,
     `    Moodle-like: ${moodle.webhookSecret}`,
     `    Canvas-like: ${canvas.webhookSecret}`,

@@ -126,9 +126,13 @@ const decodeEntities = (v: string) =>
  * The first baked badge in an SVG: the element's JSON (CDATA or text) and its `verify` attribute
  * (an OB 2.0 hosted URL or signed JWS, or an OB 3.0 VC-JWT), or null when there is none.
  */
-export function unbakeSvg(svg: string): { kind: BakeKind; text: string | null; verify: string | null } | null {
+export function unbakeSvg(
+  svg: string,
+): { kind: BakeKind; text: string | null; verify: string | null } | null {
   for (const { prefix, kind } of badgePrefixes(svg)) {
-    const m = new RegExp(`<${prefix}:(credential|assertion)\\b([^>]*?)(/>|>([\\s\\S]*?)</${prefix}:\\1\\s*>)`).exec(svg);
+    const m = new RegExp(
+      `<${prefix}:(credential|assertion)\\b([^>]*?)(/>|>([\\s\\S]*?)</${prefix}:\\1\\s*>)`,
+    ).exec(svg);
     if (!m) continue;
     const verify = /\bverify\s*=\s*("([^"]*)"|'([^']*)')/.exec(m[2] ?? '');
     const inner = m[4] ?? '';

@@ -186,7 +186,10 @@ export function buildAchievementCredential(input: CredentialInput): Record<strin
 }
 
 /** The issuer's OB 3.0 Profile document, listing every key that may have signed for it. */
-export function issuerProfileDocument(issuer: IssuerSummary, keys: readonly { id: string; publicKeyMultibase: string }[]) {
+export function issuerProfileDocument(
+  issuer: IssuerSummary,
+  keys: readonly { id: string; publicKeyMultibase: string }[],
+) {
   return {
     // security/v2 defines assertionMethod for verifiers that frame the profile as a controller document.
     '@context': [CONTEXT.credentialsV2, CONTEXT.ob, CONTEXT.securityV2, CONTEXT.multikey],

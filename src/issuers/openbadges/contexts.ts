@@ -29,7 +29,8 @@ export const CONTEXT = {
 
 /**
  * Every JSON-LD context a credential Laurel issues or accepts may name, copied from the published
- * files (see standards/README.md) so that signing and verifying never fetch one over the network.
+ * files (contexts/SOURCES.json says where each came from), so that signing and verifying never
+ * fetch one over the network.
  */
 export const CONTEXTS: ReadonlyMap<string, unknown> = new Map<string, unknown>([
   ['https://www.w3.org/ns/credentials/v2', credentialsV2],

@@ -16,10 +16,21 @@ export const offlineFetcher: Fetcher = async (url) => {
   throw new Error(`Not fetching ${url}: verification is offline`);
 };
 
-const PRIVATE_V4 = [/^0\./, /^10\./, /^127\./, /^169\.254\./, /^172\.(1[6-9]|2\d|3[01])\./, /^192\.168\./, /^100\.(6[4-9]|[7-9]\d|1[01]\d|12[0-7])\./];
+const PRIVATE_V4 = [
+  /^0\./,
+  /^10\./,
+  /^127\./,
+  /^169\.254\./,
+  /^172\.(1[6-9]|2\d|3[01])\./,
+  /^192\.168\./,
+  /^100\.(6[4-9]|[7-9]\d|1[01]\d|12[0-7])\./,
+];
 const isPrivateAddress = (address: string): boolean =>
   isIP(address) === 6
-    ? address === '::1' || address === '::' || /^f[cd]/i.test(address) || /^fe80/i.test(address) ||
+    ? address === '::1' ||
+      address === '::' ||
+      /^f[cd]/i.test(address) ||
+      /^fe80/i.test(address) ||
       (address.startsWith('::ffff:') && isPrivateAddress(address.slice(7)))
     : PRIVATE_V4.some((re) => re.test(address));
 

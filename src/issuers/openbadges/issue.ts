@@ -17,13 +17,7 @@ import { openBadgeUrls } from './urls.js';
 /** How long one worker holds a credential while signing it; a crashed worker's claim lapses after this. */
 const ISSUING_LEASE_MS = 2 * 60_000;
 
-export type IssueOutcome =
-  | 'issued'
-  | 'already-issued'
-  | 'not-live'
-  | 'missing'
-  | 'not-local'
-  | 'busy';
+export type IssueOutcome = 'issued' | 'already-issued' | 'not-live' | 'missing' | 'not-local';
 
 /** Another worker holds the credential: Agenda retries the job later, by which time it is done. */
 export class IssuingBusyError extends Error {
@@ -54,9 +48,14 @@ export async function issueCredential(ctx: Context, credentialId: string): Promi
   if (template.source !== 'local') return 'not-local';
 
   const now = ctx.now();
-  let claimed = await ctx.models.credentials
+  const claimed = await ctx.models.credentials
     .findOneAndUpdate(
-      { _id, status: 'awarded', signed: null, $or: [{ issuingUntil: null }, { issuingUntil: { $lte: now } }] },
+      {
+        _id,
+        status: 'awarded',
+        signed: null,
+        $or: [{ issuingUntil: null }, { issuingUntil: { $lte: now } }],
+      },
       { $set: { issuingUntil: new Date(now.getTime() + ISSUING_LEASE_MS) } },
       { returnDocument: 'after' },
     )
@@ -67,6 +66,27 @@ export async function issueCredential(ctx: Context, credentialId: string): Promi
     throw new IssuingBusyError(credentialId);
   }
 
+  const lease = claimed.issuingUntil;
+  try {
+    return await signAndStore(ctx, claimed, template);
+  } catch (err) {
+    // Let the retry (or another worker) start at once rather than wait for the lease to lapse.
+    await ctx.models.credentials
+      .updateOne({ _id, issuingUntil: lease }, { $set: { issuingUntil: null } })
+      .catch(() => undefined);
+    throw err;
+  }
+}
+
+/** The part of issuing done under the lease: status entry, build, sign, store. */
+async function signAndStore(
+  ctx: Context,
+  leased: CredentialDoc,
+  template: TemplateDoc,
+): Promise<IssueOutcome> {
+  const { _id } = leased;
+  let claimed = leased;
+  const credentialId = String(_id);
   const profile = await ensureIssuerProfile(ctx, claimed.platformId);
   const documentLoader = laurelDocumentLoader(ctx);
   if (claimed.statusListId == null || !claimed.recipientSalt) {
@@ -86,8 +106,9 @@ export async function issueCredential(ctx: Context, credentialId: string): Promi
       )
       .lean<CredentialDoc>();
     // If another run wrote its entry first, that one stands (the slot reserved here stays unused).
-    claimed = withEntry ?? (await ctx.models.credentials.findById(_id).lean<CredentialDoc>());
-    if (!claimed) return 'missing';
+    const current = withEntry ?? (await ctx.models.credentials.findById(_id).lean<CredentialDoc>());
+    if (!current) return 'missing';
+    claimed = current;
   }
 
   const [person, events] = await Promise.all([
@@ -161,7 +182,10 @@ export async function findStalledAwards(ctx: Context, olderThanMs: number, limit
   if (stalled.length === 0) return [];
   // Credly and Accredible awards wait on their own integrations, not on this job.
   const local = await ctx.models.templates
-    .find({ _id: { $in: [...new Set(stalled.map((c) => String(c.templateId)))] }, source: 'local' }, { _id: 1 })
+    .find(
+      { _id: { $in: [...new Set(stalled.map((c) => String(c.templateId)))] }, source: 'local' },
+      { _id: 1 },
+    )
     .lean();
   const localIds = new Set(local.map((t) => String(t._id)));
   return stalled.filter((c) => localIds.has(String(c.templateId))).map((c) => String(c._id));

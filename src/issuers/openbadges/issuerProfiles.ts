@@ -1,9 +1,10 @@
 import type { Ed25519KeyPair } from '@digitalbazaar/ed25519-multikey';
 import { Types } from 'mongoose';
+import { z } from 'zod';
 import type { Context } from '../../context.js';
 import type { IssuerProfileDoc } from '../../db/models/issuerProfile.js';
 import type { PlatformDoc } from '../../db/models/platform.js';
-import { notFound } from '../../errors.js';
+import { badRequest, notFound } from '../../errors.js';
 import { issuerProfileDocument, type IssuerSummary } from './build.js';
 import { activeKey, generateIssuerKey, multikeyDocument, openSigningKey } from './keys.js';
 import { openBadgeUrls } from './urls.js';
@@ -14,10 +15,27 @@ const isDuplicateKey = (err: unknown) => (err as { code?: number })?.code === 11
 const contactEmail = (mailFrom: string) => (/@localhost$/i.test(mailFrom) ? null : mailFrom);
 
 /**
+ * The issuer's web site until an admin says otherwise: the LMS's own address, which is the
+ * institution's, except on a hosted LMS shared by many institutions (Canvas Cloud), where
+ * Laurel's own address is the better guess.
+ */
+function defaultIssuerUrl(platformIssuer: string, publicUrl: string): string {
+  try {
+    const host = new URL(platformIssuer).hostname;
+    return /(^|\.)instructure\.com$/i.test(host) ? publicUrl : platformIssuer;
+  } catch {
+    return publicUrl;
+  }
+}
+
+/**
  * The issuer of a platform's credentials, created with its first key on first use. Concurrent
  * first uses create one profile (unique index on platformId); the loser's key is dropped unused.
  */
-export async function ensureIssuerProfile(ctx: Context, platformId: Types.ObjectId): Promise<IssuerProfileDoc> {
+export async function ensureIssuerProfile(
+  ctx: Context,
+  platformId: Types.ObjectId,
+): Promise<IssuerProfileDoc> {
   const existing = await ctx.models.issuerProfiles.findOne({ platformId }).lean<IssuerProfileDoc>();
   if (existing && activeKey(existing.keys)) return existing;
   if (existing) return rotateIssuerKey(ctx, platformId);
@@ -28,7 +46,7 @@ export async function ensureIssuerProfile(ctx: Context, platformId: Types.Object
     const created = await ctx.models.issuerProfiles.create({
       platformId,
       name: platform.name,
-      url: platform.issuer,
+      url: defaultIssuerUrl(platform.issuer, ctx.config.publicUrl),
       email: contactEmail(ctx.config.mailFrom),
       description: null,
       imageId: null,
@@ -43,9 +61,23 @@ export async function ensureIssuerProfile(ctx: Context, platformId: Types.Object
   }
 }
 
-export type IssuerProfileChange = Partial<
-  Pick<IssuerProfileDoc, 'name' | 'url' | 'email' | 'description' | 'imageId'>
->;
+/** What may change in an issuer profile; the URL ends up in links on public pages, so http(s) only. */
+export const issuerProfileChangeSchema = z.strictObject({
+  name: z.string().trim().min(1, 'must not be empty').max(200, 'at most 200 characters').optional(),
+  url: z
+    .url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL' })
+    .nullable()
+    .optional(),
+  email: z.email('must be an e-mail address').nullable().optional(),
+  description: z.string().trim().max(2000, 'at most 2000 characters').nullable().optional(),
+  imageId: z
+    .string()
+    .regex(/^[0-9a-f]{24}$/, 'must be the id of a stored image')
+    .nullable()
+    .optional(),
+});
+
+export type IssuerProfileChange = z.input<typeof issuerProfileChangeSchema>;
 
 /**
  * Changes what the issuer profile says about the issuer. Credentials already signed keep the
@@ -56,9 +88,21 @@ export async function updateIssuerProfile(
   platformId: Types.ObjectId,
   change: IssuerProfileChange,
 ): Promise<IssuerProfileDoc> {
+  const parsed = issuerProfileChangeSchema.safeParse(change);
+  if (!parsed.success) {
+    const details = parsed.error.issues.map((i) => ({
+      path: i.path.join('.') || '(body)',
+      message: i.message,
+    }));
+    throw badRequest(
+      `The issuer profile change is not valid: ${details.map((d) => `${d.path}: ${d.message}`).join('; ')}.`,
+      details,
+    );
+  }
+  const valid = parsed.data;
   await ensureIssuerProfile(ctx, platformId);
   const updated = await ctx.models.issuerProfiles
-    .findOneAndUpdate({ platformId }, { $set: change }, { returnDocument: 'after' })
+    .findOneAndUpdate({ platformId }, { $set: valid }, { returnDocument: 'after' })
     .lean<IssuerProfileDoc>();
   if (!updated) throw notFound(`The issuer profile of platform ${platformId}`);
   return updated;

@@ -26,10 +26,12 @@ export function defineOpenBadgeJobs(ctx: Context): void {
     },
     {
       concurrency: 4,
-      backoff: (attempt) =>
-        attempt.error instanceof IssuingBusyError
-          ? backoffStrategies.constant({ delay: 30_000, maxRetries: 10 })(attempt)
-          : backoffStrategies.exponential({ delay: 10_000, maxRetries: 8, maxDelay: 3_600_000 })(attempt),
+      // Another worker signing the same credential finishes within seconds: retry soon and
+      // steadily. Anything else (a database outage, say) backs off exponentially.
+      backoff: (context) =>
+        context.error instanceof IssuingBusyError
+          ? backoffStrategies.constant({ delay: 30_000, maxRetries: 10 })(context)
+          : backoffStrategies.exponential({ delay: 10_000, maxRetries: 8, maxDelay: 3_600_000 })(context),
     },
   );
   agenda.define<{ statusListId: string }>(
@@ -37,7 +39,11 @@ export function defineOpenBadgeJobs(ctx: Context): void {
     async (job) => {
       const { statusListId } = job.attrs.data;
       if (!Types.ObjectId.isValid(statusListId)) return;
-      const result = await refreshStatusList(ctx, new Types.ObjectId(statusListId), laurelDocumentLoader(ctx));
+      const result = await refreshStatusList(
+        ctx,
+        new Types.ObjectId(statusListId),
+        laurelDocumentLoader(ctx),
+      );
       if (result.changed) ctx.logger.info({ statusListId, revoked: result.revoked }, 'status list re-signed');
     },
     {
@@ -51,7 +57,8 @@ export function defineOpenBadgeJobs(ctx: Context): void {
     async () => {
       const stalled = await findStalledAwards(ctx, STALLED_AFTER_MS);
       for (const credentialId of stalled) await agenda.now(ISSUE_CREDENTIAL_JOB, { credentialId });
-      if (stalled.length) ctx.logger.info({ count: stalled.length }, 'stalled credential awards queued again');
+      if (stalled.length)
+        ctx.logger.info({ count: stalled.length }, 'stalled credential awards queued again');
     },
     { concurrency: 1 },
   );

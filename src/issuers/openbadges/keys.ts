@@ -1,5 +1,5 @@
 import * as Ed25519Multikey from '@digitalbazaar/ed25519-multikey';
-import type { Ed25519KeyPair } from '@digitalbazaar/ed25519-multikey';
+import { type Ed25519KeyPair } from '@digitalbazaar/ed25519-multikey';
 import type { IssuerKey } from '../../db/models/issuerProfile.js';
 import type { Sealer } from '../../security/encryption.js';
 import { CONTEXT } from './contexts.js';

@@ -4,7 +4,12 @@ import type { IssuerProfileDoc } from '../../db/models/issuerProfile.js';
 import type { StatusListDoc } from '../../db/models/statusList.js';
 import type { TemplateDoc } from '../../db/models/template.js';
 import { achievementDocument, type AchievementInput } from './build.js';
-import { createDocumentLoader, didKeyResolver, type DocumentLoader, type DocumentResolver } from './documentLoader.js';
+import {
+  createDocumentLoader,
+  didKeyResolver,
+  type DocumentLoader,
+  type DocumentResolver,
+} from './documentLoader.js';
 import { issuerSummary, publishedKey, publishedProfile } from './issuerProfiles.js';
 import { openBadgeUrls, parseLaurelUrl } from './urls.js';
 

@@ -1,5 +1,11 @@
 import { CONTEXT } from './contexts.js';
-import { identityHash, isoSeconds, normaliseEmail, type AchievementInput, type IssuerSummary } from './build.js';
+import {
+  identityHash,
+  isoSeconds,
+  normaliseEmail,
+  type AchievementInput,
+  type IssuerSummary,
+} from './build.js';
 
 /**
  * Open Badges 2.0 hosted documents, for backpacks that read only 2.0. They say the same as the

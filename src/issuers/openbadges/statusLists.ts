@@ -19,7 +19,10 @@ export const STATUS_LIST_LENGTH = 131_072;
 const isDuplicateKey = (err: unknown) => (err as { code?: number })?.code === 11000;
 
 /** The bit that slot n of a list maps to: an affine permutation (odd multiplier, length a power of two). */
-export function slotToIndex(list: Pick<StatusListDoc, 'multiplier' | 'offset' | 'length'>, slot: number): number {
+export function slotToIndex(
+  list: Pick<StatusListDoc, 'multiplier' | 'offset' | 'length'>,
+  slot: number,
+): number {
   return Number((BigInt(list.multiplier) * BigInt(slot) + BigInt(list.offset)) % BigInt(list.length));
 }
 
@@ -104,7 +107,11 @@ export async function refreshStatusList(
   for (const c of revoked) if (typeof c.statusListIndex === 'number') bits.setStatus(c.statusListIndex, true);
 
   const urls = openBadgeUrls(ctx.config.publicUrl);
-  const unsigned = await createCredential({ id: urls.statusList(list._id), list: bits, statusPurpose: 'revocation' });
+  const unsigned = await createCredential({
+    id: urls.statusList(list._id),
+    list: bits,
+    statusPurpose: 'revocation',
+  });
   const issuer = issuerSummary(ctx, profile);
   const credential = {
     ...unsigned,

@@ -15,7 +15,8 @@ export function openBadgeUrls(publicUrl: string) {
     credentialImage: (id: Id, ext: 'png' | 'svg') => `${base}/credentials/${id}/image.${ext}`,
     issuer: (id: Id) => `${base}/issuers/${id}`,
     /** A key has its own URL, without a fragment: some verifiers read a fragment URL as the whole profile. */
-    issuerKey: (issuerId: Id, publicKeyMultibase: string) => `${base}/issuers/${issuerId}/keys/${publicKeyMultibase}`,
+    issuerKey: (issuerId: Id, publicKeyMultibase: string) =>
+      `${base}/issuers/${issuerId}/keys/${publicKeyMultibase}`,
     achievement: (templateId: Id) => `${base}/achievements/${templateId}`,
     statusList: (id: Id) => `${base}/status-lists/${id}`,
     image: (imageId: string) => `${base}/images/${imageId}`,

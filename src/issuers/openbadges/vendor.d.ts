@@ -9,7 +9,11 @@ declare module '@digitalbazaar/vc' {
   export type VerifyResult = {
     verified: boolean;
     error?: Error & { errors?: Error[] };
-    results?: { verified: boolean; error?: Error; verificationMethod?: { id?: string; controller?: string } }[];
+    results?: {
+      verified: boolean;
+      error?: Error;
+      verificationMethod?: { id?: string; controller?: string };
+    }[];
     statusResult?: unknown;
   };
   export function issue(options: {
@@ -60,7 +64,11 @@ declare module '@digitalbazaar/ed25519-multikey' {
       includeContext?: boolean;
     }): Promise<Record<string, unknown>>;
   };
-  export function generate(options?: { id?: string; controller?: string; seed?: Uint8Array }): Promise<Ed25519KeyPair>;
+  export function generate(options?: {
+    id?: string;
+    controller?: string;
+    seed?: Uint8Array;
+  }): Promise<Ed25519KeyPair>;
   export function from(key: Record<string, unknown>): Promise<Ed25519KeyPair>;
 }
 

@@ -1,8 +1,22 @@
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { isPng, unbakePng, unbakeSvg } from './bake.js';
-import { createDocumentLoader, didKeyResolver, type DocumentLoader, type DocumentResolver } from './documentLoader.js';
+import {
+  createDocumentLoader,
+  didKeyResolver,
+  type DocumentLoader,
+  type DocumentResolver,
+} from './documentLoader.js';
 import { fetchJson, offlineFetcher, type Fetcher } from './fetcher.js';
-import { checkCredentialStatus, checkDates, checkOb3Shape, asArray, idOf, isObject, result, str } from './verifyChecks.js';
+import {
+  checkCredentialStatus,
+  checkDates,
+  checkOb3Shape,
+  asArray,
+  idOf,
+  isObject,
+  result,
+  str,
+} from './verifyChecks.js';
 import type { Json, VerificationResult } from './verifyChecks.js';
 import { checkDataIntegrity, withKeyResolution } from './verifyDataIntegrity.js';
 import { COMPACT_JWS, verifyJwtCredential } from './verifyJwt.js';
@@ -39,11 +53,15 @@ export async function verifyBadge(
   }
 }
 
-async function dispatch(input: Uint8Array | string | Json, options: VerifyOptions): Promise<VerificationResult> {
+async function dispatch(
+  input: Uint8Array | string | Json,
+  options: VerifyOptions,
+): Promise<VerificationResult> {
   if (input instanceof Uint8Array) {
     if (isPng(input)) {
       const baked = unbakePng(input);
-      if (!baked) return notFound('The PNG carries no baked badge (no openbadgecredential or openbadges chunk).');
+      if (!baked)
+        return notFound('The PNG carries no baked badge (no openbadgecredential or openbadges chunk).');
       return dispatch(baked.text, options);
     }
     return dispatch(Buffer.from(input).toString('utf8'), options);
@@ -52,7 +70,8 @@ async function dispatch(input: Uint8Array | string | Json, options: VerifyOption
   const text = input.trim();
   if (text.startsWith('<')) {
     const baked = unbakeSvg(text);
-    if (!baked) return notFound('The SVG carries no baked badge (no openbadges:credential or openbadges:assertion).');
+    if (!baked)
+      return notFound('The SVG carries no baked badge (no openbadges:credential or openbadges:assertion).');
     if (baked.text && baked.text.startsWith('{')) return verifyObject(parseJson(baked.text), options);
     if (baked.verify) return dispatch(baked.verify, options);
     if (baked.text) return dispatch(baked.text, options);
@@ -81,11 +100,19 @@ function verifyObject(value: Json, options: VerifyOptions): Promise<Verification
   const types = asArray(value.type as string | string[]);
   if (types.includes('VerifiableCredential')) return verifyDataIntegrityCredential(value, options);
   if (types.includes('Assertion') || isObject(value.recipient)) {
-    const verification = isObject(value.verification) ? value.verification : isObject(value.verify) ? value.verify : {};
+    const verification = isObject(value.verification)
+      ? value.verification
+      : isObject(value.verify)
+        ? value.verify
+        : {};
     if (verification.type === 'SignedBadge' || verification.type === 'signed')
       return Promise.resolve(
         result('ob2-signed', value, [
-          { check: 'format', ok: false, message: 'A signed OB 2.0 assertion must be verified from its JWS, not its JSON.' },
+          {
+            check: 'format',
+            ok: false,
+            message: 'A signed OB 2.0 assertion must be verified from its JWS, not its JSON.',
+          },
         ]),
       );
     return verifyHostedAssertion(value, settings(options));

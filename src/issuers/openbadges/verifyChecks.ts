@@ -14,7 +14,12 @@ export type VerificationResult = {
   valid: boolean;
   format: 'ob3-data-integrity' | 'ob3-jwt' | 'ob2-hosted' | 'ob2-signed' | 'unknown';
   issuer: { id: string | null; name: string | null; url: string | null } | null;
-  achievement: { id: string | null; name: string | null; description: string | null; image: string | null } | null;
+  achievement: {
+    id: string | null;
+    name: string | null;
+    description: string | null;
+    image: string | null;
+  } | null;
   /** The credential or assertion that was checked (as found, unsigned parts and all). */
   credential: Record<string, unknown> | null;
   checks: VerificationCheck[];
@@ -23,7 +28,8 @@ export type VerificationResult = {
 export type Json = Record<string, unknown>;
 
 export const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-export const asArray = <T>(v: T | T[] | undefined | null): T[] => (v == null ? [] : Array.isArray(v) ? v : [v]);
+export const asArray = <T>(v: T | T[] | undefined | null): T[] =>
+  v == null ? [] : Array.isArray(v) ? v : [v];
 export const str = (v: unknown): string | null => (typeof v === 'string' && v ? v : null);
 export const idOf = (v: unknown): string | null => str(v) ?? (isObject(v) ? str(v.id) : null);
 
@@ -100,7 +106,8 @@ export function checkOb3Shape(c: Json): VerificationCheck {
     if (!isObject(a)) problems.push('credentialSubject.achievement is missing');
     else {
       if (!str(a.id)) problems.push('achievement.id is missing');
-      if (!asArray(a.type as string[]).includes('Achievement')) problems.push('achievement.type must include Achievement');
+      if (!asArray(a.type as string[]).includes('Achievement'))
+        problems.push('achievement.type must include Achievement');
       if (!str(a.name)) problems.push('achievement.name is missing');
       if (!isObject(a.criteria)) problems.push('achievement.criteria is missing');
     }
@@ -167,12 +174,22 @@ export async function checkCredentialStatus(
       try {
         list = await fetchJson(fetcher, entry.id as string);
       } catch (err) {
-        return { check: 'status', ok: false, message: `The revocation list could not be read: ${(err as Error).message}.` };
+        return {
+          check: 'status',
+          ok: false,
+          message: `The revocation list could not be read: ${(err as Error).message}.`,
+        };
       }
-      const revoked = isObject(list) ? asArray((list.revokedCredential ?? list.revokedCredentials) as Json[]) : [];
+      const revoked = isObject(list)
+        ? asArray((list.revokedCredential ?? list.revokedCredentials) as Json[])
+        : [];
       const hit = revoked.find((r) => isObject(r) && r.id === c.id && r.revoked !== false);
       return hit
-        ? { check: 'status', ok: false, message: `Revoked by its issuer${str(hit.revocationReason) ? `: ${hit.revocationReason}` : ''}.` }
+        ? {
+            check: 'status',
+            ok: false,
+            message: `Revoked by its issuer${str(hit.revocationReason) ? `: ${hit.revocationReason}` : ''}.`,
+          }
         : { check: 'status', ok: true, message: 'Not on the issuer’s revocation list.' };
     }
   }

@@ -82,13 +82,12 @@ export function eddsaProofs(c: Json): Json[] {
  * apart: a valid signature by a key the issuer never listed is a failed `issuer` check, not a
  * failed `signature` check.
  */
-export async function checkDataIntegrity(
-  c: Json,
-  loader: DocumentLoader,
-): Promise<VerificationCheck[]> {
+export async function checkDataIntegrity(c: Json, loader: DocumentLoader): Promise<VerificationCheck[]> {
   const proofs = eddsaProofs(c);
   if (proofs.length === 0) {
-    const kinds = asArray(c.proof as Json | Json[]).map((p) => (isObject(p) ? `${p.type}${p.cryptosuite ? `/${p.cryptosuite}` : ''}` : '?'));
+    const kinds = asArray(c.proof as Json | Json[]).map((p) =>
+      isObject(p) ? `${p.type}${p.cryptosuite ? `/${p.cryptosuite}` : ''}` : '?',
+    );
     return [
       {
         check: 'signature',
@@ -103,12 +102,24 @@ export async function checkDataIntegrity(
   const vm = idOf(proof.verificationMethod);
   if (!vm) return [{ check: 'signature', ok: false, message: 'The proof names no verification method.' }];
   if (proof.proofPurpose !== 'assertionMethod')
-    return [{ check: 'signature', ok: false, message: `The proof's purpose is ${String(proof.proofPurpose)}, not assertionMethod.` }];
+    return [
+      {
+        check: 'signature',
+        ok: false,
+        message: `The proof's purpose is ${String(proof.proofPurpose)}, not assertionMethod.`,
+      },
+    ];
   let key: ResolvedKey;
   try {
     key = await resolveVerificationMethod(loader, vm);
   } catch (err) {
-    return [{ check: 'signature', ok: false, message: `${(err as Error).message}, so the signature cannot be checked.` }];
+    return [
+      {
+        check: 'signature',
+        ok: false,
+        message: `${(err as Error).message}, so the signature cannot be checked.`,
+      },
+    ];
   }
 
   const issuerId = idOf(c.issuer);
@@ -141,7 +152,11 @@ async function verifySignatureOnly(
       controller: { id: issuerId, assertionMethod: [key.id] },
     });
   } catch (err) {
-    return { check: 'signature', ok: false, message: `The proof could not be checked: ${(err as Error).message}.` };
+    return {
+      check: 'signature',
+      ok: false,
+      message: `The proof could not be checked: ${(err as Error).message}.`,
+    };
   }
   if (verified.verified)
     return { check: 'signature', ok: true, message: `Signed with ${key.id} (${String(proof.cryptosuite)}).` };

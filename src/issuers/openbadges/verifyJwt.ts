@@ -103,13 +103,21 @@ export async function verifyJwtCredential(
     await compactVerify(jws, await importJWK(jwk, header.alg), { algorithms: ALGORITHMS });
     checks.push({ check: 'signature', ok: true, message: `Signed (${header.alg}) with ${keySource}.` });
   } catch (err) {
-    checks.push({ check: 'signature', ok: false, message: `The token's signature does not verify: ${(err as Error).message}.` });
+    checks.push({
+      check: 'signature',
+      ok: false,
+      message: `The token's signature does not verify: ${(err as Error).message}.`,
+    });
   }
 
   const iss = typeof payload.iss === 'string' ? payload.iss : null;
   if (!issuerId) checks.push({ check: 'issuer', ok: false, message: 'The credential names no issuer.' });
   else if (iss && iss !== issuerId)
-    checks.push({ check: 'issuer', ok: false, message: `The token's iss ${iss} is not the credential's issuer ${issuerId}.` });
+    checks.push({
+      check: 'issuer',
+      ok: false,
+      message: `The token's iss ${iss} is not the credential's issuer ${issuerId}.`,
+    });
   else if (controller !== issuerId)
     checks.push({
       check: 'issuer',
@@ -122,14 +130,24 @@ export async function verifyJwtCredential(
     let listed = false;
     try {
       const profile = (await options.loader(issuerId)).document;
-      listed = isObject(profile) && asArray(profile.assertionMethod as unknown[]).some((m) => idOf(m) === header.kid);
+      listed =
+        isObject(profile) &&
+        asArray(profile.assertionMethod as unknown[]).some((m) => idOf(m) === header.kid);
     } catch {
       listed = false;
     }
     checks.push(
       listed
-        ? { check: 'issuer', ok: true, message: `The issuer ${issuerId} lists the key ${String(header.kid)}.` }
-        : { check: 'issuer', ok: false, message: `The issuer ${issuerId} does not list the key ${String(header.kid)}.` },
+        ? {
+            check: 'issuer',
+            ok: true,
+            message: `The issuer ${issuerId} lists the key ${String(header.kid)}.`,
+          }
+        : {
+            check: 'issuer',
+            ok: false,
+            message: `The issuer ${issuerId} does not list the key ${String(header.kid)}.`,
+          },
     );
   }
 
@@ -137,9 +155,17 @@ export async function verifyJwtCredential(
   const exp = typeof payload.exp === 'number' ? payload.exp * 1000 : null;
   const nbf = typeof payload.nbf === 'number' ? payload.nbf * 1000 : null;
   if (dates.ok && exp !== null && exp + options.skewMs < options.now.getTime())
-    checks.push({ check: 'expiry', ok: false, message: `The token expired on ${new Date(exp).toISOString()}.` });
+    checks.push({
+      check: 'expiry',
+      ok: false,
+      message: `The token expired on ${new Date(exp).toISOString()}.`,
+    });
   else if (dates.ok && nbf !== null && nbf - options.skewMs > options.now.getTime())
-    checks.push({ check: 'expiry', ok: false, message: `The token is not valid before ${new Date(nbf).toISOString()}.` });
+    checks.push({
+      check: 'expiry',
+      ok: false,
+      message: `The token is not valid before ${new Date(nbf).toISOString()}.`,
+    });
   else checks.push(dates);
 
   checks.push(await checkCredentialStatus(credential, options.loader, options.fetcher));

@@ -56,12 +56,18 @@ export function checkOb2Shape(assertion: Json, badge: Json | null, issuer: Json 
   }
   if (issuer) {
     if (!str(issuer.id)) problems.push('Issuer id is missing');
-    if (!typesOf(issuer).some((t) => t === 'Issuer' || t === 'Profile')) problems.push('Issuer type must be Issuer or Profile');
-    for (const key of ['name', 'url', 'email']) if (!str(issuer[key])) problems.push(`Issuer ${key} is missing`);
+    if (!typesOf(issuer).some((t) => t === 'Issuer' || t === 'Profile'))
+      problems.push('Issuer type must be Issuer or Profile');
+    for (const key of ['name', 'url', 'email'])
+      if (!str(issuer[key])) problems.push(`Issuer ${key} is missing`);
   }
   return problems.length
     ? { check: 'schema', ok: false, message: `Not a conformant OB 2.0 badge: ${problems.join('; ')}.` }
-    : { check: 'schema', ok: true, message: 'Assertion, BadgeClass and Issuer have every required OB 2.0 property.' };
+    : {
+        check: 'schema',
+        ok: true,
+        message: 'Assertion, BadgeClass and Issuer have every required OB 2.0 property.',
+      };
 }
 
 /** Hosted verification scope: the assertion's id on the issuer's origin, or within its verification policy. */
@@ -86,11 +92,19 @@ function inIssuerScope(assertionId: string, issuer: Json): boolean {
   }
 }
 
-function summary(badge: Json | null, issuer: Json | null): Pick<VerificationResult, 'issuer' | 'achievement'> {
+function summary(
+  badge: Json | null,
+  issuer: Json | null,
+): Pick<VerificationResult, 'issuer' | 'achievement'> {
   return {
     issuer: issuer ? { id: str(issuer.id), name: str(issuer.name), url: str(issuer.url) } : null,
     achievement: badge
-      ? { id: str(badge.id), name: str(badge.name), description: str(badge.description), image: idOf(badge.image) }
+      ? {
+          id: str(badge.id),
+          name: str(badge.name),
+          description: str(badge.description),
+          image: idOf(badge.image),
+        }
       : null,
   };
 }
@@ -107,18 +121,29 @@ function expiryCheck(assertion: Json, options: Options): VerificationCheck {
  * authority), 410 Gone or `revoked: true` means revoked, and the Assertion must live within the
  * issuer's origin (or its declared verification scope).
  */
-export async function verifyHostedAssertion(input: Json | string, options: Options): Promise<VerificationResult> {
+export async function verifyHostedAssertion(
+  input: Json | string,
+  options: Options,
+): Promise<VerificationResult> {
   const url = typeof input === 'string' ? input : str(input.id);
   if (!url || !/^https?:\/\//.test(url))
     return result('ob2-hosted', isObject(input) ? input : null, [
-      { check: 'format', ok: false, message: 'A hosted OB 2.0 assertion needs an http(s) id to fetch it from.' },
+      {
+        check: 'format',
+        ok: false,
+        message: 'A hosted OB 2.0 assertion needs an http(s) id to fetch it from.',
+      },
     ]);
   let fetched: { status: number; body: Json | null };
   try {
     fetched = await getJson(options.fetcher, url);
   } catch (err) {
     return result('ob2-hosted', isObject(input) ? input : null, [
-      { check: 'format', ok: false, message: `The assertion could not be fetched from ${url}: ${(err as Error).message}.` },
+      {
+        check: 'format',
+        ok: false,
+        message: `The assertion could not be fetched from ${url}: ${(err as Error).message}.`,
+      },
     ]);
   }
   const assertion = fetched.body ?? (isObject(input) ? input : { id: url });
@@ -142,14 +167,26 @@ export async function verifyHostedAssertion(input: Json | string, options: Optio
     checks.push({ check: 'format', ok: false, message: `${(err as Error).message}.` });
   }
   checks.push(checkOb2Shape(assertion, badge, issuer));
-  checks.push({ check: 'signature', ok: true, message: `Hosted verification: fetched from its own URL ${url}.` });
+  checks.push({
+    check: 'signature',
+    ok: true,
+    message: `Hosted verification: fetched from its own URL ${url}.`,
+  });
   if (issuer) {
-    const scoped = inIssuerScope(url, issuer);
-    checks.push(
-      scoped
-        ? { check: 'issuer', ok: true, message: `Hosted by its issuer ${String(issuer.id)}.` }
-        : { check: 'issuer', ok: false, message: `The assertion ${url} is not hosted where its issuer ${String(issuer.id)} allows.` },
-    );
+    const id = str(assertion.id);
+    if (id !== url)
+      checks.push({
+        check: 'issuer',
+        ok: false,
+        message: `The assertion fetched from ${url} names another id, ${String(id)}.`,
+      });
+    else if (!inIssuerScope(id, issuer))
+      checks.push({
+        check: 'issuer',
+        ok: false,
+        message: `The assertion ${id} is not hosted where its issuer ${String(issuer.id)} allows.`,
+      });
+    else checks.push({ check: 'issuer', ok: true, message: `Hosted by its issuer ${String(issuer.id)}.` });
   }
   checks.push(expiryCheck(assertion, options));
   checks.push({ check: 'status', ok: true, message: 'Not revoked (the hosted assertion says so).' });
@@ -184,7 +221,11 @@ export async function verifySignedAssertion(jws: string, options: Options): Prom
   checks.push(checkOb2Shape(assertion, badge, issuer));
 
   const verification = isObject(assertion.verification) ? assertion.verification : {};
-  const listed = issuer ? asArray(issuer.publicKey as unknown[]).map(idOf).filter((k): k is string => !!k) : [];
+  const listed = issuer
+    ? asArray(issuer.publicKey as unknown[])
+        .map(idOf)
+        .filter((k): k is string => !!k)
+    : [];
   const candidates = str(verification.creator) ? [str(verification.creator)!] : listed;
   let signer: string | null = null;
   let owner: string | null = null;
@@ -193,7 +234,9 @@ export async function verifySignedAssertion(jws: string, options: Options): Prom
       const key = await linked(options.fetcher, keyUrl, 'The key');
       const pem = str(key.publicKeyPem);
       if (!pem || !alg) continue;
-      await compactVerify(jws, await importSPKI(pem, alg), { algorithms: ['RS256', 'RS384', 'RS512', 'ES256'] });
+      await compactVerify(jws, await importSPKI(pem, alg), {
+        algorithms: ['RS256', 'RS384', 'RS512', 'ES256'],
+      });
       signer = keyUrl;
       owner = str(key.owner);
       break;
@@ -204,19 +247,28 @@ export async function verifySignedAssertion(jws: string, options: Options): Prom
   checks.push(
     signer
       ? { check: 'signature', ok: true, message: `Signed (${alg}) with ${signer}.` }
-      : { check: 'signature', ok: false, message: 'The signature does not verify with any key the assertion or its issuer names.' },
+      : {
+          check: 'signature',
+          ok: false,
+          message: 'The signature does not verify with any key the assertion or its issuer names.',
+        },
   );
   if (signer && issuer) {
     const ok = owner === str(issuer.id) && listed.includes(signer);
     checks.push(
       ok
         ? { check: 'issuer', ok: true, message: `The issuer ${String(issuer.id)} owns and lists the key.` }
-        : { check: 'issuer', ok: false, message: `The key ${signer} is not owned and listed by the issuer ${String(issuer?.id)}.` },
+        : {
+            check: 'issuer',
+            ok: false,
+            message: `The key ${signer} is not owned and listed by the issuer ${String(issuer?.id)}.`,
+          },
     );
   }
   checks.push(expiryCheck(assertion, options));
   const listUrl = issuer ? str(issuer.revocationList) : null;
-  if (!listUrl) checks.push({ check: 'status', ok: true, message: 'The issuer publishes no revocation list.' });
+  if (!listUrl)
+    checks.push({ check: 'status', ok: true, message: 'The issuer publishes no revocation list.' });
   else {
     try {
       const list = await linked(options.fetcher, listUrl, 'The revocation list');

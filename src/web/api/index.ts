@@ -1,5 +1,6 @@
 import express, { Router } from 'express';
 import type { Context } from '../../context.js';
+import { launchStatsRouter } from '../../lti/launch-paths.js';
 import type { PlatformHooks } from '../../platforms/service.js';
 import { auditRouter } from './audit.js';
 import { requireAdminKey } from './auth.js';
@@ -19,6 +20,7 @@ export function apiRouter(ctx: Context, options: { platformHooks: PlatformHooks 
   admin.use(requireAdminKey(ctx.config.adminApiKey));
   admin.use(express.json({ limit: '200kb', strict: true }));
   admin.use(platformsRouter(ctx, options.platformHooks));
+  admin.use(launchStatsRouter(ctx));
   admin.use(templatesRouter(ctx));
   admin.use(credentialsRouter(ctx));
   admin.use(progressRouter(ctx));

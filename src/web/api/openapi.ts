@@ -103,6 +103,34 @@ const schemas = {
       updatedAt: dateTime,
     },
   },
+  LaunchStats: {
+    type: 'object',
+    required: ['platformId', 'total', 'fallbacks', 'paths'],
+    properties: {
+      platformId: { type: 'string' },
+      total: { type: 'integer', minimum: 0 },
+      fallbacks: {
+        type: 'integer',
+        minimum: 0,
+        description: "Launches that could not use Laurel's cookie inside the LMS page",
+      },
+      paths: {
+        type: 'object',
+        required: ['cookie', 'new-window', 'platform-storage', 'storage-access'],
+        additionalProperties: false,
+        properties: Object.fromEntries(
+          ['cookie', 'new-window', 'platform-storage', 'storage-access'].map((p) => [
+            p,
+            {
+              type: 'object',
+              required: ['count', 'lastAt'],
+              properties: { count: { type: 'integer', minimum: 0 }, lastAt: nullableDateTime },
+            },
+          ]),
+        ),
+      },
+    },
+  },
   Template: {
     type: 'object',
     required: ['id', 'platformId', 'courseId', 'name', 'state', 'groups', 'penalties', 'allowReEarn'],
@@ -287,6 +315,14 @@ export function buildOpenApi(publicUrl: string) {
             }),
             ...errors(401, 404),
           },
+        },
+      },
+      '/platforms/{id}/launch-stats': {
+        get: {
+          summary:
+            "How the platform's launches got past the sign-in check (cookie, or a fallback without it)",
+          parameters: [idParam],
+          responses: { 200: ok(ref('LaunchStats')), ...errors(401, 404) },
         },
       },
       '/templates': {

@@ -81,7 +81,9 @@ export function templatesRouter(ctx: Context): Router {
     const id = String(req.params.id);
     await getTemplate(ctx, id);
     if (!Buffer.isBuffer(req.body))
-      throw invalidImage('Send the PNG or SVG file itself as the body (Content-Type image/png or image/svg+xml).');
+      throw invalidImage(
+        'Send the PNG or SVG file itself as the body (Content-Type image/png or image/svg+xml).',
+      );
     const image = await storeBadgeImage(ctx, { bytes: req.body, declaredType: req.headers['content-type'] });
     const template = await updateTemplate(ctx, id, { imageId: image.id }, ADMIN_ACTOR);
     res.json({

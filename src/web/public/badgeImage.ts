@@ -15,7 +15,8 @@ async function sourceImage(ctx: Context, pc: PublicCredential) {
   const achievement = isObject(pc.credential.signed?.credentialSubject)
     ? (pc.credential.signed.credentialSubject as Record<string, unknown>).achievement
     : null;
-  const signedImage = isObject(achievement) && isObject(achievement.image) ? String(achievement.image.id) : null;
+  const signedImage =
+    isObject(achievement) && isObject(achievement.image) ? String(achievement.image.id) : null;
   const base = `${openBadgeUrls(ctx.config.publicUrl).base}/images/`;
   const imageId =
     signedImage && signedImage.startsWith(base) && /^[0-9a-f]{24}$/.test(signedImage.slice(base.length))
@@ -53,7 +54,11 @@ export async function bakedPng(ctx: Context, pc: PublicCredential): Promise<Buff
 
 /** The OB 2.0 baked PNG: the hosted assertion's URL in iTXt `openbadges`. */
 export async function bakedOb2Png(ctx: Context, pc: PublicCredential): Promise<Buffer> {
-  return bakePng(await badgePng(ctx, pc), 'ob2', openBadgeUrls(ctx.config.publicUrl).ob2Assertion(pc.credential._id));
+  return bakePng(
+    await badgePng(ctx, pc),
+    'ob2',
+    openBadgeUrls(ctx.config.publicUrl).ob2Assertion(pc.credential._id),
+  );
 }
 
 /** The OB 3.0 baked SVG: the signed credential's JSON in `<openbadges:credential>`. */

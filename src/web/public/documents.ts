@@ -6,7 +6,11 @@ import type { StatusListDoc } from '../../db/models/statusList.js';
 import type { TemplateDoc } from '../../db/models/template.js';
 import { notFound } from '../../errors.js';
 import { achievementDocument } from '../../issuers/openbadges/build.js';
-import { findIssuerProfile, publishedKey, publishedProfile } from '../../issuers/openbadges/issuerProfiles.js';
+import {
+  findIssuerProfile,
+  publishedKey,
+  publishedProfile,
+} from '../../issuers/openbadges/issuerProfiles.js';
 import { achievementInputFor } from '../../issuers/openbadges/laurelDocuments.js';
 import { formatDate } from './present.js';
 
@@ -20,7 +24,10 @@ function wantsHtml(req: Request, res: Response): boolean {
 
 function sendJsonLd(req: Request, res: Response, body: unknown, maxAge = 300) {
   res.setHeader('Cache-Control', `public, max-age=${maxAge}`);
-  res.type(req.accepts(['application/ld+json', 'application/json', 'application/vc+ld+json']) || 'application/ld+json');
+  res.type(
+    req.accepts(['application/ld+json', 'application/json', 'application/vc+ld+json']) ||
+      'application/ld+json',
+  );
   res.send(JSON.stringify(body, null, 2));
 }
 
@@ -76,7 +83,10 @@ export function documentsRouter(ctx: Context): Router {
     if (!list?.signed) throw notFound(`Status list ${req.params.id}`);
     // Short: a revocation must reach verifiers soon.
     res.setHeader('Cache-Control', 'public, max-age=60');
-    res.type(req.accepts(['application/vc+ld+json', 'application/ld+json', 'application/json']) || 'application/vc+ld+json');
+    res.type(
+      req.accepts(['application/vc+ld+json', 'application/ld+json', 'application/json']) ||
+        'application/vc+ld+json',
+    );
     res.send(JSON.stringify(list.signed));
   });
   return router;

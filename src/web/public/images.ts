@@ -14,7 +14,9 @@ export function imagesRouter(ctx: Context): Router {
   const router = Router();
   router.get('/images/default/:file', async (req, res) => {
     const m = /^([0-9a-f]{24})\.svg$/.exec(req.params.file);
-    const template = m ? await ctx.models.templates.findById(new Types.ObjectId(m[1])).lean<TemplateDoc>() : null;
+    const template = m
+      ? await ctx.models.templates.findById(new Types.ObjectId(m[1])).lean<TemplateDoc>()
+      : null;
     if (!template) throw notFound(`Image ${req.params.file}`);
     res.setHeader('Cache-Control', 'public, max-age=3600');
     res.setHeader('Content-Security-Policy', SVG_CSP);

@@ -32,11 +32,19 @@ export function ob2Router(ctx: Context): Router {
     }
     if (!c.signed || !c.recipientSalt) {
       res.setHeader('Retry-After', '30');
-      throw new HttpError(404, 'not_issued', `Assertion ${req.params.id} is being issued; try again shortly.`);
+      throw new HttpError(
+        404,
+        'not_issued',
+        `Assertion ${req.params.id} is being issued; try again shortly.`,
+      );
     }
     const evidence = asArray(c.signed.evidence as unknown[])
       .filter(isObject)
-      .map((e) => ({ name: str(e.name) ?? 'Evidence', narrative: str(e.narrative) ?? '', genre: str(e.genre) }));
+      .map((e) => ({
+        name: str(e.name) ?? 'Evidence',
+        narrative: str(e.narrative) ?? '',
+        genre: str(e.genre),
+      }));
     send(
       req,
       res,

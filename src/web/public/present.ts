@@ -1,9 +1,11 @@
 import type { Context } from '../../context.js';
-import { templateImageUrl } from '../../issuers/openbadges/laurelDocuments.js';
-import { laurelResolver } from '../../issuers/openbadges/laurelDocuments.js';
+import { laurelResolver, templateImageUrl } from '../../issuers/openbadges/laurelDocuments.js';
 import { openBadgeUrls } from '../../issuers/openbadges/urls.js';
-import { verifyDataIntegrityCredential } from '../../issuers/openbadges/verify.js';
-import type { CheckName, VerificationResult } from '../../issuers/openbadges/verify.js';
+import {
+  verifyDataIntegrityCredential,
+  type CheckName,
+  type VerificationResult,
+} from '../../issuers/openbadges/verify.js';
 import { asArray, isObject, str } from '../../issuers/openbadges/verifyChecks.js';
 import { credentialState, type PublicCredential } from './load.js';
 
@@ -20,12 +22,20 @@ export const formatDate = (d: Date | null | undefined) =>
   d
     ? {
         iso: d.toISOString(),
-        text: d.toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' }),
+        text: d.toLocaleDateString('en-GB', {
+          day: 'numeric',
+          month: 'long',
+          year: 'numeric',
+          timeZone: 'UTC',
+        }),
       }
     : null;
 
 /** Verifies one of Laurel's own credentials live: its proof, issuer key and status list, from the database. */
-export async function verifyOwnCredential(ctx: Context, pc: PublicCredential): Promise<VerificationResult | null> {
+export async function verifyOwnCredential(
+  ctx: Context,
+  pc: PublicCredential,
+): Promise<VerificationResult | null> {
   if (!pc.credential.signed) return null;
   return verifyDataIntegrityCredential(pc.credential.signed, {
     resolvers: [laurelResolver(ctx)],
@@ -37,7 +47,11 @@ export async function verifyOwnCredential(ctx: Context, pc: PublicCredential): P
  * The view model of the public verification page. It never shows an e-mail address or any id of
  * the learner: only the name they go by, as an earner's badge page does.
  */
-export function presentCredential(ctx: Context, pc: PublicCredential, verification: VerificationResult | null) {
+export function presentCredential(
+  ctx: Context,
+  pc: PublicCredential,
+  verification: VerificationResult | null,
+) {
   const { credential: c, template, person, issuer } = pc;
   const urls = openBadgeUrls(ctx.config.publicUrl);
   const state = credentialState(c, ctx.now());
@@ -54,9 +68,19 @@ export function presentCredential(ctx: Context, pc: PublicCredential, verificati
   const on = (d: Date | null | undefined) => (d ? ` on ${formatDate(d)!.text}` : '');
   const banner =
     state === 'revoked'
-      ? { kind: 'revoked', icon: '✖', title: 'Revoked', text: `The issuer revoked this credential${on(c.revokedAt)}.` }
+      ? {
+          kind: 'revoked',
+          icon: '✖',
+          title: 'Revoked',
+          text: `The issuer revoked this credential${on(c.revokedAt)}.`,
+        }
       : state === 'expired'
-        ? { kind: 'expired', icon: '⌛', title: 'Expired', text: `This credential expired${on(c.expiresAt)}.` }
+        ? {
+            kind: 'expired',
+            icon: '⌛',
+            title: 'Expired',
+            text: `This credential expired${on(c.expiresAt)}.`,
+          }
         : state === 'issuing'
           ? { kind: 'issuing', icon: '⏳', title: 'Being issued', text: 'The credential is being signed.' }
           : verified
@@ -86,7 +110,9 @@ export function presentCredential(ctx: Context, pc: PublicCredential, verificati
       name: (achievement && str(achievement.name)) ?? template.name,
       description: (achievement && str(achievement.description)) ?? template.description,
       criteria: criteria ?? template.criteria,
-      imageUrl: (achievement && isObject(achievement.image) ? str(achievement.image.id) : null) ?? templateImageUrl(ctx, template),
+      imageUrl:
+        (achievement && isObject(achievement.image) ? str(achievement.image.id) : null) ??
+        templateImageUrl(ctx, template),
       tags: template.tags,
       alignments: template.alignments.filter((a) => a.targetName),
       achievementUrl: urls.achievement(template._id),

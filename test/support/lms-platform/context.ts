@@ -11,6 +11,7 @@ export const PATHS = {
   openidConfiguration: '/.well-known/openid-configuration',
   register: '/register',
   launchStart: '/launch',
+  storageFrame: '/lti/post_message_forwarding',
 } as const;
 
 export interface PlatformContext {
@@ -25,6 +26,10 @@ export interface PlatformContext {
   defaultClientId: string;
   /** Require the registration token as a Bearer header on the openid configuration too (Canvas documents it). */
   configurationRequiresToken: boolean;
+  /** The frame name sent as `lti_storage_target` (platform storage offered), or null. */
+  storageTarget: string | null;
+  /** Spoils what the storage frame answers to lti.get_data (tests of a tool's refusals). */
+  storageTamper?: import('./storage.js').StorageTamper | undefined;
 }
 
 export function absolute(ctx: PlatformContext, path: string): string {

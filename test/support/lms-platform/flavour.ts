@@ -43,6 +43,8 @@ export interface FlavourProfile {
   defaultPrivacy: PrivacyLevel;
   /** Extra login-initiation parameters. */
   loginExtras: Record<string, string>;
+  /** The storage frame offered as `lti_storage_target` (LTI Client Side postMessages), if any. */
+  storageTarget?: string;
   documentTargets: string[];
   messagesSupported: { type: string; placements?: string[] }[];
   variables: string[];
@@ -164,6 +166,8 @@ const canvas: FlavourProfile = {
   },
   defaultPrivacy: 'public',
   loginExtras: { canvas_environment: 'prod', canvas_region: 'us-east-1' },
+  // Canvas names a frame of its own at its OIDC endpoint's origin; Moodle 5.1 offers no platform storage.
+  storageTarget: 'post_message_forwarding',
   documentTargets: ['iframe', 'window'],
   messagesSupported: [
     {

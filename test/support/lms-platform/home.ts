@@ -6,6 +6,7 @@ import { Router, type Request, type Response } from 'express';
 import type { PlatformContext } from './context.js';
 import { escapeHtml, hiddenInputs, page } from './html.js';
 import { createLaunch, loginParams } from './oidc.js';
+import { capabilitiesScript, storageFrame } from './storage.js';
 import type { Course, CourseRole, PlatformUser } from './types.js';
 
 const STYLE =
@@ -67,7 +68,9 @@ export function homePage(ctx: PlatformContext): string {
       : '<p>No courses yet.</p>') +
     '</section><section aria-labelledby="tool-h"><h2 id="tool-h">Laurel</h2>' +
     '<iframe name="tool" title="Laurel" src="about:blank" allow="clipboard-write"></iframe>' +
-    '</section></main>';
+    '</section></main>' +
+    storageFrame(ctx) +
+    capabilitiesScript(ctx);
   return page(ctx.name, body, STYLE);
 }
 

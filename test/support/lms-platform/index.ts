@@ -15,6 +15,7 @@ export type { HtmlForm } from './html-forms.js';
 export type { TraceStep } from './browser.js';
 export { ROLE, profileFor } from './flavour.js';
 export type { DemoData } from './demo.js';
+export type { StorageTamper } from './storage.js';
 export { CLAIM, CLIENT_ASSERTION_TYPE, MEDIA, SCOPE, SERVICE_SCOPES } from './types.js';
 export type {
   Course,

@@ -97,6 +97,7 @@ export function loginParams(ctx: PlatformContext, launch: PendingLaunch): Record
     client_id: launch.clientId,
     lti_deployment_id: launch.deploymentId,
     ...ctx.profile.loginExtras,
+    ...(ctx.storageTarget ? { lti_storage_target: ctx.storageTarget } : {}),
   };
 }
 
@@ -179,7 +180,8 @@ export function oidcRouter(ctx: PlatformContext): Router {
       autoSubmitPage({
         title: 'Launching Laurel',
         action: redirectUri,
-        fields: { id_token: idToken, state },
+        // Canvas names its storage frame again in the launch, for the tool's launch page.
+        fields: { id_token: idToken, state, lti_storage_target: ctx.storageTarget ?? undefined },
       }),
     );
   });

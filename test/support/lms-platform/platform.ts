@@ -15,6 +15,7 @@ import {
 import type { DemoData } from './demo.js';
 import { createLaunch, launchStartPath, loginParams, loginUrlWithQuery } from './oidc.js';
 import { issueRegistrationToken } from './registration.js';
+import type { StorageTamper } from './storage.js';
 import type {
   Course,
   CourseInput,
@@ -204,6 +205,15 @@ export class TestPlatform {
     url.searchParams.set('openid_configuration', this.openidConfigurationUrl);
     url.searchParams.set('registration_token', issueRegistrationToken(this.ctx));
     return url.toString();
+  }
+
+  /** The frame name the platform sends as `lti_storage_target`, or null when it offers no platform storage. */
+  get storageTarget(): string | null {
+    return this.ctx.storageTarget;
+  }
+  /** Spoils the storage frame's lti.get_data answers from the next page load on (undefined: honest again). */
+  tamperStorage(tamper: StorageTamper | undefined): void {
+    this.ctx.storageTamper = tamper;
   }
 
   /** Publishes a new signing key (the old one stays in the JWKS); returns its kid. */

@@ -16,6 +16,7 @@ import { nrpsRouter } from './nrps.js';
 import { oidcRouter } from './oidc.js';
 import { TestPlatform } from './platform.js';
 import { registrationRouter } from './registration.js';
+import { storageRouter } from './storage.js';
 import { PlatformStore } from './store.js';
 import { tokenRouter } from './token.js';
 import { SERVICE_SCOPES, type Flavour, type PrivacyLevel } from './types.js';
@@ -44,6 +45,11 @@ export interface StartTestPlatformOptions {
   custom?: Record<string, string>;
   /** Require the registration token on the openid configuration request too. */
   configurationRequiresToken?: boolean;
+  /**
+   * Offer platform storage (`lti_storage_target` at login and launch, postMessage responders in the page).
+   * Default: what the flavour does (Canvas yes, Moodle no).
+   */
+  platformStorage?: boolean;
 }
 
 function buildApp(ctx: PlatformContext): express.Express {
@@ -62,6 +68,7 @@ function buildApp(ctx: PlatformContext): express.Express {
     agsRouter,
     deepLinkingRouter,
     registrationRouter,
+    storageRouter,
   ]) {
     app.use(router(ctx));
   }
@@ -107,6 +114,8 @@ export async function startTestPlatform(opts: StartTestPlatformOptions): Promise
     toolUrl,
     defaultClientId: clientId,
     configurationRequiresToken: opts.configurationRequiresToken ?? false,
+    storageTarget:
+      (opts.platformStorage ?? !!profile.storageTarget) ? (profile.storageTarget ?? 'lti_storage') : null,
   };
   store.clients.set(clientId, {
     clientId,

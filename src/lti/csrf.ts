@@ -1,0 +1,85 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { Launch } from './session.js';
+import { refusal } from './refusals.js';
+
+/**
+ * CSRF tokens for the course pages' forms, with no cookie (inside an LMS iframe the browser may keep
+ * none): a token is an HMAC, keyed with LTI_KEY, of the launch's identity (its ltik's signed claims)
+ * and the form's purpose. Only a page of this launch can hold it, it is useless for another launch
+ * or another form, and a leaked ltik alone does not make it. `launchSession` registers each launch
+ * it resolves, so a token needs nothing but the launch.
+ */
+export const CSRF_FIELD = 'csrf';
+export const CSRF_HEADER = 'x-csrf-token';
+export const DEFAULT_PURPOSE = 'form';
+
+type LaunchIdentity = { key: string; identity: string };
+const identities = new WeakMap<object, LaunchIdentity>();
+
+/** Called by launchSession for each launch it resolves (the ltik's verified payload). */
+export function registerCsrfIdentity(
+  launch: Launch,
+  ltiKey: string,
+  ltik: {
+    platformUrl: string;
+    clientId: string;
+    deploymentId: string;
+    contextId: string;
+    user: string;
+    s?: unknown;
+    iat?: unknown;
+  },
+): void {
+  const identity = JSON.stringify([
+    ltik.platformUrl,
+    ltik.clientId,
+    ltik.deploymentId,
+    ltik.contextId,
+    ltik.user,
+    ltik.s ?? null,
+    ltik.iat ?? null,
+  ]);
+  identities.set(launch, { key: ltiKey, identity });
+}
+
+/**
+ * The token for a form of this launch. `purpose` names the form (e.g. 'badge.create'), so a token
+ * taken from one form does not pass another; every form of a page may share the default.
+ */
+export function csrfTokenFor(launch: Launch, purpose: string = DEFAULT_PURPOSE): string {
+  const known = identities.get(launch);
+  if (!known) throw new Error('csrfTokenFor needs a launch that launchSession resolved (res.locals.launch)');
+  return createHmac('sha256', known.key)
+    .update('laurel-csrf/v1\n')
+    .update(known.identity)
+    .update('\n')
+    .update(purpose)
+    .digest('base64url');
+}
+
+function matches(given: unknown, expected: string): boolean {
+  if (typeof given !== 'string') return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/**
+ * Middleware after launchSession: refuses (403, `invalid_form`, a page for people through the course
+ * router's refusal handler) a request whose `csrf` form field, or `X-CSRF-Token` header, is not the
+ * token of this launch and purpose.
+ */
+export function requireCsrfFor(purpose: string = DEFAULT_PURPOSE): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const launch = res.locals.launch as Launch | undefined;
+    const body = req.body as Record<string, unknown> | undefined;
+    const given = body?.[CSRF_FIELD] ?? req.get(CSRF_HEADER);
+    if (!launch || !identities.has(launch) || !matches(given, csrfTokenFor(launch, purpose)))
+      return next(refusal.invalidForm());
+    next();
+  };
+}
+
+/** requireCsrfFor with the default purpose. */
+export const requireCsrf: RequestHandler = requireCsrfFor();
