@@ -390,7 +390,8 @@ export function buildOpenApi(publicUrl: string) {
                           removed: {
                             type: 'array',
                             items: { type: 'string' },
-                            description: 'What sanitising removed from an SVG (scripts, event handlers, remote links)',
+                            description:
+                              'What sanitising removed from an SVG (scripts, event handlers, remote links)',
                           },
                         },
                       },

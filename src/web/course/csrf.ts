@@ -28,10 +28,17 @@ export function requireCsrf(secret: string): RequestHandler {
     const given = (req.body as Record<string, unknown> | undefined)?.csrf;
     const expected = launch ? Buffer.from(csrfTokenFor(secret, launch)) : null;
     const ok =
-      expected !== null && typeof given === 'string' && given.length === expected.length && timingSafeEqual(Buffer.from(given), expected);
+      expected !== null &&
+      typeof given === 'string' &&
+      given.length === expected.length &&
+      timingSafeEqual(Buffer.from(given), expected);
     if (!ok)
       return next(
-        new HttpError(403, 'csrf', 'This form has expired or did not come from Laurel. Go back, reload the page and try again.'),
+        new HttpError(
+          403,
+          'csrf',
+          'This form has expired or did not come from Laurel. Go back, reload the page and try again.',
+        ),
       );
     next();
   };

@@ -1,4 +1,10 @@
-import express, { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import express, {
+  Router,
+  type NextFunction,
+  type Request,
+  type RequestHandler,
+  type Response,
+} from 'express';
 import type { Context } from '../../context.js';
 import type { Lti } from '../../lti/index.js';
 import { badgesContentItem, deepLinkingAnswer } from '../../lti/deep-linking.js';
@@ -25,7 +31,9 @@ export function courseRouter(ctx: Context, lti: Lti): Router {
   const withCsrf = csrfLocals(ctx.config.ltiKey);
   const sessionWithCsrf: RequestHandler = (req, res, next) => {
     // The session check is async and throws its refusal: hand that to the error handlers.
-    Promise.resolve(session(req, res, (err?: unknown) => (err ? next(err) : withCsrf(req, res, next)))).catch(next);
+    Promise.resolve(session(req, res, (err?: unknown) => (err ? next(err) : withCsrf(req, res, next)))).catch(
+      next,
+    );
   };
   const staff = requireKind('instructor', 'admin');
   router.use('/course', express.urlencoded({ extended: true, limit: '256kb', parameterLimit: 2000 }));
@@ -39,7 +47,11 @@ export function courseRouter(ctx: Context, lti: Lti): Router {
 
   router.get(COURSE_PATHS.learner, sessionWithCsrf, async (_req, res) => {
     const launch = launchOf(res);
-    const badges = await learnerBadges(ctx, { platformId: launch.platformId, courseRef: launch.courseRef }, launch.personId);
+    const badges = await learnerBadges(
+      ctx,
+      { platformId: launch.platformId, courseRef: launch.courseRef },
+      launch.personId,
+    );
     res.render('course/learner', {
       ...pageLocals(launch),
       title: launch.courseTitle ? `Your badges · ${launch.courseTitle}` : 'Your badges',

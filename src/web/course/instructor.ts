@@ -52,7 +52,11 @@ export const BADGE_PATHS = {
 };
 
 /** A badge of this launch's course; anything else is refused alike, so no URL reveals another course's badges. */
-async function scopedTemplate(ctx: Context, id: string, scope: { platformId: Launch['platformId']; courseRef?: Launch['courseRef'] }) {
+async function scopedTemplate(
+  ctx: Context,
+  id: string,
+  scope: { platformId: Launch['platformId']; courseRef?: Launch['courseRef'] },
+) {
   try {
     return await getTemplate(ctx, id, scope as never);
   } catch (err) {
