@@ -17,7 +17,11 @@ export function badgeFormLocals(
   },
 ) {
   const blankRow = { kind: '', activityId: '', threshold: '', unit: 'percent', templateId: '', id: '' };
-  const groups = [...values.groups.filter((rows) => rows.length), []].map((rows) => [...rows, blankRow]);
+  // Saved groups get one blank row for another alternative; then blank groups follow, at least
+  // one and enough for two groups in all, so "all of these" can be built in one go.
+  const saved = values.groups.filter((rows) => rows.length).map((rows) => [...rows, blankRow]);
+  const blankGroups = Math.max(1, 2 - saved.length);
+  const groups = [...saved, ...Array.from({ length: blankGroups }, () => [blankRow, blankRow])];
   const customText = new Map(
     (known.template?.groups ?? []).flatMap((g) => g.requirements).map((r) => [r.id, JSON.stringify(r)]),
   );
