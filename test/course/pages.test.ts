@@ -93,6 +93,27 @@ describe('in-course badge pages', () => {
     expect(answer.body).toMatch(/aria-describedby="g0r0-threshold-error"/);
   });
 
+  it('offers the activities Laurel knows: seen in events and the gradebook columns', async () => {
+    p.addLineItem(courseId(), { label: 'Lab practical', scoreMaximum: 10, resourceId: 'lab-practical' });
+    await sendEvents(
+      t,
+      moodle.webhookSecret,
+      event(moodle.id, {
+        type: 'activity.completed',
+        course: { id: courseId() },
+        user: { id: p.demo!.users.grace.sub },
+        data: { activityId: 'essay-1', activityTitle: 'First essay' },
+      }),
+    );
+    await settled(t);
+    const form = await follow(
+      t,
+      linksOf(instructorPage.body).find((l) => l.startsWith('/course/instructor/badges/new'))!,
+    );
+    expect(form.body).toContain('<option value="lab-practical">Lab practical (lab-practical)</option>');
+    expect(form.body).toContain('<option value="essay-1">First essay (essay-1)</option>');
+  });
+
   it('refuses a form post without the launch’s CSRF token', async () => {
     const form = await follow(
       t,

@@ -16,6 +16,7 @@ import { pageLocals } from './links.js';
 import { csrfLocals, requireCsrf } from './csrf.js';
 import { imageOf, instructorRouter } from './instructor.js';
 import { learnerBadges } from '../../courses/learnerView.js';
+import { gradebookColumns } from './gradebook.js';
 
 /**
  * The pages a launch opens, inside the LMS's iframe. Every query is scoped by the launch's platform
@@ -43,7 +44,11 @@ export function courseRouter(ctx: Context, lti: Lti): Router {
     res.redirect(303, withLtik(COURSE_PATHS[launch.kind], launch.ltik));
   });
 
-  router.use(instructorRouter(ctx, sessionWithCsrf, staff, requireCsrf(ctx.config.ltiKey)));
+  router.use(
+    instructorRouter(ctx, sessionWithCsrf, staff, requireCsrf(ctx.config.ltiKey), (res) =>
+      gradebookColumns(lti, res.locals.ltiToken, ctx.logger),
+    ),
+  );
 
   router.get(COURSE_PATHS.learner, sessionWithCsrf, async (_req, res) => {
     const launch = launchOf(res);

@@ -7,7 +7,7 @@ import { HttpError } from '../../errors.js';
 import { COURSE_PATHS, withLtik } from '../../lti/launch.js';
 import { refusal } from '../../lti/refusals.js';
 import type { Launch } from '../../lti/session.js';
-import { activitiesSeenInEvents } from '../../courses/activities.js';
+import { activitiesSeenInEvents, mergeActivities, type KnownActivity } from '../../courses/activities.js';
 import { courseBadgeOverview, describeContextFor } from '../../courses/overview.js';
 import type { CourseScope } from '../../courses/scope.js';
 import { PROGRESS_SORTS, templateProgress, type ProgressSort } from '../../courses/templateProgress.js';
@@ -96,11 +96,15 @@ const parseBadgeForm: RequestHandler = (req, res, next) =>
  * builder, activation and withdrawal behind a confirmation, and each badge's learner progress.
  * Everything is scoped by the launch's platform and course; a badge of another course is "not found".
  */
+/** Extra activities to offer in the builder (the LMS gradebook's columns, through the launch). */
+export type LineItemSource = (res: Response) => Promise<KnownActivity[]>;
+
 export function instructorRouter(
   ctx: Context,
   session: RequestHandler,
   staff: RequestHandler,
   csrf: RequestHandler,
+  lineItems: LineItemSource = async () => [],
 ): Router {
   const router = Router();
   const needsCourse: RequestHandler = (_req, res, next) => {
@@ -135,7 +139,7 @@ export function instructorRouter(
   });
 
   router.get(BADGE_PATHS.new, ...guard, async (_req, res) => {
-    await renderForm(ctx, res, { values: emptyValues(), errors: {}, template: null });
+    await renderForm(ctx, lineItems, res, { values: emptyValues(), errors: {}, template: null });
   });
 
   router.post(BADGE_PATHS.create, parseBadgeForm, ...guard, csrf, async (req, res) => {
@@ -145,7 +149,7 @@ export function instructorRouter(
     const errors: FieldErrors = 'errors' in parsed ? parsed.errors : {};
     const imageId = await imageFrom(ctx, req, errors);
     if ('errors' in parsed || Object.keys(errors).length)
-      return renderForm(ctx, res, { values, errors, template: null }, 400);
+      return renderForm(ctx, lineItems, res, { values, errors, template: null }, 400);
     const course = await ctx.models.courses.findById(launch.courseRef).lean<CourseDoc>();
     const created = await createTemplate(
       ctx,
@@ -163,7 +167,7 @@ export function instructorRouter(
 
   router.get(BADGE_PATHS.one(':id'), ...guard, async (req, res) => {
     const template = await scopedTemplate(ctx, String(req.params.id), scopeOf(launchOf(res)));
-    await renderForm(ctx, res, {
+    await renderForm(ctx, lineItems, res, {
       values: formValuesOf(template),
       errors: {},
       template,
@@ -182,7 +186,7 @@ export function instructorRouter(
         'An active badge needs at least one condition; withdraw it first to remove them all.';
     const imageId = await imageFrom(ctx, req, errors);
     if ('errors' in parsed || Object.keys(errors).length)
-      return renderForm(ctx, res, { values, errors, template }, 400);
+      return renderForm(ctx, lineItems, res, { values, errors, template }, 400);
     await updateTemplate(
       ctx,
       String(template._id),
@@ -319,14 +323,16 @@ async function imageFrom(ctx: Context, req: Request, errors: FieldErrors): Promi
 
 async function renderForm(
   ctx: Context,
+  lineItems: LineItemSource,
   res: Response,
   state: { values: BadgeFormValues; errors: FieldErrors; template: TemplateDoc | null; saved?: boolean },
   status = 200,
 ) {
   const launch = launchOf(res);
   const scope = scopeOf(launch);
-  const [activities, badges, names] = await Promise.all([
+  const [seen, columns, badges, names] = await Promise.all([
     activitiesSeenInEvents(ctx, scope),
+    lineItems(res),
     ctx.models.templates
       .find(
         { platformId: launch.platformId, ...(state.template ? { _id: { $ne: state.template._id } } : {}) },
@@ -337,6 +343,7 @@ async function renderForm(
       .lean(),
     describeContextFor(ctx, scope),
   ]);
+  const activities = mergeActivities(seen, columns);
   const t = state.template;
   res.status(status).render('course/badge-form', {
     ...pageLocals(launch),
