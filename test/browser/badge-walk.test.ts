@@ -83,6 +83,9 @@ describe('badges in the LMS frame, in a browser', () => {
     await settled(t);
   }
 
+  // A whole walk through nine pages, each checked by axe and photographed twice: minutes under full-suite load.
+  jest.setTimeout(180_000);
+
   it('walks from an empty course to an earned badge', async () => {
     const page = await context.newPage();
     await page.setViewportSize({ width: 1280, height: 900 });

@@ -222,6 +222,32 @@ describe("launches in a browser that keeps Laurel's cookies out of the LMS's fra
     await toolFrame(page).getByRole('heading', { name: 'Laurel opened in a new window' }).waitFor();
   });
 
+  it('offers a button when a pop-up blocker stopped the new window', async () => {
+    const { context, page } = await openLms(moodle, async (c) => {
+      await withoutStorageAccessApi(c);
+      // A pop-up blocker: the first window.open of a page (not started by a click) gives nothing.
+      await c.addInitScript(() => {
+        const open = window.open.bind(window);
+        let blocked = false;
+        window.open = (...args: Parameters<typeof window.open>) => {
+          if (blocked) return open(...args);
+          blocked = true;
+          return null;
+        };
+      });
+    });
+    await launchButton(page, 'World History', 'Ada Lovelace').click();
+    const frame = toolFrame(page);
+    await frame.getByRole('heading', { name: 'Open Laurel in a new window' }).waitFor();
+    await screenshots(page, 'cookieless-popup-blocked', page.locator('iframe[name="tool"]'));
+    await expectAccessible(frame, 'login page (pop-up blocked)');
+    const popupOpened = context.waitForEvent('page');
+    await frame.getByRole('button', { name: 'Open Laurel in a new window' }).click();
+    const popup = await popupOpened;
+    await popup.waitForURL(/\/course\/learner\?ltik=/);
+    await frame.getByRole('heading', { name: 'Laurel opened in a new window' }).waitFor();
+  });
+
   it('stays in the frame where the browser grants storage access', async () => {
     const before = await pathCounts(moodle);
     const { context, page, urls } = await openLms(moodle, (c) =>

@@ -121,7 +121,7 @@ describe('in-course badge pages', () => {
     );
     const answer = await submit(t, form.body, '/course/instructor/badges', { name: 'Sneaky' }, ['csrf']);
     expect(answer.status).toBe(403);
-    expect(answer.body).toContain('did not come from Laurel');
+    expect(answer.body).toContain('This form could not be accepted');
     expect(await t.laurel.ctx.models.templates.countDocuments({ name: 'Sneaky' })).toBe(0);
   });
 

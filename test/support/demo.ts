@@ -4,6 +4,7 @@ import { platformInputSchema } from '../../src/platforms/schema.js';
 import { deletePlatform, registerPlatform } from '../../src/platforms/service.js';
 import { withDevDefaults } from './dev-env.js';
 import { startTestDatabase } from './database.js';
+import { eventPanelRouter } from './demo-panel.js';
 import { startTestPlatform, type Flavour, type TestPlatform } from './lms-platform/index.js';
 
 /**
@@ -21,6 +22,9 @@ async function startDemoPlatform(
   flavour: Flavour,
   port: number,
 ): Promise<{ platform: TestPlatform; webhookSecret: string }> {
+  // Filled in once the platform runs and is registered; the event panel reads them on each request.
+  const live: { registered?: { id: string; webhookSecret: string }; started?: TestPlatform } = {};
+  const demoOf = () => live.started?.demo;
   const options = {
     toolUrl: laurel.config.publicUrl,
     flavour,
@@ -30,6 +34,30 @@ async function startDemoPlatform(
     deploymentId: `demo-${flavour}-1`,
     // As the real ones: Canvas offers its platform storage (lti_storage_target), Moodle 5.1 does not.
     platformStorage: flavour === 'canvas',
+    // The event panel: play this LMS sending grades and completions for its demo learners.
+    extraPages: {
+      router: eventPanelRouter({
+        laurelUrl: laurel.config.publicUrl,
+        platformId: () => live.registered?.id,
+        webhookSecret: () => live.registered?.webhookSecret,
+        courses: () =>
+          demoOf() ? Object.values(demoOf()!.courses).map((c) => ({ id: c.id, title: c.title })) : [],
+        learners: () =>
+          demoOf()
+            ? [demoOf()!.users.ada, demoOf()!.users.grace].map((u) => ({
+                id: u.lmsUserId,
+                name: u.name,
+                email: u.email,
+              }))
+            : [],
+      }),
+      links: [
+        {
+          href: '/lms-panel',
+          label: 'Play the LMS: send grades and completions to Laurel (opens a new tab)',
+        },
+      ],
+    },
   };
   let platform: TestPlatform;
   try {
@@ -44,7 +72,13 @@ async function startDemoPlatform(
     .lean();
   if (old) await deletePlatform(ctx, String(old._id), { actor: DEMO_ACTOR, hooks });
   const input = platformInputSchema.parse(platform.registrationInfo());
-  const { webhookSecret } = await registerPlatform(ctx, input, { actor: DEMO_ACTOR, via: 'demo', hooks });
+  const { platform: record, webhookSecret } = await registerPlatform(ctx, input, {
+    actor: DEMO_ACTOR,
+    via: 'demo',
+    hooks,
+  });
+  live.started = platform;
+  live.registered = { id: String(record._id), webhookSecret };
   return { platform, webhookSecret };
 }
 
@@ -85,6 +119,7 @@ async function demo(): Promise<void> {
     '  Open a demo LMS and click "Launch as instructor" or "Launch as learner" in a course:',
     `    Moodle-like LMS: ${moodle.platform.url}/   (Chemistry 101, World History)`,
     `    Canvas-like LMS: ${canvas.platform.url}/`,
+    `  Play the LMS (send grades and completions): ${moodle.platform.url}/lms-panel and ${canvas.platform.url}/lms-panel`,
     "  The two are other sites than Laurel: where the browser keeps Laurel's cookies out of their frame,",
     '  the Canvas-like LMS keeps the sign-in in its platform storage, and with the Moodle-like one Laurel',
     '  asks for storage access or continues in a new window.',

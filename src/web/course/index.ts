@@ -1,10 +1,4 @@
-import express, {
-  Router,
-  type NextFunction,
-  type Request,
-  type RequestHandler,
-  type Response,
-} from 'express';
+import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Context } from '../../context.js';
 import type { Lti } from '../../lti/index.js';
 import { badgesContentItem, deepLinkingAnswer } from '../../lti/deep-linking.js';
@@ -13,7 +7,7 @@ import { LaunchRefusal, sendRefusal } from '../../lti/refusals.js';
 import { renderWith } from '../../lti/index.js';
 import { launchSession, requireKind, type Launch } from '../../lti/session.js';
 import { pageLocals } from './links.js';
-import { csrfLocals, requireCsrf } from './csrf.js';
+import { requireCsrf } from '../../lti/csrf.js';
 import { imageOf, instructorRouter } from './instructor.js';
 import { learnerBadges } from '../../courses/learnerView.js';
 import { gradebookColumns } from './gradebook.js';
@@ -29,13 +23,6 @@ const launchOf = (res: Response) => res.locals.launch as Launch;
 export function courseRouter(ctx: Context, lti: Lti): Router {
   const router = Router();
   const session = launchSession(ctx, lti.db);
-  const withCsrf = csrfLocals(ctx.config.ltiKey);
-  const sessionWithCsrf: RequestHandler = (req, res, next) => {
-    // The session check is async and throws its refusal: hand that to the error handlers.
-    Promise.resolve(session(req, res, (err?: unknown) => (err ? next(err) : withCsrf(req, res, next)))).catch(
-      next,
-    );
-  };
   const staff = requireKind('instructor', 'admin');
   router.use('/course', express.urlencoded({ extended: true, limit: '256kb', parameterLimit: 2000 }));
 
@@ -45,12 +32,12 @@ export function courseRouter(ctx: Context, lti: Lti): Router {
   });
 
   router.use(
-    instructorRouter(ctx, sessionWithCsrf, staff, requireCsrf(ctx.config.ltiKey), (res) =>
+    instructorRouter(ctx, session, staff, requireCsrf, (res) =>
       gradebookColumns(lti, res.locals.ltiToken, ctx.logger),
     ),
   );
 
-  router.get(COURSE_PATHS.learner, sessionWithCsrf, async (_req, res) => {
+  router.get(COURSE_PATHS.learner, session, async (_req, res) => {
     const launch = launchOf(res);
     const badges = await learnerBadges(
       ctx,

@@ -28,6 +28,8 @@ export interface PlatformContext {
   configurationRequiresToken: boolean;
   /** The frame name sent as `lti_storage_target` (platform storage offered), or null. */
   storageTarget: string | null;
+  /** Links the home page shows under its title (e.g. the demo's event panel). */
+  homeLinks?: { href: string; label: string }[];
   /** Spoils what the storage frame answers to lti.get_data (tests of a tool's refusals). */
   storageTamper?: import('./storage.js').StorageTamper | undefined;
 }

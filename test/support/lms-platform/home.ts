@@ -61,7 +61,11 @@ export function homePage(ctx: PlatformContext): string {
   const body =
     `<main><header><h1>${escapeHtml(ctx.name)}</h1>` +
     `<p>A test ${escapeHtml(ctx.profile.flavour === 'canvas' ? 'Canvas' : 'Moodle')} platform for Laurel. ` +
-    `Issuer <code>${escapeHtml(ctx.issuer)}</code>, client id <code>${escapeHtml(ctx.defaultClientId)}</code>.</p></header>` +
+    `Issuer <code>${escapeHtml(ctx.issuer)}</code>, client id <code>${escapeHtml(ctx.defaultClientId)}</code>.</p>` +
+    (ctx.homeLinks ?? [])
+      .map((l) => `<p><a href="${escapeHtml(l.href)}" target="_blank">${escapeHtml(l.label)}</a></p>`)
+      .join('') +
+    '</header>' +
     `<section aria-labelledby="courses-h"><h2 id="courses-h">Courses</h2>` +
     (courses.length > 0
       ? `<div class="courses">${courses.map((c) => courseCard(ctx, c)).join('')}</div>`

@@ -50,11 +50,14 @@ export interface StartTestPlatformOptions {
    * Default: what the flavour does (Canvas yes, Moodle no).
    */
   platformStorage?: boolean;
+  /** More pages on the platform's own server (the demo's event panel), linked from its home page. */
+  extraPages?: { router: express.Router; links: { href: string; label: string }[] };
 }
 
-function buildApp(ctx: PlatformContext): express.Express {
+function buildApp(ctx: PlatformContext, extra?: express.Router): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  if (extra) app.use(extra);
   app.use(express.urlencoded({ extended: false, limit: '1mb' }));
   app.use(express.json({ type: ['application/json', 'application/*+json'], limit: '1mb' }));
   app.get(PATHS.jwks, (_req, res) => {
@@ -116,6 +119,7 @@ export async function startTestPlatform(opts: StartTestPlatformOptions): Promise
     configurationRequiresToken: opts.configurationRequiresToken ?? false,
     storageTarget:
       (opts.platformStorage ?? !!profile.storageTarget) ? (profile.storageTarget ?? 'lti_storage') : null,
+    homeLinks: opts.extraPages?.links ?? [],
   };
   store.clients.set(clientId, {
     clientId,
@@ -130,7 +134,7 @@ export async function startTestPlatform(opts: StartTestPlatformOptions): Promise
     custom: opts.custom ?? { ...profile.defaultCustom },
     dynamic: false,
   });
-  server.on('request', buildApp(ctx));
+  server.on('request', buildApp(ctx, opts.extraPages?.router));
   const demo = opts.seedDemo ? seedDemo(store) : undefined;
   return new TestPlatform(ctx, server, demo);
 }
