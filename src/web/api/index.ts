@@ -3,6 +3,7 @@ import type { Context } from '../../context.js';
 import { launchStatsRouter } from '../../lti/launch-paths.js';
 import type { PlatformHooks } from '../../platforms/service.js';
 import { auditRouter } from './audit.js';
+import { issuerRouter } from './issuer.js';
 import { requireAdminKey } from './auth.js';
 import { credentialsRouter } from './credentials.js';
 import { eventsRouter } from './events.js';
@@ -25,6 +26,7 @@ export function apiRouter(ctx: Context, options: { platformHooks: PlatformHooks 
   admin.use(credentialsRouter(ctx));
   admin.use(progressRouter(ctx));
   admin.use(auditRouter(ctx));
+  admin.use(issuerRouter(ctx));
   router.use(admin);
   return router;
 }

@@ -2,6 +2,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import type { Context } from '../../context.js';
 import { platformInputSchema } from '../../platforms/schema.js';
+import { issuerProfileChangeSchema } from '../../issuers/openbadges/issuerProfiles.js';
 import { createTemplateSchema, updateTemplateSchema } from '../../templates/schema.js';
 
 /** JSON Schema of a request body, straight from the zod schema the route validates with. */
@@ -201,6 +202,32 @@ const schemas = {
       ratio: { type: 'number', minimum: 0, maximum: 1 },
       completedAt: nullableDateTime,
       updatedAt: dateTime,
+    },
+  },
+  Issuer: {
+    type: 'object',
+    required: ['id', 'platformId', 'name', 'keys'],
+    properties: {
+      id: { type: 'string', format: 'uri' },
+      platformId: { type: 'string' },
+      name: { type: 'string' },
+      url: { type: ['string', 'null'] },
+      email: { type: ['string', 'null'] },
+      description: { type: ['string', 'null'] },
+      imageUrl: { type: ['string', 'null'] },
+      imageId: { type: ['string', 'null'] },
+      keys: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['publicKeyMultibase', 'createdAt', 'retiredAt'],
+          properties: {
+            publicKeyMultibase: { type: 'string' },
+            createdAt: dateTime,
+            retiredAt: nullableDateTime,
+          },
+        },
+      },
     },
   },
   AuditEntry: {
@@ -473,6 +500,26 @@ export function buildOpenApi(publicUrl: string) {
           parameters: [idParam],
           requestBody: { required: true, content: json(reasonBody) },
           responses: { 200: ok(ref('Credential')), ...errors(400, 401, 404, 409) },
+        },
+      },
+      '/platforms/{id}/issuer': {
+        get: {
+          summary: "The platform's issuer profile (created on first use)",
+          parameters: [idParam],
+          responses: { 200: ok(ref('Issuer')), ...errors(401, 404) },
+        },
+        patch: {
+          summary: 'Change what the issuer profile says (name, url, email, description, imageId)',
+          parameters: [idParam],
+          requestBody: { required: true, content: json(bodySchema(issuerProfileChangeSchema)) },
+          responses: { 200: ok(ref('Issuer')), ...errors(400, 401, 404) },
+        },
+      },
+      '/platforms/{id}/issuer/rotate-key': {
+        post: {
+          summary: 'Sign from now on with a new key; old keys stay published so old credentials verify',
+          parameters: [idParam],
+          responses: { 200: ok(ref('Issuer')), ...errors(401, 404) },
         },
       },
       '/audit': {
