@@ -83,9 +83,6 @@ describe('badges in the LMS frame, in a browser', () => {
     await settled(t);
   }
 
-  // A whole walk through nine pages, each checked by axe and photographed twice: minutes under full-suite load.
-  jest.setTimeout(180_000);
-
   it('walks from an empty course to an earned badge', async () => {
     const page = await context.newPage();
     await page.setViewportSize({ width: 1280, height: 900 });
@@ -163,5 +160,6 @@ describe('badges in the LMS frame, in a browser', () => {
     );
     await check(page, frame, 'walk-9-progress-table');
     await page.close();
-  });
+    // A whole walk through nine pages, each checked by axe and photographed twice: minutes under full-suite load.
+  }, 180_000);
 });
