@@ -1,30 +1,8 @@
 /** Browser-test helpers for pages shown inside an LMS's frame. */
-import { mkdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import type { Browser, BrowserContext, Frame, Locator, Page } from 'playwright-core';
-import type { AxeViolation } from '../support/browser.js';
-
-const require = createRequire(import.meta.url);
-let axeSource: string | undefined;
-
-/**
- * axe-core's serious and critical violations in one frame. The script is evaluated through the
- * DevTools protocol rather than added as a tag: Laurel's CSP (rightly) refuses inline scripts it did
- * not sign, and the pages must stay under that CSP while they are checked.
- */
-export async function frameA11yViolations(frame: Frame): Promise<AxeViolation[]> {
-  axeSource ??= readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
-  await frame.evaluate(`(function(){${axeSource}\n})()`);
-  const result = await frame.evaluate(async () => {
-    const axe = (globalThis as unknown as { axe: { run: (ctx: unknown, opts: unknown) => Promise<any> } })
-      .axe;
-    return axe.run(document, { resultTypes: ['violations'] });
-  });
-  return (result.violations as any[])
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.length }));
-}
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+export { frameA11yViolations } from '../support/browser.js';
 
 const DESKTOP = { width: 1280, height: 900 };
 const PHONE = { width: 375, height: 740 };
