@@ -9,8 +9,11 @@ import { assignRequirementIds, isBadgeRequirement, parseTemplateRules } from '..
 import type { Penalty, RequirementGroup } from '../rules/index.js';
 import type { CreateTemplateInput, UpdateTemplateInput } from './schema.js';
 
-/** Whose templates a caller may see: the admin API names a platform, an instructor also a course. */
-export type TemplateScope = { platformId?: Types.ObjectId; courseRef?: Types.ObjectId };
+/**
+ * Whose templates a caller may see: the admin API names a platform, an instructor also a course.
+ * `courseRef` null or absent: not limited to one course (pages that need one check it first).
+ */
+export type TemplateScope = { platformId?: Types.ObjectId; courseRef?: Types.ObjectId | null };
 
 const newRequirementId = () => `r${randomBytes(4).toString('hex')}`;
 

@@ -58,7 +58,7 @@ async function scopedTemplate(
   scope: { platformId: Launch['platformId']; courseRef?: Launch['courseRef'] },
 ) {
   try {
-    return await getTemplate(ctx, id, scope as never);
+    return await getTemplate(ctx, id, scope);
   } catch (err) {
     if (err instanceof HttpError && err.status === 404) throw refusal.notAllowed();
     throw err;
@@ -192,7 +192,7 @@ export function instructorRouter(
       String(template._id),
       { ...parsed.input, ...(imageId ? { imageId } : {}) },
       actorOf(launch),
-      scopeOf(launch) as never,
+      scopeOf(launch),
     );
     res.redirect(303, withLtik(BADGE_PATHS.one(String(template._id)), launch.ltik) + '&saved=1');
   });
@@ -231,10 +231,8 @@ export function instructorRouter(
     const launch = launchOf(res);
     const id = String((await scopedTemplate(ctx, String(req.params.id), scopeOf(launch)))._id);
     const body = (req.body ?? {}) as Record<string, unknown>;
-    if (body.action === 'withdraw')
-      await withdrawTemplate(ctx, id, actorOf(launch), scopeOf(launch) as never);
-    else if (body.action === 'activate')
-      await activateTemplate(ctx, id, actorOf(launch), scopeOf(launch) as never);
+    if (body.action === 'withdraw') await withdrawTemplate(ctx, id, actorOf(launch), scopeOf(launch));
+    else if (body.action === 'activate') await activateTemplate(ctx, id, actorOf(launch), scopeOf(launch));
     else throw new HttpError(400, 'invalid_request', 'Choose to activate or to withdraw the badge.');
     res.redirect(303, withLtik(COURSE_PATHS.instructor, launch.ltik));
   });
