@@ -13,7 +13,9 @@ describe('LoginStateStore', () => {
   let database: TestDatabase;
   let client: MongoClient;
   let db: Db;
-  let now = new Date('2026-03-01T10:00:00Z');
+  // The store's clock is fixed per test but starts at the real time: the database's TTL monitor
+  // removes documents by the real clock, and must not sweep away a state a test is still using.
+  let now = new Date();
   let store: LoginStateStore;
   const origin = 'https://sso.lms.example.edu';
 
@@ -32,7 +34,7 @@ describe('LoginStateStore', () => {
     await database?.stop();
   });
   beforeEach(() => {
-    now = new Date('2026-03-01T10:00:00Z');
+    now = new Date();
   });
 
   const later = (seconds: number) => (now = new Date(now.getTime() + seconds * 1000));
