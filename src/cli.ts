@@ -141,7 +141,7 @@ const noJobs: JobQueue = {
   },
   startProcessing: () => Promise.reject(new Error('the CLI runs no jobs')),
   isReady: () => false,
-  stop: async () => {},
+  stop: async () => ({ drained: 0, left: 0 }),
 };
 
 const CLI_ACTOR = { type: 'admin' as const, id: 'cli' };

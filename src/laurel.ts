@@ -16,6 +16,7 @@ import { createLti, type Lti } from './lti/index.js';
 import { defineLtiJobs } from './lti/jobs.js';
 import { courseRouter } from './web/course/index.js';
 import { publicRouter } from './web/public/index.js';
+import { framingPolicy } from './web/framing.js';
 
 export type Laurel = {
   config: Config;
@@ -65,6 +66,7 @@ export async function startLaurel(config: Config, options: { logger?: Logger } =
     logger,
     checkReady: async () => ({ database: await databaseAnswers(connection), jobs: queue.isReady() }),
   });
+  app.use(framingPolicy(ctx));
   app.use('/api/v1', apiRouter(ctx, { platformHooks: lti.platformHooks }));
   lti.mount(app);
   app.use(courseRouter(ctx, lti));
@@ -86,7 +88,11 @@ export async function startLaurel(config: Config, options: { logger?: Logger } =
       logger.info('Laurel is shutting down');
       const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      await queue.stop(config.shutdownGraceMs);
+      const jobs = await queue.stop(config.shutdownGraceMs);
+      logger.info(
+        { drained: jobs.drained, leftForAnotherWorker: jobs.left, graceMs: config.shutdownGraceMs },
+        `job queue stopped: ${jobs.drained} running job(s) finished, ${jobs.left} left for another worker`,
+      );
       server.closeAllConnections();
       await serverClosed;
       // ltijs stores through this connection too (src/lti/database.ts): closing it closes ltijs's store.

@@ -14,6 +14,11 @@ async function main(): Promise<void> {
     throw err;
   }
   const laurel = await startLaurel(config);
+  // A request handler's rejected promise is caught where Laurel can (catchAsyncErrors, express 5);
+  // any that still escapes is logged and the process goes on serving every other school.
+  process.on('unhandledRejection', (reason: unknown) =>
+    laurel.logger.error({ err: reason }, 'unhandled promise rejection; Laurel keeps running'),
+  );
   const stop = (signal: string) => {
     laurel.logger.info({ signal }, 'signal received');
     laurel.close().then(

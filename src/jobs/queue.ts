@@ -9,8 +9,11 @@ export type JobQueue = {
   startProcessing(): Promise<void>;
   /** True once Agenda reached its collection (and, for workers, is processing). */
   isReady(): boolean;
-  /** Lets running jobs finish within the grace period, then unlocks the rest for another worker. */
-  stop(graceMs: number): Promise<void>;
+  /**
+   * Lets running jobs finish within the grace period, then unlocks the rest for another worker;
+   * answers how many finished (drained) and how many were still running (left).
+   */
+  stop(graceMs: number): Promise<{ drained: number; left: number }>;
 };
 
 /**
@@ -51,11 +54,14 @@ export function createJobQueue(
     isReady: () => connected && (!wantProcessing || processing),
     async stop(graceMs) {
       connected = false;
+      let result = { drained: 0, left: 0 };
       if (processing) {
         processing = false;
-        await agenda.drain({ timeout: graceMs, closeConnection: false });
+        const drain = await agenda.drain({ timeout: graceMs, closeConnection: false });
+        result = { drained: drain.completed, left: drain.running };
       }
       await agenda.stop(false);
+      return result;
     },
   };
 }

@@ -13,6 +13,9 @@ import { LoginStateStore } from './login-states.js';
 import { ltiPlatformStore, type LtiPlatformStore } from './platforms.js';
 import { refusal, refusalForLtijsError, sendRefusal, type PageRenderer } from './refusals.js';
 import { registrationRouter } from './registration.js';
+import { catchAsyncErrors } from './catchAsyncErrors.js';
+import { ltiRequestGuard } from './requestGuard.js';
+import { HttpError } from '../errors.js';
 
 /**
  * LTI 1.3 through ltijs, inside Laurel's express app:
@@ -93,6 +96,19 @@ export async function createLti(ctx: Context, connection: Connection): Promise<L
       tokenMaxAge: TOKEN_MAX_AGE_S,
       cors: false,
       serverAddon: (app) => {
+        // First: nothing malformed reaches ltijs (a bad `state` used to end the process).
+        app.use(
+          ltiRequestGuard((problems, _req, _res, next) =>
+            next(
+              new HttpError(
+                400,
+                'invalid_request',
+                `The LTI request is malformed: ${problems.map((p) => `${p.path} ${p.message}`).join('; ')}.`,
+                problems,
+              ),
+            ),
+          ),
+        );
         app.use(preLaunchChecks(deps, routes));
         // Before ltijs's own login and launch: the paths for browsers that keep Laurel's cookies out.
         app.use(cookielessRoutes({ ...deps, db }, routes));
@@ -121,6 +137,7 @@ export async function createLti(ctx: Context, connection: Connection): Promise<L
   provider.onSessionTimeout(refuseWith(refusal.sessionExpired));
   provider.onUnregisteredPlatform(refuseWith(refusal.unknownPlatform));
   provider.onInactivePlatform(refuseWith(refusal.inactivePlatform));
+  catchAsyncErrors(provider.app as unknown as Parameters<typeof catchAsyncErrors>[0]);
 
   return {
     provider,
@@ -134,7 +151,41 @@ export async function createLti(ctx: Context, connection: Connection): Promise<L
         res.set('Cache-Control', 'public, max-age=300').json(canvasConfiguration(ctx.config.publicUrl));
       });
       app.use(registrationRouter(ctx, platforms));
-      app.use('/lti', provider.app);
+      app.use('/lti', ltijsErrorsInLaurelShape, provider.app);
     },
   };
+}
+
+/**
+ * ltijs answers some failures itself as `{ status, error, details: { message } }` (a path it cannot
+ * decode, a login it cannot start): those leave in Laurel's error shape like every other 4xx/5xx.
+ */
+function ltijsErrorsInLaurelShape(_req: Request, res: Response, next: NextFunction): void {
+  const send = res.send.bind(res);
+  res.send = function sendInLaurelShape(body?: unknown) {
+    const b = body as { status?: unknown; error?: unknown; details?: { message?: unknown } } | undefined;
+    if (
+      b &&
+      typeof b === 'object' &&
+      !Buffer.isBuffer(b) &&
+      typeof b.status === 'number' &&
+      b.status >= 400 &&
+      typeof b.error === 'string'
+    ) {
+      const status = b.status;
+      const reason = typeof b.details?.message === 'string' ? b.details.message : b.error;
+      res.status(status);
+      return send(
+        status >= 500
+          ? {
+              error: 'internal_error',
+              message: 'Something went wrong on our side. Please try again.',
+              details: [],
+            }
+          : { error: 'invalid_request', message: `The LTI request was refused: ${reason}.`, details: [] },
+      );
+    }
+    return send(body as never);
+  } as typeof res.send;
+  next();
 }

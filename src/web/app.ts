@@ -1,49 +1,23 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
-import { pinoHttp } from 'pino-http';
+import { requestLogger } from './requestLog.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { HttpError } from '../errors.js';
 import { healthRouter, type ReadinessCheck } from './health.js';
 import { configureViews } from './views.js';
+import { hstsOverHttps, NO_FRAMING } from './framing.js';
 
 export type AppDeps = { config: Config; logger: Logger; checkReady: ReadinessCheck };
-
-const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
-
-/** LTI pages carry the launch token (`ltik`) in their URLs; it must not reach a log line. */
-const hideLtik = (url: unknown) =>
-  typeof url === 'string' ? url.replace(/([?&]ltik=)[^&#]*/g, '$1[redacted]') : url;
 
 /** The express app: security headers, request logging, views, and the routers Laurel mounts. */
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', deps.config.trustProxy);
-  app.use(
-    pinoHttp({
-      logger: deps.logger,
-      genReqId: (req, res) => {
-        const given = req.headers['x-request-id'];
-        const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-        res.setHeader('X-Request-Id', id);
-        return id;
-      },
-      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
-      serializers: {
-        req: (req: Record<string, unknown>) => {
-          const query = req.query as Record<string, unknown> | undefined;
-          return {
-            ...req,
-            url: hideLtik(req.url),
-            ...(query?.ltik !== undefined ? { query: { ...query, ltik: '[redacted]' } } : {}),
-          };
-        },
-      },
-    }),
-  );
+  app.use(requestLogger(deps.logger));
   // A fresh nonce per answer lets a page run its one inline script (an LTI auto-submitting form) under the CSP.
   app.use((_req, res, next) => {
     res.locals.cspNonce = randomBytes(16).toString('base64url');
@@ -51,11 +25,14 @@ export function createApp(deps: AppDeps): Express {
   });
   app.use(
     helmet({
-      // Laurel lives inside the LMS's iframe: no frame-busting, any LMS origin may embed it.
+      // frame-ancestors says who may frame a page (framing.ts); X-Frame-Options cannot name an LMS.
       frameguard: false,
+      // Sent by hstsOverHttps, only where the request came over HTTPS.
+      strictTransportSecurity: false,
       contentSecurityPolicy: {
         directives: {
-          'frame-ancestors': ['*'],
+          // No framing unless framingPolicy allows the LMS that shows the page.
+          'frame-ancestors': [NO_FRAMING],
           // LTI answers (deep linking) are forms posted back to the LMS.
           'form-action': ["'self'", 'https:', 'http:'],
           'img-src': ["'self'", 'data:', 'https:'],
@@ -71,6 +48,7 @@ export function createApp(deps: AppDeps): Express {
       referrerPolicy: { policy: 'strict-origin-when-cross-origin' },
     }),
   );
+  app.use(hstsOverHttps);
   configureViews(app);
   app.use(healthRouter(deps.checkReady));
   app.get('/', (_req, res) => {

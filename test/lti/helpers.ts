@@ -11,11 +11,17 @@ import {
 } from '../support/lms-platform/index.js';
 
 /** Laurel reached as localhost; the platforms run on 127.0.0.1, so the two are different sites, as in an LMS. */
-export async function startLaurelForLti(env: Record<string, string> = {}): Promise<TestLaurel> {
+export async function startLaurelForLti(
+  env: Record<string, string> = {},
+  options: Parameters<typeof startTestLaurel>[1] = {},
+): Promise<TestLaurel> {
   for (let attempt = 0; ; attempt++) {
     const port = await freePort();
     try {
-      return await startTestLaurel({ PORT: String(port), PUBLIC_URL: `http://localhost:${port}`, ...env });
+      return await startTestLaurel(
+        { PORT: String(port), PUBLIC_URL: `http://localhost:${port}`, ...env },
+        options,
+      );
     } catch (err) {
       if (attempt >= 2 || !String((err as Error).message).includes('EADDRINUSE')) throw err;
     }

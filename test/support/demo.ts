@@ -2,7 +2,7 @@ import { loadConfig, ConfigError } from '../../src/config.js';
 import { startLaurel, type Laurel } from '../../src/laurel.js';
 import { platformInputSchema } from '../../src/platforms/schema.js';
 import { deletePlatform, registerPlatform } from '../../src/platforms/service.js';
-import { withDevDefaults } from './dev-env.js';
+import { publicKeysInProduction, withDevDefaults } from './dev-env.js';
 import { startTestDatabase } from './database.js';
 import { eventPanelRouter } from './demo-panel.js';
 import { startTestPlatform, type Flavour, type TestPlatform } from './lms-platform/index.js';
@@ -84,6 +84,11 @@ async function startDemoPlatform(
 
 async function demo(): Promise<void> {
   const port = process.env.PORT ?? '3000';
+  const refused = publicKeysInProduction(process.env);
+  if (refused) {
+    process.stderr.write(`${refused}\n`);
+    process.exit(1);
+  }
   const { env, filled } = withDevDefaults(process.env, {
     PORT: port,
     PUBLIC_URL: `http://localhost:${port}`,
@@ -129,6 +134,13 @@ async function demo(): Promise<void> {
     ...Object.entries(filled).map(
       ([key, value]) => `  ${key} was unset; using the development default ${value}`,
     ),
+    ...(Object.keys(filled).some((key) => ['LTI_KEY', 'ADMIN_API_KEY', 'ENCRYPTION_KEY'].includes(key))
+      ? [
+          '  WARNING: the development keys above are public (they are printed here and written in',
+          "  Laurel's source). Use this demo only on your own machine, never for a real school;",
+          '  with NODE_ENV=production the demo refuses to use them.',
+        ]
+      : []),
     '  Stop with Ctrl+C.',
     '',
   ];

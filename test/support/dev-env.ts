@@ -23,3 +23,21 @@ export function withDevDefaults(env: NodeJS.ProcessEnv, extra: Record<string, st
   }
   return { env: result, filled };
 }
+
+/** The secrets whose development defaults are printed, and so public. */
+const PUBLIC_SECRETS = ['LTI_KEY', 'ADMIN_API_KEY', 'ENCRYPTION_KEY'] as const;
+
+/**
+ * Why this environment must not run: NODE_ENV=production with a development key (printed by the demo,
+ * written in this file, so known to anyone). Undefined when nothing is wrong.
+ */
+export function publicKeysInProduction(env: NodeJS.ProcessEnv): string | undefined {
+  if (env.NODE_ENV !== 'production') return undefined;
+  const public_ = PUBLIC_SECRETS.filter((key) => !env[key] || env[key] === DEV_DEFAULTS[key]);
+  if (public_.length === 0) return undefined;
+  return (
+    `Refusing to start with NODE_ENV=production: ${public_.join(', ')} ` +
+    `${public_.length === 1 ? 'is' : 'are'} unset or the public development default. ` +
+    'Set your own secrets (see .env.example), or leave NODE_ENV unset for the demo.'
+  );
+}

@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { loadConfig } from '../../src/config.js';
 import { startLaurel, type Laurel } from '../../src/laurel.js';
 import { withDevDefaults } from './dev-env.js';
@@ -9,7 +9,10 @@ import { startTestDatabase, type TestDatabase } from './database.js';
 export type TestLaurel = { laurel: Laurel; db: TestDatabase; url: string; stop(): Promise<void> };
 
 /** Laurel on a free port and a database of its own, quiet unless LAUREL_TEST_LOG is set. */
-export async function startTestLaurel(env: Record<string, string> = {}): Promise<TestLaurel> {
+export async function startTestLaurel(
+  env: Record<string, string> = {},
+  options: { logger?: Logger } = {},
+): Promise<TestLaurel> {
   const db = await startTestDatabase();
   try {
     const { env: full } = withDevDefaults(
@@ -25,7 +28,7 @@ export async function startTestLaurel(env: Record<string, string> = {}): Promise
       {},
     );
     const config = loadConfig(full);
-    const logger = pino({ level: process.env.LAUREL_TEST_LOG ?? 'silent' });
+    const logger = options.logger ?? pino({ level: process.env.LAUREL_TEST_LOG ?? 'silent' });
     const laurel = await startLaurel(config, { logger });
     return {
       laurel,
