@@ -1,5 +1,6 @@
 import { benchCredentials } from './credentials.js';
 import { benchEvents } from './events.js';
+import { benchPublicPages } from './public.js';
 
 /** `npm run bench`: prints each benchmark's figures as a table (and JSON for tools). */
 async function main() {
@@ -28,6 +29,19 @@ async function main() {
         'the difference is JSON-LD expansion and RDFC-1.0 canonicalisation.',
     );
     console.log(JSON.stringify({ credentials: figures }));
+  }
+  if (which === 'all' || which === 'public') {
+    const figures = await benchPublicPages();
+    console.log(
+      `\nPublic verification pages: one credential viewed over and over by ${figures.concurrency} clients, ` +
+        'and /healthz probed meanwhile (one request at a time)',
+    );
+    console.table([figures]);
+    console.log(
+      `${figures.pagesPerSecond} pages a second at ${figures.cpuMsPerPage} ms of CPU each; /healthz ` +
+        `${figures.healthzP50Ms} ms at the median under that load (${figures.healthzIdleP50Ms} ms idle).`,
+    );
+    console.log(JSON.stringify({ publicPages: figures }));
   }
 }
 

@@ -1,6 +1,6 @@
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Connection } from 'mongoose';
 import { pino } from 'pino';
 import { ConfigError, loadConfig } from './config.js';
@@ -14,19 +14,27 @@ import { ltiPlatformStore } from './lti/platforms.js';
 import { platformInputSchema, type PlatformInput } from './platforms/schema.js';
 import { recordAudit } from './audit/record.js';
 import {
+  approvePlatform,
+  createRegistrationLink,
   deletePlatform,
   getPlatform,
   listPlatforms,
+  listRegistrationLinks,
   registerPlatform,
+  revokeRegistrationLink,
+  toPublicRegistrationLink,
   type PlatformHooks,
 } from './platforms/service.js';
 import { formatIssues } from './rules/index.js';
 import { createSealer } from './security/encryption.js';
+import { approvePlatformSchema } from './web/api/platforms.js';
+import { registrationLinkInputSchema } from './web/api/registrationLinks.js';
 
 /**
- * `npm run cli -- platform add|list|remove`: registers LMS platforms from scripts, with the admin API's
- * validation and the same two stores kept in step (Laurel's platforms and ltijs's). Reads the
- * environment as `npm start` does (MONGODB_URI, LTI_KEY, ENCRYPTION_KEY, ...).
+ * `npm run cli -- platform add|list|remove|approve` and `registration-link create|list|revoke`:
+ * registers LMS platforms from scripts, with the admin API's validation and the same two stores kept
+ * in step (Laurel's platforms and ltijs's), and makes the one-time links LTI Dynamic Registration
+ * needs. Reads the environment as `npm start` does (MONGODB_URI, LTI_KEY, ENCRYPTION_KEY, PUBLIC_URL...).
  * Exit codes: 0 done, 1 failed (not found, conflict, database), 2 bad usage or input.
  */
 
@@ -41,7 +49,12 @@ const USAGE = `Usage:
                  --auth-login-url <url> --auth-token-url <url> --jwks-url <url> [--deployment-id <id>]... [--json]
   npm run cli -- platform list [--json]
   npm run cli -- platform remove <platform id>
-  npm run cli -- platform add-deployment|remove-deployment <platform id> <deployment id>`;
+  npm run cli -- platform approve <platform id> [--name <name>] [--json]
+  npm run cli -- platform add-deployment|remove-deployment <platform id> <deployment id>
+  npm run cli -- registration-link create [--name <name>] [--lms moodle|canvas|other]
+                 [--expires-in-minutes <minutes>] [--json]
+  npm run cli -- registration-link list [--json]
+  npm run cli -- registration-link revoke <link id>`;
 
 /** Flag names for the fields of the platform body, so that errors name what the user typed. */
 const FLAGS: Record<keyof PlatformInput, string> = {
@@ -56,6 +69,25 @@ const FLAGS: Record<keyof PlatformInput, string> = {
 };
 
 class UsageError extends Error {}
+
+/** parseArgs, with its complaints as usage errors. */
+function parseFlags(args: string[], options: ParseArgsConfig['options'], positionals = 0) {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, strict: true, allowPositionals: positionals > 0, options });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if (parsed.positionals.length !== positionals)
+    throw new UsageError(`Expected ${positionals} argument(s), got ${parsed.positionals.length}.`);
+  return parsed as { values: Record<string, string | boolean | undefined>; positionals: string[] };
+}
+
+/** The schema's complaints about CLI input, each named by the flag the user typed. */
+function invalid(what: string, issues: Parameters<typeof formatIssues>[0], flags: Record<string, string>) {
+  const details = formatIssues(issues).map((d) => `${flags[d.path] ?? d.path}: ${d.message}`);
+  return new UsageError(`Invalid ${what}: ${details.join('; ')}.`);
+}
 
 function parsePlatformAdd(args: string[]): { input: PlatformInput; json: boolean } {
   let values: Record<string, string | string[] | boolean | undefined>;
@@ -113,6 +145,7 @@ async function openSession(env: NodeJS.ProcessEnv): Promise<Session> {
     const models = createModels(connection);
     // Uniqueness of (issuer, client id) must hold even when the CLI touches the database first.
     await models.platforms.createIndexes();
+    await models.registrationLinks.createIndexes();
     const ctx: Context = {
       config,
       models,
@@ -146,8 +179,81 @@ const noJobs: JobQueue = {
 
 const CLI_ACTOR = { type: 'admin' as const, id: 'cli' };
 
+async function withSession<T>(io: CliIo, work: (session: Session) => Promise<T>): Promise<T> {
+  const session = await openSession(io.env);
+  try {
+    return await work(session);
+  } finally {
+    await session.close();
+  }
+}
+
+async function runRegistrationLink(command: string | undefined, rest: string[], io: CliIo): Promise<number> {
+  if (command === 'create') {
+    const { values } = parseFlags(rest, {
+      name: { type: 'string' },
+      lms: { type: 'string' },
+      'expires-in-minutes': { type: 'string' },
+      json: { type: 'boolean' },
+    });
+    const minutes = values['expires-in-minutes'] as string | undefined;
+    const parsed = registrationLinkInputSchema.safeParse({
+      name: values.name,
+      lms: values.lms,
+      expiresInMinutes: minutes === undefined ? undefined : /^\d+$/.test(minutes) ? Number(minutes) : minutes,
+    });
+    if (!parsed.success)
+      throw invalid('registration link', parsed.error, {
+        name: '--name',
+        lms: '--lms',
+        expiresInMinutes: '--expires-in-minutes',
+      });
+    return withSession(io, async ({ ctx }) => {
+      const { link, url } = await createRegistrationLink(ctx, parsed.data, CLI_ACTOR);
+      if (values.json) io.out(JSON.stringify({ ...toPublicRegistrationLink(link, ctx.now()), url }));
+      else {
+        io.out(
+          `Registration link ${String(link._id)}${link.name ? ` for ${link.name}` : ''}, valid once until ${link.expiresAt.toISOString()}:`,
+        );
+        io.out(url);
+        io.out(
+          'Paste it into the LMS (Moodle: Manage tools › Tool URL; Canvas: Developer Keys › LTI Registration).',
+        );
+      }
+      return 0;
+    });
+  }
+  if (command === 'list') {
+    const { values } = parseFlags(rest, { json: { type: 'boolean' } });
+    return withSession(io, async ({ ctx }) => {
+      const now = ctx.now();
+      const links = (await listRegistrationLinks(ctx, { limit: 1000 })).map((l) =>
+        toPublicRegistrationLink(l, now),
+      );
+      if (values.json) io.out(JSON.stringify(links));
+      else if (links.length === 0) io.out('No registration links.');
+      else
+        for (const l of links)
+          io.out(
+            `${l.id}  ${l.state.padEnd(7)}  expires ${l.expiresAt.toISOString()}  ${l.name ?? '-'}${l.platformId ? `  platform ${l.platformId}` : ''}`,
+          );
+      return 0;
+    });
+  }
+  if (command === 'revoke') {
+    const { positionals } = parseFlags(rest, {}, 1);
+    return withSession(io, async ({ ctx }) => {
+      await revokeRegistrationLink(ctx, positionals[0]!, CLI_ACTOR);
+      io.out(`Revoked registration link ${positionals[0]}.`);
+      return 0;
+    });
+  }
+  throw new UsageError(command ? `Unknown command "registration-link ${command}".` : 'No command given.');
+}
+
 async function run(argv: string[], io: CliIo): Promise<number> {
   const [group, command, ...rest] = argv;
+  if (group === 'registration-link') return runRegistrationLink(command, rest, io);
   if (group !== 'platform' || !command)
     throw new UsageError(group ? `Unknown command "${argv.join(' ')}".` : 'No command given.');
   if (command === 'add') {
@@ -198,6 +304,8 @@ async function run(argv: string[], io: CliIo): Promise<number> {
               id: String(p._id),
               name: p.name,
               lms: p.lms,
+              status: p.status ?? 'active',
+              ...(p.suggestedName ? { suggestedName: p.suggestedName } : {}),
               issuer: p.issuer,
               clientId: p.clientId,
               deploymentIds: p.deploymentIds,
@@ -208,7 +316,7 @@ async function run(argv: string[], io: CliIo): Promise<number> {
       else
         for (const p of platforms)
           io.out(
-            `${String(p._id)}  ${p.lms.padEnd(6)}  ${p.name}  issuer ${p.issuer}  client id ${p.clientId}  deployments ${p.deploymentIds.join(',') || '-'}`,
+            `${String(p._id)}  ${p.lms.padEnd(6)}  ${(p.status ?? 'active').padEnd(7)}  ${p.name}${p.suggestedName ? ` (it calls itself ${p.suggestedName})` : ''}  issuer ${p.issuer}  client id ${p.clientId}  deployments ${p.deploymentIds.join(',') || '-'}`,
           );
       return 0;
     } finally {
@@ -226,6 +334,29 @@ async function run(argv: string[], io: CliIo): Promise<number> {
     } finally {
       await session.close();
     }
+  }
+  if (command === 'approve') {
+    const { values, positionals } = parseFlags(
+      rest,
+      { name: { type: 'string' }, json: { type: 'boolean' } },
+      1,
+    );
+    const parsed = approvePlatformSchema.safeParse({ name: values.name });
+    if (!parsed.success) throw invalid('approval', parsed.error, { name: '--name' });
+    return withSession(io, async (session) => {
+      const { platform, webhookSecret } = await approvePlatform(session.ctx, positionals[0]!, {
+        actor: CLI_ACTOR,
+        name: parsed.data.name,
+        hooks: session.hooks,
+      });
+      const id = String(platform._id);
+      if (values.json) io.out(JSON.stringify({ id, name: platform.name, status: 'active', webhookSecret }));
+      else {
+        io.out(`Approved platform ${id}: ${platform.name} (${platform.lms}), issuer ${platform.issuer}.`);
+        io.out(`Webhook secret (shown only now; store it in the LMS's Laurel plugin): ${webhookSecret}`);
+      }
+      return 0;
+    });
   }
   if (command === 'add-deployment' || command === 'remove-deployment') {
     const [id, deploymentId] = rest;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseAllowList } from './security/outboundFetch.js';
 
 /**
  * Every setting comes from the environment and is checked once, at start-up, so that a
@@ -56,6 +57,25 @@ const schema = z.object({
     .max(3_600_000, 'a number of milliseconds (1000-3600000)')
     .default(300_000),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120000).default(10000),
+  REGISTRATION_WITHOUT_LINK: z
+    .enum(['refuse', 'pending'], {
+      error: 'refuse or pending (what LTI Dynamic Registration does without a registration link)',
+    })
+    .default('refuse'),
+  LMS_ALLOWED_HOSTS: z
+    .string()
+    .transform((v) => v.split(',').map((e) => e.trim()))
+    .superRefine((entries, ctx) => {
+      try {
+        parseAllowList(entries);
+      } catch (err) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `comma-separated host names, .domains, IP addresses or CIDR ranges (e.g. moodle.school.internal,10.20.0.0/16): ${(err as Error).message}`,
+        });
+      }
+    })
+    .default([]),
 });
 
 export type Config = Readonly<{
@@ -74,6 +94,10 @@ export type Config = Readonly<{
   jobsProcessEveryMs: number;
   jobsLockLifetimeMs: number;
   shutdownGraceMs: number;
+  /** What LTI Dynamic Registration does without a valid registration link. */
+  registrationWithoutLink: 'refuse' | 'pending';
+  /** Host names, .domains, IPs and CIDR ranges of LMSs Laurel may call although they are not public. */
+  lmsAllowedHosts: readonly string[];
 }>;
 
 export class ConfigError extends Error {
@@ -124,5 +148,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jobsProcessEveryMs: c.JOBS_PROCESS_EVERY_MS,
     jobsLockLifetimeMs: c.JOBS_LOCK_LIFETIME_MS,
     shutdownGraceMs: c.SHUTDOWN_GRACE_MS,
+    registrationWithoutLink: c.REGISTRATION_WITHOUT_LINK,
+    lmsAllowedHosts: Object.freeze(c.LMS_ALLOWED_HOSTS.filter((e) => e !== '')),
   });
 }

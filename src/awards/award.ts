@@ -3,7 +3,9 @@ import { recordAudit, type Actor } from '../audit/record.js';
 import type { Context } from '../context.js';
 import type { CredentialDoc } from '../db/models/credential.js';
 import type { PersonDoc } from '../db/models/person.js';
+import { isActivePlatform } from '../db/models/platform.js';
 import type { TemplateDoc } from '../db/models/template.js';
+import { HttpError } from '../errors.js';
 
 export const ISSUE_CREDENTIAL_JOB = 'issue-credential';
 
@@ -42,6 +44,16 @@ export async function awardCredential(
   },
 ): Promise<AwardOutcome> {
   const { template, person } = input;
+  // A platform waiting for an administrator's approval gets no credentials (signed in its name).
+  const platform = await ctx.models.platforms
+    .findById(template.platformId, { status: 1 })
+    .lean<{ status?: 'active' | 'pending' }>();
+  if (platform && !isActivePlatform(platform))
+    throw new HttpError(
+      409,
+      'platform_pending',
+      'The platform of this badge waits for an administrator’s approval; it gets no credentials until then.',
+    );
   if (!template.allowReEarn && !input.overrideReEarn) {
     const revoked = await ctx.models.credentials
       .findOne({ templateId: template._id, personId: person._id, status: 'revoked' })

@@ -4,7 +4,7 @@ import type { Models } from '../db/models/index.js';
 import type { TemplateDoc } from '../db/models/template.js';
 import { describeRule, type DescribeContext } from '../rules/index.js';
 import { activitiesSeenInEvents } from './activities.js';
-import { courseTemplateFilter, type CourseScope } from './scope.js';
+import { courseTemplateFilter, visibleTemplateFilter, type CourseScope } from './scope.js';
 
 export type TemplateSummary = {
   template: TemplateDoc;
@@ -13,11 +13,15 @@ export type TemplateSummary = {
   rule: string;
 };
 
-/** Names a person reads in rule summaries: activity titles seen in events, badge names of the platform. */
+/**
+ * Names a person reads in rule summaries: activity titles seen in events, and the names of the
+ * badges this course may see (visibleTemplateFilter). Another course's unshared badge is never
+ * named: a rule that requires one shows its id.
+ */
 export async function describeContextFor(ctx: Context, scope: CourseScope): Promise<DescribeContext> {
   const [activities, badges] = await Promise.all([
     activitiesSeenInEvents(ctx, scope),
-    ctx.models.templates.find({ platformId: scope.platformId }, { name: 1 }).lean(),
+    ctx.models.templates.find(visibleTemplateFilter(scope), { name: 1 }).lean(),
   ]);
   return {
     activityTitles: Object.fromEntries(activities.filter((a) => a.title).map((a) => [a.id, a.title!])),

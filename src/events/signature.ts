@@ -30,6 +30,11 @@ export function signatureHeader(secret: string, rawBody: Buffer | string, now = 
 
 export type SignatureCheck = { ok: true } | { ok: false; reason: 'stale' | 'mismatch' };
 
+/** True when the signature's timestamp lies within the tolerance window around now. */
+export function signatureIsFresh(parsed: ParsedSignature, nowMs: number): boolean {
+  return Math.abs(nowMs / 1000 - parsed.timestamp) <= SIGNATURE_TOLERANCE_SECONDS;
+}
+
 /** True when one of the given secrets signed this body within the tolerance window. */
 export function verifySignature(
   parsed: ParsedSignature,
@@ -37,8 +42,7 @@ export function verifySignature(
   secrets: readonly string[],
   nowMs: number,
 ): SignatureCheck {
-  if (Math.abs(nowMs / 1000 - parsed.timestamp) > SIGNATURE_TOLERANCE_SECONDS)
-    return { ok: false, reason: 'stale' };
+  if (!signatureIsFresh(parsed, nowMs)) return { ok: false, reason: 'stale' };
   for (const secret of secrets) {
     const expected = Buffer.from(signPayload(secret, parsed.timestamp, rawBody), 'hex');
     for (const given of parsed.signatures) {

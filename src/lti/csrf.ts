@@ -66,17 +66,40 @@ function matches(given: unknown, expected: string): boolean {
 }
 
 /**
+ * Whether `given` is the token of the launch that launchSession resolved for this answer
+ * (`res.locals.launch`) and of `purpose`. For checks that cannot wait for a parsed body: a header
+ * before any body is read, or the first part of a multipart form as it streams in.
+ */
+export function csrfTokenMatches(res: Response, given: unknown, purpose: string = DEFAULT_PURPOSE): boolean {
+  const launch = res.locals.launch as Launch | undefined;
+  return Boolean(launch && identities.has(launch) && matches(given, csrfTokenFor(launch, purpose)));
+}
+
+/**
  * Middleware after launchSession: refuses (403, `invalid_form`, a page for people through the course
  * router's refusal handler) a request whose `csrf` form field, or `X-CSRF-Token` header, is not the
  * token of this launch and purpose.
  */
 export function requireCsrfFor(purpose: string = DEFAULT_PURPOSE): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
-    const launch = res.locals.launch as Launch | undefined;
     const body = req.body as Record<string, unknown> | undefined;
     const given = body?.[CSRF_FIELD] ?? req.get(CSRF_HEADER);
-    if (!launch || !identities.has(launch) || !matches(given, csrfTokenFor(launch, purpose)))
-      return next(refusal.invalidForm());
+    if (!csrfTokenMatches(res, given, purpose)) return next(refusal.invalidForm());
+    next();
+  };
+}
+
+/**
+ * Middleware after launchSession, before any body parser: when the request carries the token in the
+ * `X-CSRF-Token` header, a wrong one is refused before a byte of the body is read. Without the
+ * header it passes: the token is then a form field, checked as the body streams in (see
+ * src/web/course/formBody.ts) and again by requireCsrfFor.
+ */
+export function csrfHeaderFirst(purpose: string = DEFAULT_PURPOSE): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const given = req.get(CSRF_HEADER);
+    if (given === undefined) return next();
+    if (!csrfTokenMatches(res, given, purpose)) return next(refusal.invalidForm());
     next();
   };
 }

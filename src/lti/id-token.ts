@@ -1,15 +1,49 @@
 import { compactVerify, decodeJwt, decodeProtectedHeader, importJWK, type JWK } from 'jose';
 import type { Context } from '../context.js';
 import type { PlatformDoc } from '../db/models/platform.js';
+import { checkTokenTimes, DEFAULT_CLOCK_SKEW_S } from '../security/tokenTimes.js';
 import { CLAIMS, type Claims } from './claims.js';
 import { NONCE_REUSED, type LtiDatabase } from './database.js';
 import { LoginStateStore, type LoginStateDoc } from './login-states.js';
-import { refusal } from './refusals.js';
+import { LaunchRefusal, refusal } from './refusals.js';
 
 /** The maximum age of an id_token (its `iat`); ltijs's 10 s default leaves no room for a slow network. */
 export const TOKEN_MAX_AGE_S = 60;
 const KEYS_TIMEOUT_MS = 5_000;
 const MAX_KEYSET_BYTES = 256 * 1024;
+
+/** How far ahead of Laurel's clock an id_token's `iat` or `nbf` may lie, and how long after its `exp` it still counts. */
+export const ID_TOKEN_CLOCK_SKEW_S = DEFAULT_CLOCK_SKEW_S;
+
+/**
+ * The time claims of an id_token (OIDC Core §3.1.3.7 and §2): `iat` and `exp` present, `iat` at most
+ * TOKEN_MAX_AGE_S old and at most ID_TOKEN_CLOCK_SKEW_S ahead, `nbf` (where given) no further ahead,
+ * and `exp` at most ID_TOKEN_CLOCK_SKEW_S past. Answers the refusal, or undefined when they hold.
+ *
+ * ltijs checks `exp` and `nbf` (jsonwebtoken, no leeway) and the age of `iat`, but accepts an `iat`
+ * in the future and a token without `iat` or `exp`: Laurel runs this before ltijs sees a launch
+ * (launch.ts, preLaunchChecks) and again on the verified payload of its cookieless path.
+ */
+export function idTokenTimeRefusal(
+  claims: Readonly<Record<string, unknown>>,
+  now: Date,
+): LaunchRefusal | undefined {
+  const problem = checkTokenTimes(claims, now, ID_TOKEN_CLOCK_SKEW_S, {
+    require: ['iat', 'exp'],
+    maxAgeSeconds: TOKEN_MAX_AGE_S,
+  });
+  if (!problem) return undefined;
+  switch (problem.code) {
+    case 'expired':
+    case 'too_old':
+      return refusal.expired();
+    case 'issued_in_future':
+    case 'not_yet_valid':
+      return refusal.clockSkew(problem.bySeconds, ID_TOKEN_CLOCK_SKEW_S);
+    default:
+      return refusal.invalidLaunch();
+  }
+}
 
 /** What ltijs keeps of a platform and Laurel needs here (its `platform` document). */
 export type LtiPlatformRecord = {
@@ -81,8 +115,8 @@ function checkLtiClaims(payload: Claims): void {
 /**
  * Verifies the id_token of a cookieless launch with every check ltijs makes on its cookie path, and
  * some it does not: RS256 signature with the platform's published key (by kid), `iss` = the login's
- * issuer, `aud` naming the login's client id (with `azp` when there are several), `exp` and `iat`
- * (at most TOKEN_MAX_AGE_S old), the nonce Laurel issued with this state and never seen before
+ * issuer, `aud` naming the login's client id (with `azp` when there are several), `iat`, `exp` and
+ * `nbf` (idTokenTimeRefusal), the nonce Laurel issued with this state and never seen before
  * (ltijs's nonce store: the same unique index stops a replay through either path), the LTI claims,
  * and a registered deployment. Answers the payload, or throws a LaunchRefusal.
  */
@@ -124,10 +158,8 @@ export async function verifyCookielessIdToken(
     throw refusal.badSignature();
   }
 
-  const now = Math.floor(ctx.now().getTime() / 1000);
-  if (typeof payload.exp !== 'number' || payload.exp <= now) throw refusal.expired();
-  if (typeof payload.iat !== 'number') throw refusal.invalidLaunch();
-  if (now - payload.iat > TOKEN_MAX_AGE_S) throw refusal.expired();
+  const timeRefusal = idTokenTimeRefusal(payload, ctx.now());
+  if (timeRefusal) throw timeRefusal;
   if (!text(payload.nonce)) throw refusal.missingNonce();
   if (!LoginStateStore.nonceMatches(login, payload.nonce)) throw refusal.invalidLaunch();
   checkLtiClaims(payload);

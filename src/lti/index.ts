@@ -14,7 +14,7 @@ import { ltiPlatformStore, type LtiPlatformStore } from './platforms.js';
 import { refusal, refusalForLtijsError, sendRefusal, type PageRenderer } from './refusals.js';
 import { registrationRouter } from './registration.js';
 import { catchAsyncErrors } from './catchAsyncErrors.js';
-import { ltiRequestGuard } from './requestGuard.js';
+import { ltiRequestGuard, type FieldProblem } from './requestGuard.js';
 import { HttpError } from '../errors.js';
 
 /**
@@ -96,22 +96,13 @@ export async function createLti(ctx: Context, connection: Connection): Promise<L
       tokenMaxAge: TOKEN_MAX_AGE_S,
       cors: false,
       serverAddon: (app) => {
-        // First: nothing malformed reaches ltijs (a bad `state` used to end the process).
-        app.use(
-          ltiRequestGuard((problems, _req, _res, next) =>
-            next(
-              new HttpError(
-                400,
-                'invalid_request',
-                `The LTI request is malformed: ${problems.map((p) => `${p.path} ${p.message}`).join('; ')}.`,
-                problems,
-              ),
-            ),
-          ),
-        );
+        // First: every LTI field is text (a bad `state` used to end the process inside ltijs).
+        app.use(ltiRequestGuard('types', refuseMalformed));
         app.use(preLaunchChecks(deps, routes));
         // Before ltijs's own login and launch: the paths for browsers that keep Laurel's cookies out.
         app.use(cookielessRoutes({ ...deps, db }, routes));
+        // Last before ltijs: states and tokens have the exact shape ltijs turns into cookie names.
+        app.use(ltiRequestGuard('shapes', refuseMalformed));
       },
     },
   );
@@ -160,6 +151,17 @@ export async function createLti(ctx: Context, connection: Connection): Promise<L
  * ltijs answers some failures itself as `{ status, error, details: { message } }` (a path it cannot
  * decode, a login it cannot start): those leave in Laurel's error shape like every other 4xx/5xx.
  */
+function refuseMalformed(problems: FieldProblem[], _req: Request, _res: Response, next: NextFunction): void {
+  next(
+    new HttpError(
+      400,
+      'invalid_request',
+      `The LTI request is malformed: ${problems.map((p) => `${p.path} ${p.message}`).join('; ')}.`,
+      problems,
+    ),
+  );
+}
+
 function ltijsErrorsInLaurelShape(_req: Request, res: Response, next: NextFunction): void {
   const send = res.send.bind(res);
   res.send = function sendInLaurelShape(body?: unknown) {

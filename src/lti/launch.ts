@@ -3,8 +3,11 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { LaunchCallback, LtiIdToken } from 'ltijs';
 import type { Context } from '../context.js';
 import type { PlatformDoc } from '../db/models/platform.js';
+import { isActivePlatform } from '../db/models/platform.js';
 import { upsertLaunchIdentity } from '../identity/launch.js';
+import { frameOriginsOf, originOf } from '../platforms/frameOrigins.js';
 import { CLAIMS, courseSightingOf, personSightingOf, rolesOf, type Claims } from './claims.js';
+import { idTokenTimeRefusal } from './id-token.js';
 import { requestRosterSync } from './jobs.js';
 import { recordLaunchPath } from './launch-paths.js';
 import type { LaunchPath, LoginStateStore } from './login-states.js';
@@ -33,7 +36,8 @@ const text = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined)
  * Runs inside ltijs's app before its validation (its `serverAddon`), on bodies ltijs parsed:
  * - a login initiation without its required parameters gets a page naming them (ltijs answers JSON);
  * - an id_token without a nonce is refused: ltijs would accept it, and a nonce is what makes a
- *   replayed launch detectable.
+ *   replayed launch detectable;
+ * - an id_token whose time claims are off by more than a minute is refused (idTokenTimeRefusal).
  */
 export function preLaunchChecks(deps: LaunchDeps, routes: { login: string; launch: string }): RequestHandler {
   return (req, res, next) => {
@@ -66,6 +70,10 @@ export function preLaunchChecks(deps: LaunchDeps, routes: { login: string; launc
     const claims = jwt.decode(idToken);
     if (!claims || typeof claims !== 'object') return next(); // ltijs refuses what is not a JWT
     if (!text(claims.nonce)) return void fail(refusal.missingNonce());
+    // Issue 17, item 6: iat/exp/nbf within a minute of skew, before ltijs (which accepts a future iat)
+    // or the cookieless path sees the launch. Unverified claims suffice to refuse, never to accept.
+    const timeRefusal = idTokenTimeRefusal(claims, deps.ctx.now());
+    if (timeRefusal) return void fail(timeRefusal);
     res.locals[CLAIMS_LOCAL] = claims;
     next();
   };
@@ -92,7 +100,13 @@ export async function completeLaunch(deps: LaunchDeps, launch: VerifiedLaunch): 
     .findOne({ issuer: token.iss, clientId: token.clientId })
     .lean<PlatformDoc>();
   if (!platform) throw refusal.unknownPlatform();
+  // ltijs's inactive flag already stops a pending platform's logins; this is the second lock.
+  if (!isActivePlatform(platform)) throw refusal.inactivePlatform();
   if (!platform.deploymentIds.includes(token.deploymentId)) throw refusal.unknownDeployment();
+  await learnFrameOrigins(ctx, platform, claims).catch((err: unknown) =>
+    // Framing falls back to the issuer's and login's origins; the launch goes on.
+    ctx.logger.warn({ err, platformId: String(platform._id) }, 'frame origins could not be recorded'),
+  );
 
   const roles = rolesOf(claims);
   const who = launchKind(roles);
@@ -128,6 +142,33 @@ export async function completeLaunch(deps: LaunchDeps, launch: VerifiedLaunch): 
     'LTI launch',
   );
   return withLtik(kind === 'deep-linking' ? COURSE_PATHS.deepLink : COURSE_PATHS[who], ltik);
+}
+
+/** At most this many learned origins per platform (a school's Canvas address, its vanity domain, …). */
+const MAX_FRAME_ORIGINS = 20;
+
+/**
+ * Remembers where the LMS shows Laurel from, as its signed launch says (the return URLs), so that
+ * course pages may be framed there (src/web/framing.ts). One write only when an origin is new.
+ */
+async function learnFrameOrigins(ctx: Context, platform: PlatformDoc, claims: Claims): Promise<void> {
+  const presentation = claims['https://purl.imsglobal.org/spec/lti/claim/launch_presentation'] as
+    { return_url?: unknown } | undefined;
+  const deepLinking = claims['https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings'] as
+    { deep_link_return_url?: unknown } | undefined;
+  const known = new Set(frameOriginsOf([platform]));
+  const fresh = [
+    ...new Set(
+      [originOf(presentation?.return_url), originOf(deepLinking?.deep_link_return_url)].filter(
+        (o): o is string => !!o && !known.has(o),
+      ),
+    ),
+  ];
+  if (fresh.length === 0 || (platform.frameOrigins?.length ?? 0) >= MAX_FRAME_ORIGINS) return;
+  await ctx.models.platforms.updateOne(
+    { _id: platform._id },
+    { $addToSet: { frameOrigins: { $each: fresh } } },
+  );
 }
 
 /**

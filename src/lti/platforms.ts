@@ -1,7 +1,7 @@
 import { generateKeyPair, randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { Models } from '../db/models/index.js';
-import type { PlatformDoc } from '../db/models/platform.js';
+import { isActivePlatform, type PlatformDoc } from '../db/models/platform.js';
 import type { Logger } from '../logger.js';
 import type { PlatformHooks } from '../platforms/service.js';
 import type { LtiDatabase } from './database.js';
@@ -21,10 +21,16 @@ type LtiPlatformRecord = {
 };
 
 export type LtiPlatformStore = {
-  /** Adds (or updates) a platform in ltijs's store, with a key pair of its own. */
+  /**
+   * Adds (or updates) a platform in ltijs's store, with a key pair of its own; a pending platform
+   * is stored inactive (ltijs refuses its logins through onInactivePlatform, as Laurel's cookieless
+   * paths do).
+   */
   put(platform: PlatformDoc, extra?: { authorizationServer?: string | null }): Promise<void>;
   remove(platform: Pick<PlatformDoc, 'issuer' | 'clientId'>): Promise<void>;
-  /** Hooks for registerPlatform/deletePlatform, so both stores change together. */
+  /** Sets whether ltijs lets the platform launch; false when it has no record. */
+  setActive(platform: Pick<PlatformDoc, 'issuer' | 'clientId'>, active: boolean): Promise<boolean>;
+  /** Hooks for registerPlatform/approvePlatform/deletePlatform, so both stores change together. */
   hooks(extra?: { authorizationServer?: string | null }): PlatformHooks;
   /** Brings ltijs's store in line with Laurel's platforms (after a crash between the two writes). */
   reconcile(models: Models, logger: Logger): Promise<void>;
@@ -42,6 +48,14 @@ export function ltiPlatformStore(db: LtiDatabase, ltiKey: string): LtiPlatformSt
     return found ? (found[0] as LtiPlatformRecord) : undefined;
   };
 
+  /** ltijs's `platformStatus`: no record means active. */
+  const writeStatus = (kid: string, active: boolean) =>
+    db.Replace(false, 'platformStatus', { id: kid }, { id: kid, active });
+  const readActive = async (kid: string) => {
+    const status = await db.Get(false, 'platformStatus', { id: kid });
+    return !status || status[0]!.active !== false;
+  };
+
   const removeKeys = async (kid: string) => {
     await db.Delete('publickey', { kid });
     await db.Delete('privatekey', { kid });
@@ -56,8 +70,10 @@ export function ltiPlatformStore(db: LtiDatabase, ltiKey: string): LtiPlatformSt
       authConfig: { method: 'JWK_SET' as const, key: platform.jwksUrl },
       ...(extra.authorizationServer ? { authorizationServer: extra.authorizationServer } : {}),
     };
+    const active = isActivePlatform(platform);
     const existing = await findRecord(platform.issuer, platform.clientId);
     if (existing) {
+      if ((await readActive(existing.kid)) !== active) await writeStatus(existing.kid, active);
       await db.Modify(
         false,
         'platform',
@@ -67,6 +83,8 @@ export function ltiPlatformStore(db: LtiDatabase, ltiKey: string): LtiPlatformSt
       return;
     }
     const kid = randomBytes(16).toString('hex');
+    // Inactive before the record exists: there is no moment at which ltijs would launch a pending platform.
+    if (!active) await writeStatus(kid, false);
     const { publicKey, privateKey } = await generateRsa('rsa', {
       modulusLength: 2048,
       publicKeyEncoding: { type: 'spki', format: 'pem' },
@@ -98,30 +116,57 @@ export function ltiPlatformStore(db: LtiDatabase, ltiKey: string): LtiPlatformSt
     await removeKeys(existing.kid);
   };
 
+  const setActive: LtiPlatformStore['setActive'] = async (platform, active) => {
+    const existing = await findRecord(platform.issuer, platform.clientId);
+    if (!existing) return false;
+    await writeStatus(existing.kid, active);
+    return true;
+  };
+
   return {
     put,
     remove,
-    hooks: (extra) => ({ registered: (p) => put(p, extra), deleted: (p) => remove(p) }),
+    setActive,
+    hooks: (extra) => ({
+      registered: (p) => put(p, extra),
+      // Approval turns the record active; a record lost meanwhile is made anew (active).
+      approved: async (p) => {
+        if (!(await setActive(p, true))) await put(p, extra);
+      },
+      deleted: (p) => remove(p),
+    }),
     async reconcile(models, logger) {
       const ours = await models.platforms.find().lean<PlatformDoc[]>();
       const theirs = ((await db.Get(false, 'platform')) || []) as LtiPlatformRecord[];
       const key = (issuer: string, clientId: string) => JSON.stringify([issuer, clientId]);
-      const known = new Set(theirs.map((p) => key(p.platformUrl, p.clientId)));
       const wanted = new Set(ours.map((p) => key(p.issuer, p.clientId)));
       let added = 0;
       let removed = 0;
-      for (const platform of ours)
-        if (!known.has(key(platform.issuer, platform.clientId))) {
+      let statuses = 0;
+      const kids = new Map(theirs.map((p) => [key(p.platformUrl, p.clientId), p.kid]));
+      const inactive = new Set(
+        (((await db.Get(false, 'platformStatus')) || []) as { id: string; active?: boolean }[])
+          .filter((s) => s.active === false)
+          .map((s) => s.id),
+      );
+      for (const platform of ours) {
+        const kid = kids.get(key(platform.issuer, platform.clientId));
+        if (kid === undefined) {
           await put(platform);
           added++;
+        } else if (inactive.has(kid) === isActivePlatform(platform)) {
+          // A crash between approving (or registering) and ltijs's status write.
+          await writeStatus(kid, isActivePlatform(platform));
+          statuses++;
         }
+      }
       for (const record of theirs)
         if (!wanted.has(key(record.platformUrl, record.clientId))) {
           await remove({ issuer: record.platformUrl, clientId: record.clientId });
           removed++;
         }
-      if (added || removed)
-        logger.warn({ added, removed }, 'LTI platform store brought in line with the platforms');
+      if (added || removed || statuses)
+        logger.warn({ added, removed, statuses }, 'LTI platform store brought in line with the platforms');
     },
   };
 }

@@ -24,6 +24,8 @@ export type RefusalCode =
   | 'cookies_disabled'
   | 'invalid_form'
   | 'expired'
+  | 'clock_skew'
+  | 'invalid_request'
   | 'invalid_launch'
   | 'keys_unreachable'
   | 'session_expired'
@@ -177,6 +179,15 @@ export const refusal = {
       401,
       'Your Laurel session has ended',
       `For your security it lasts a few hours. ${AGAIN}`,
+    ),
+  clockSkew: (aheadBySeconds: number, allowedSeconds: number) =>
+    new LaunchRefusal(
+      'clock_skew',
+      401,
+      'The launch is dated in the future',
+      `Your LMS dated this launch ${Math.round(aheadBySeconds)} seconds ahead of Laurel's clock; Laurel accepts ` +
+        `at most ${allowedSeconds} seconds of difference. ${AGAIN} If this keeps happening, the clock of your ` +
+        'LMS or of Laurel is wrong: tell your LMS administrator.',
     ),
   notAllowed: () =>
     new LaunchRefusal('not_allowed', 403, 'Not allowed', 'This page is for instructors of this course.'),

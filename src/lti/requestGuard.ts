@@ -32,22 +32,34 @@ const FIELDS: Record<string, FieldRule> = {
 
 export type FieldProblem = { path: string; message: string };
 
+/**
+ * `types`: each field is text of a sane length (for every handler under /lti, Laurel's cookieless
+ * ones included, which answer a forged state with their own refusal); `shapes`: also the exact
+ * shapes ltijs relies on (before ltijs only).
+ */
+export type GuardCheck = 'types' | 'shapes';
+
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v) && !Buffer.isBuffer(v);
 
 /** What is wrong with the LTI fields of one source (the parsed body or the query), if anything. */
-export function ltiFieldProblems(source: unknown, where: 'body' | 'query'): FieldProblem[] {
+export function ltiFieldProblems(
+  source: unknown,
+  where: 'body' | 'query',
+  check: GuardCheck = 'shapes',
+): FieldProblem[] {
   if (!isRecord(source)) return [];
   const problems: FieldProblem[] = [];
   for (const [name, rule] of Object.entries(FIELDS)) {
-    if (!Object.hasOwn(source, name)) continue;
+    // JSON null is absent to ltijs and to Laurel alike.
+    if (!Object.hasOwn(source, name) || source[name] === null) continue;
     const value = source[name];
     const path = `${where}.${name}`;
     if (typeof value !== 'string') problems.push({ path, message: 'must be given once, as text' });
     else if (value.length > rule.max)
       problems.push({ path, message: `must be at most ${rule.max} characters` });
     // ltijs treats an empty field as absent, so an empty one is harmless.
-    else if (value !== '' && rule.pattern && !rule.pattern.test(value))
+    else if (check === 'shapes' && value !== '' && rule.pattern && !rule.pattern.test(value))
       problems.push({ path, message: `must be ${rule.what}` });
     // eslint-disable-next-line no-control-regex
     else if (/[\u0000-\u001f\u007f]/.test(value))
@@ -65,20 +77,22 @@ function tokenProblem(token: unknown): FieldProblem | undefined {
 }
 
 /**
- * Express middleware for ltijs's app (first in its `serverAddon`, after its body and cookie parsers):
- * hands the problems to `refuse` instead of letting ltijs see the request.
+ * Express middleware for ltijs's app (in its `serverAddon`, after its body and cookie parsers):
+ * hands the problems to `refuse` instead of letting the handlers after it see the request.
  */
 export function ltiRequestGuard(
+  check: GuardCheck,
   refuse: (problems: FieldProblem[], ...args: Parameters<RequestHandler>) => void,
 ): RequestHandler {
   return (req, res, next) => {
     const problems = [
-      ...ltiFieldProblems(req.body, 'body'),
-      ...ltiFieldProblems(req.query, 'query'),
+      ...ltiFieldProblems(req.body, 'body', check),
+      ...ltiFieldProblems(req.query, 'query', check),
       // The key set is public: a stray Authorization header there is nobody's launch.
-      ...(req.path === '/keys' ? [] : [tokenProblem((req as { token?: unknown }).token)]).filter(
-        (p): p is FieldProblem => !!p,
-      ),
+      ...(req.path === '/keys' || check === 'types'
+        ? []
+        : [tokenProblem((req as { token?: unknown }).token)]
+      ).filter((p): p is FieldProblem => !!p),
     ];
     if (problems.length === 0) return next();
     refuse(problems, req, res, next);

@@ -6,6 +6,7 @@ import type { Context } from '../context.js';
 import type { CourseDoc } from '../db/models/course.js';
 import type { PersonDoc } from '../db/models/person.js';
 import type { PlatformDoc } from '../db/models/platform.js';
+import { checkTokenTimes, DEFAULT_CLOCK_SKEW_S } from '../security/tokenTimes.js';
 import { csrfTokenFor, registerCsrfIdentity } from './csrf.js';
 import type { LtiDatabase } from './database.js';
 import { refusal, type LaunchRefusal } from './refusals.js';
@@ -68,8 +69,14 @@ export async function resolveLaunch(
   } catch {
     return fail(refusal.sessionExpired());
   }
-  const age = Math.floor(ctx.now().getTime() / 1000) - (payload.iat ?? 0);
-  if (age > SESSION_MAX_AGE_S) return fail(refusal.sessionExpired());
+  // Laurel signs ltiks itself, but its own clock may have jumped: an ltik from the future is no session.
+  if (
+    checkTokenTimes(payload, ctx.now(), DEFAULT_CLOCK_SKEW_S, {
+      require: ['iat'],
+      maxAgeSeconds: SESSION_MAX_AGE_S,
+    })
+  )
+    return fail(refusal.sessionExpired());
   const [idTokens, contextTokens] = await Promise.all([
     db.Get(false, 'idtoken', {
       iss: payload.platformUrl,

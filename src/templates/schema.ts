@@ -1,27 +1,30 @@
 import { z } from 'zod';
 import { refineTemplateRules, templateRulesShape } from '../rules/index.js';
+import { safeText } from '../validation/text.js';
 
 const objectId = z.string().regex(/^[0-9a-f]{24}$/i, 'must be a Laurel id (24 hexadecimal characters)');
-const text = (max: number) => z.string().trim().max(max, `at most ${max} characters`);
 
 const alignmentSchema = z.strictObject({
-  targetName: text(200).min(1, 'must not be empty'),
+  targetName: safeText(200).min(1, 'must not be empty'),
   targetUrl: z.url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL' }).nullish(),
-  targetDescription: text(1000).nullish(),
-  targetFramework: text(200).nullish(),
-  targetCode: text(100).nullish(),
+  targetDescription: safeText(1000).nullish(),
+  targetFramework: safeText(200).nullish(),
+  targetCode: safeText(100).nullish(),
 });
 
+// Names, descriptions, criteria, tags and ids are safeText: no NUL, control characters or lone surrogates.
 const fields = {
-  name: text(200).min(1, 'must not be empty'),
-  description: text(5000),
-  criteria: text(5000),
-  imageId: z.string().max(100).nullable(),
-  tags: z.array(text(50).min(1, 'must not be empty')).max(30, 'at most 30 tags'),
+  name: safeText(200).min(1, 'must not be empty'),
+  description: safeText(5000),
+  criteria: safeText(5000),
+  imageId: safeText(100).nullable(),
+  tags: z.array(safeText(50).min(1, 'must not be empty')).max(30, 'at most 30 tags'),
   alignments: z.array(alignmentSchema).max(30, 'at most 30 alignments'),
   expiresAfterDays: z.number().int('must be a whole number of days').min(1).max(36500).nullable(),
   expiresAt: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time' }).nullable(),
   allowReEarn: z.boolean(),
+  /** Other courses of the platform may see and require it (see TemplateDoc.shared). */
+  shared: z.boolean(),
 };
 
 const noDoubleExpiry = (
@@ -40,7 +43,7 @@ const noDoubleExpiry = (
 export const createTemplateSchema = z
   .strictObject({
     platformId: objectId,
-    courseId: text(200).min(1).nullish(),
+    courseId: safeText(200).min(1).nullish(),
     name: fields.name,
     description: fields.description.default(''),
     criteria: fields.criteria.default(''),
@@ -50,6 +53,7 @@ export const createTemplateSchema = z
     expiresAfterDays: fields.expiresAfterDays.optional(),
     expiresAt: fields.expiresAt.optional(),
     allowReEarn: fields.allowReEarn.default(false),
+    shared: fields.shared.default(false),
     ...templateRulesShape,
   })
   .superRefine((v, ctx) => {
@@ -69,6 +73,7 @@ export const updateTemplateSchema = z
     expiresAfterDays: fields.expiresAfterDays.optional(),
     expiresAt: fields.expiresAt.optional(),
     allowReEarn: fields.allowReEarn.optional(),
+    shared: fields.shared.optional(),
     groups: templateRulesShape.groups.unwrap().optional(),
     penalties: templateRulesShape.penalties.unwrap().optional(),
   })

@@ -7,6 +7,7 @@ import { HttpError, notFound } from '../errors.js';
 import { resolveCourse } from '../identity/resolve.js';
 import { assignRequirementIds, isBadgeRequirement, parseTemplateRules } from '../rules/index.js';
 import type { Penalty, RequirementGroup } from '../rules/index.js';
+import { visibleTemplateFilter, type CourseScope } from '../courses/scope.js';
 import type { CreateTemplateInput, UpdateTemplateInput } from './schema.js';
 
 /**
@@ -29,20 +30,31 @@ export function eventTypesOf(groups: readonly RequirementGroup[], penalties: rea
 const requiredTemplatesOf = (groups: readonly RequirementGroup[]) =>
   [...new Set(groups.flatMap((g) => g.requirements.filter(isBadgeRequirement).map((r) => r.badge)))].sort();
 
+/**
+ * For an instructor (a scope with a course): the course whose badges, platform-wide badges and
+ * shared badges may be required, and the requirements already there (an administrator may have set
+ * them through the API), which are kept even when they name a badge the course cannot see.
+ */
+type RequirementLimit = { scope: CourseScope; kept: readonly string[] };
+
 async function checkBadgeRequirements(
   ctx: Context,
   platformId: Types.ObjectId,
   selfId: Types.ObjectId | null,
   groups: readonly RequirementGroup[],
+  limit?: RequirementLimit,
 ) {
   const details: { path: string; message: string }[] = [];
   const wanted = requiredTemplatesOf(groups);
   const valid = wanted.filter((id) => /^[0-9a-f]{24}$/i.test(id));
+  const filter: Record<string, unknown> = limit
+    ? { ...visibleTemplateFilter(limit.scope), _id: { $in: valid } }
+    : { _id: { $in: valid }, platformId };
   const found = new Set(
-    (await ctx.models.templates.find({ _id: { $in: valid }, platformId }, { _id: 1 }).lean()).map((t) =>
-      String(t._id),
-    ),
+    (await ctx.models.templates.find(filter, { _id: 1 }).lean()).map((t) => String(t._id)),
   );
+  for (const id of limit?.kept ?? []) found.add(id);
+  const where = limit ? 'that this course may use' : 'on this platform';
   groups.forEach((group, g) =>
     group.requirements.forEach((req, r) => {
       if (!isBadgeRequirement(req)) return;
@@ -50,12 +62,18 @@ async function checkBadgeRequirements(
       if (selfId && req.badge === String(selfId))
         details.push({ path, message: 'a badge cannot require itself' });
       else if (!found.has(req.badge))
-        details.push({ path, message: `no badge template ${req.badge} on this platform` });
+        details.push({ path, message: `no badge template ${req.badge} ${where}` });
     }),
   );
   if (details.length)
-    throw new HttpError(400, 'invalid_request', 'A required badge does not exist on this platform.', details);
+    throw new HttpError(400, 'invalid_request', `A required badge does not exist ${where}.`, details);
 }
+
+/** An instructor's scope (one course of one platform) limits the badges a template may require. */
+const limitOf = (scope: TemplateScope, kept: readonly string[] = []): RequirementLimit | undefined =>
+  scope.platformId && scope.courseRef
+    ? { scope: { platformId: scope.platformId, courseRef: scope.courseRef }, kept }
+    : undefined;
 
 function expiryFields(input: { expiresAfterDays?: number | null; expiresAt?: string | null }) {
   const out: { expiresAfterDays?: number | null; expiresAt?: Date | null } = {};
@@ -70,17 +88,22 @@ function expiryFields(input: { expiresAfterDays?: number | null; expiresAt?: str
   return out;
 }
 
+/**
+ * `scope`: an instructor's course (the course pages pass it); the template may then require only
+ * the badges that course may see. The admin API passes none.
+ */
 export async function createTemplate(
   ctx: Context,
   input: CreateTemplateInput,
   actor: Actor,
+  scope: TemplateScope = {},
 ): Promise<TemplateDoc> {
   const platformId = new Types.ObjectId(input.platformId);
   if (!(await ctx.models.platforms.exists({ _id: platformId })))
     throw notFound(`Platform ${input.platformId}`);
   const course = input.courseId ? await resolveCourse(ctx.models, platformId, { id: input.courseId }) : null;
   const { groups, penalties } = assignRequirementIds(input.groups, input.penalties, newRequirementId);
-  await checkBadgeRequirements(ctx, platformId, null, groups);
+  await checkBadgeRequirements(ctx, platformId, null, groups, limitOf({ ...scope, platformId }));
   const created = await ctx.models.templates.create({
     platformId,
     courseId: input.courseId ?? null,
@@ -94,6 +117,7 @@ export async function createTemplate(
     alignments: input.alignments,
     ...expiryFields(input),
     allowReEarn: input.allowReEarn,
+    shared: input.shared ?? false,
     state: 'draft',
     groups,
     penalties,
@@ -157,6 +181,7 @@ export async function updateTemplate(
     'tags',
     'alignments',
     'allowReEarn',
+    'shared',
   ] as const)
     if (input[key] !== undefined) set[key] = input[key];
   Object.assign(set, expiryFields(input));
@@ -173,7 +198,13 @@ export async function updateTemplate(
       merged.data.penalties,
       newRequirementId,
     );
-    await checkBadgeRequirements(ctx, current.platformId, current._id, groups);
+    await checkBadgeRequirements(
+      ctx,
+      current.platformId,
+      current._id,
+      groups,
+      limitOf({ ...scope, platformId: current.platformId }, current.requiresTemplates ?? []),
+    );
     if (current.state === 'active' && groups.length === 0)
       throw new HttpError(400, 'invalid_request', 'An active badge needs at least one requirement group.', [
         { path: 'groups', message: 'must not be empty while the badge is active' },
@@ -254,6 +285,7 @@ export function toPublicTemplate(t: TemplateDoc) {
     expiresAfterDays: t.expiresAfterDays,
     expiresAt: t.expiresAt,
     allowReEarn: t.allowReEarn,
+    shared: t.shared === true,
     state: t.state,
     activeSince: t.activeSince,
     groups: t.groups,

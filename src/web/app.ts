@@ -64,6 +64,11 @@ export function finishApp(app: Express, logger: Logger): void {
     const httpError = toHttpError(err);
     if (httpError.status >= 500) (req.log ?? logger).error({ err }, 'request failed');
     if (res.headersSent) return;
+    // An answer before the body was read (a 404, a refused launch): close the connection, or Node
+    // would go on reading and dropping however much the sender still sends.
+    const announced =
+      req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+    if (announced && !req.complete) res.set('Connection', 'close');
     const body = { error: httpError.code, message: httpError.message, details: httpError.details };
     if (req.path.startsWith('/api/') || !req.accepts('html')) {
       res.status(httpError.status).json(body);

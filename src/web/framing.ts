@@ -1,7 +1,7 @@
 import jwt from 'jsonwebtoken';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Context } from '../context.js';
-import type { PlatformDoc } from '../db/models/platform.js';
+import { frameOriginsOf, originOf, type OriginSource } from '../platforms/frameOrigins.js';
 
 /**
  * Who may frame a page (CSP frame-ancestors). Laurel's course pages and launches live inside the
@@ -10,29 +10,6 @@ import type { PlatformDoc } from '../db/models/platform.js';
  * cannot be used for clickjacking.
  */
 export const NO_FRAMING = "'none'";
-
-type OriginSource = Pick<PlatformDoc, 'issuer' | 'authLoginUrl'> & { frameOrigins?: string[] | null };
-
-export function originOf(value: unknown): string | undefined {
-  if (typeof value !== 'string') return undefined;
-  try {
-    const url = new URL(value);
-    return url.protocol === 'https:' || url.protocol === 'http:' ? url.origin : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** The origins an LMS shows Laurel from: its issuer, its login endpoint, and those seen at launches. */
-export function frameOriginsOf(platforms: OriginSource[]): string[] {
-  const origins = new Set<string>();
-  for (const p of platforms)
-    for (const candidate of [p.issuer, p.authLoginUrl, ...(p.frameOrigins ?? [])]) {
-      const origin = originOf(candidate);
-      if (origin) origins.add(origin);
-    }
-  return [...origins].sort();
-}
 
 /** Replaces the frame-ancestors directive of the answer's CSP (helmet set it to 'none'). */
 export function setFrameAncestors(res: Response, origins: string[]): void {

@@ -71,6 +71,54 @@ describe('admin API: platforms', () => {
     expect(answer.body.details.find((d: any) => d.path === 'extra').message).toBe('unknown field "extra"');
   });
 
+  it('lists platforms a page at a time, with their status, and answers 400 naming a bad limit or cursor', async () => {
+    const a = await registerTestPlatform(t);
+    const b = await registerTestPlatform(t);
+    const first = await admin(t, 'GET', '/platforms?limit=1');
+    expect(first.status).toBe(200);
+    expect(first.body.items).toHaveLength(1);
+    expect(first.body.items[0].status).toBe('active');
+    expect(first.body.next).toMatch(/^[0-9a-f]{24}$/);
+    const all: string[] = [];
+    for (let cursor: string | null = null, pages = 0; pages < 10; pages++) {
+      const answer = await admin(t, 'GET', `/platforms?limit=1${cursor ? `&cursor=${cursor}` : ''}`);
+      all.push(...answer.body.items.map((p: any) => p.id));
+      cursor = answer.body.next;
+      if (!cursor) break;
+    }
+    expect(all).toEqual(expect.arrayContaining([a.id, b.id]));
+    expect(new Set(all).size).toBe(all.length);
+    expect((await admin(t, 'GET', '/platforms?status=pending')).body.items).toEqual([]);
+
+    for (const [query, path] of [
+      ['limit=0', 'limit'],
+      ['limit=501', 'limit'],
+      ['limit=abc', 'limit'],
+      ['limit=1.5', 'limit'],
+      ['cursor=abc', 'cursor'],
+      ['cursor=zzzzzzzzzzzzzzzzzzzzzzzz', 'cursor'],
+      ['status=odd', 'status'],
+      ['colour=red', 'colour'],
+    ]) {
+      const answer = await admin(t, 'GET', `/platforms?${query}`);
+      expect(answer.status).toBe(400);
+      expect(answer.body.error).toBe('invalid_request');
+      expect(answer.body.details.map((d: any) => d.path)).toContain(path);
+    }
+  });
+
+  it('approves only pending platforms, with a valid name', async () => {
+    const active = await registerTestPlatform(t);
+    expect((await admin(t, 'POST', '/platforms/0123456789abcdef01234567/approve', {})).status).toBe(404);
+    expect((await admin(t, 'POST', '/platforms/nope/approve', {})).status).toBe(404);
+    const bad = await admin(t, 'POST', `/platforms/${active.id}/approve`, { name: 'x\u0000', extra: 1 });
+    expect(bad.status).toBe(400);
+    expect(bad.body.details.map((d: any) => d.path).sort()).toEqual(['extra', 'name']);
+    const notPending = await admin(t, 'POST', `/platforms/${active.id}/approve`);
+    expect(notPending.status).toBe(409);
+    expect(notPending.body.error).toBe('not_pending');
+  });
+
   it('answers 400 for a body that is not JSON', async () => {
     const res = await fetch(`${t.url}/api/v1/platforms`, {
       method: 'POST',

@@ -1,3 +1,4 @@
+import { SIGNATURE_NOT_VERIFIED } from '../../src/events/ingest.js';
 import { signatureHeader } from '../../src/events/signature.js';
 import { startTestLaurel, type TestLaurel } from '../support/laurel.js';
 import { admin, event, registerTestPlatform, sendEvents, type TestPlatformRecord } from '../support/api.js';
@@ -48,6 +49,7 @@ describe('POST /api/v1/events', () => {
     const wrong = await sendEvents(t, 'f'.repeat(64), event(platform.id));
     expect(wrong.status).toBe(401);
     expect(wrong.body.error).toBe('unauthorised');
+    expect(wrong.body.message).toBe(SIGNATURE_NOT_VERIFIED);
     const missing = await sendEvents(t, platform.webhookSecret, event(platform.id), { signature: '' });
     expect(missing.status).toBe(401);
     expect(missing.body.message).toContain('X-Laurel-Signature');
@@ -82,7 +84,7 @@ describe('POST /api/v1/events', () => {
   it('refuses an unknown platform exactly like a bad signature', async () => {
     const answer = await sendEvents(t, platform.webhookSecret, event('https://unknown.example.edu'));
     expect(answer.status).toBe(401);
-    expect(answer.body.message).toBe('The signature does not match a registered platform.');
+    expect(answer.body.message).toBe(SIGNATURE_NOT_VERIFIED);
   });
 
   it('rejects an event naming another platform than the signer', async () => {
@@ -107,10 +109,41 @@ describe('POST /api/v1/events', () => {
     expect(tooBig.status).toBe(413);
   });
 
-  it('answers 400 for a body that is not JSON', async () => {
-    const answer = await sendEvents(t, platform.webhookSecret, null, { raw: '{"id": ' });
+  it('answers 400 for a signed body that is not JSON, and 401 when it names no platform to check against', async () => {
+    const broken = `{"platform": ${JSON.stringify(platform.id)}, "id": `;
+    const answer = await sendEvents(t, platform.webhookSecret, null, { raw: broken });
     expect(answer.status).toBe(400);
     expect(answer.body.error).toBe('invalid_json');
+    // Without a platform in it, no secret can check the signature: the body is never judged.
+    const anonymous = await sendEvents(t, platform.webhookSecret, null, { raw: '{"id": ' });
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.body.message).toBe(SIGNATURE_NOT_VERIFIED);
+  });
+
+  it('rejects, by index, event times before 2000 or more than a day ahead, and NUL or lone surrogates in names and ids', async () => {
+    const before = await stored();
+    const day = 24 * 3600 * 1000;
+    const answer = await sendEvents(t, platform.webhookSecret, {
+      events: [
+        event(platform.id, { occurredAt: '1999-12-31T23:59:59Z' }),
+        event(platform.id, { occurredAt: new Date(Date.now() + day + 3600_000).toISOString() }),
+        event(platform.id, { user: { id: '57', name: 'Ada\u0000Lovelace' } }),
+        event(platform.id, { course: { id: '10\ud8001' } }),
+        event(platform.id, { data: { activityId: 'quiz-1', activityName: 'Quiz \udc00' } }),
+        event(platform.id, { occurredAt: '2000-01-01T00:00:00Z', user: { id: '57', name: 'Zoë 🎓' } }),
+        event(platform.id, { occurredAt: new Date(Date.now() + day - 3600_000).toISOString() }),
+      ],
+    });
+    expect(answer.status).toBe(200);
+    expect(answer.body.stored).toBe(2);
+    expect(answer.body.rejected).toEqual([
+      { index: 0, error: 'occurredAt: must not be before 2000-01-01T00:00:00Z' },
+      { index: 1, error: expect.stringMatching(/^occurredAt: must not be more than a day ahead of now/) },
+      { index: 2, error: 'user.name: must not contain NUL characters' },
+      { index: 3, error: 'course.id: must not contain lone surrogates (invalid Unicode)' },
+      { index: 4, error: 'data.activityName: must not contain lone surrogates (invalid Unicode)' },
+    ]);
+    expect((await stored()) - before).toBe(2);
   });
 
   it('keeps accepting the previous secret for a day after a rotation', async () => {

@@ -19,18 +19,19 @@ async function submit(
   fields: Record<string, string>,
   drop: string[] = [],
 ) {
-  const form = parseForms(html).find((f) => f.action === action);
+  // Forms carry the launch's ltik in their action (checked before the body is read).
+  const form = parseForms(html).find((f) => new URL(f.action, t.url).pathname === action);
   if (!form) throw new Error(`no form posting to ${action}`);
   const values: Record<string, string> = {};
   for (const [name, value] of form.fields) if (!drop.includes(name)) values[name] = value;
   Object.assign(values, fields);
-  const multipart = html.includes(`action="${action}" enctype="multipart/form-data"`);
+  const multipart = new RegExp(`action="${action}[^"]*" enctype="multipart/form-data"`).test(html);
   let body: FormData | URLSearchParams;
   if (multipart) {
     body = new FormData();
     for (const [k, v] of Object.entries(values)) body.append(k, v);
   } else body = new URLSearchParams(values);
-  const res = await fetch(new URL(action, t.url), {
+  const res = await fetch(new URL(form.action, t.url), {
     method: 'POST',
     body,
     redirect: 'manual',

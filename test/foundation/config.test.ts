@@ -45,6 +45,32 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ ...valid, [variable]: value })).toThrow(message);
   });
 
+  it('refuses dynamic registrations without a link unless told to keep them pending', () => {
+    expect(loadConfig(valid).registrationWithoutLink).toBe('refuse');
+    expect(loadConfig({ ...valid, REGISTRATION_WITHOUT_LINK: 'pending' }).registrationWithoutLink).toBe(
+      'pending',
+    );
+    expect(() => loadConfig({ ...valid, REGISTRATION_WITHOUT_LINK: 'allow' })).toThrow(
+      'REGISTRATION_WITHOUT_LINK must be refuse or pending',
+    );
+  });
+
+  it('reads LMS_ALLOWED_HOSTS as host names, domains, addresses and CIDR ranges', () => {
+    expect(loadConfig(valid).lmsAllowedHosts).toEqual([]);
+    expect(
+      loadConfig({
+        ...valid,
+        LMS_ALLOWED_HOSTS: ' moodle.school.internal, .campus.example,10.20.0.0/16,fd00::/8, ',
+      }).lmsAllowedHosts,
+    ).toEqual(['moodle.school.internal', '.campus.example', '10.20.0.0/16', 'fd00::/8']);
+    for (const bad of ['10.0.0.0/40', 'http://moodle.local', 'two words'])
+      expect(() => loadConfig({ ...valid, LMS_ALLOWED_HOSTS: bad })).toThrow(
+        new RegExp(
+          `^Invalid configuration: LMS_ALLOWED_HOSTS must be comma-separated host names.*${bad.replace(/[./:]/g, '\\$&')}`,
+        ),
+      );
+  });
+
   it('says when a required variable is missing', () => {
     const { MONGODB_URI: _omit, ...rest } = valid;
     expect(() => loadConfig(rest)).toThrow('MONGODB_URI must be set');

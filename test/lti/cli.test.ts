@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { runCli } from '../../src/cli.js';
+import { registerPlatform } from '../../src/platforms/service.js';
 import { admin } from '../support/api.js';
 import { withDevDefaults } from '../support/dev-env.js';
 import type { TestLaurel } from '../support/laurel.js';
 import { launch, startTestPlatform, type TestPlatform } from '../support/lms-platform/index.js';
-import { startLaurelForLti } from './helpers.js';
+import { follow, startLaurelForLti } from './helpers.js';
 
 describe('CLI: platform add, list, remove', () => {
   let t: TestLaurel;
@@ -117,6 +118,114 @@ describe('CLI: platform add, list, remove', () => {
     expect(await runCli(['platform', 'add', '--colour', 'red'], { ...io(), env: {} })).toBe(2);
     expect(err[0]).toContain('--colour');
     expect(await runCli(['platform', 'frobnicate'], { ...io(), env: {} })).toBe(2);
+  });
+
+  it('creates, lists and revokes registration links; a created link registers a platform', async () => {
+    const code = await runCli(
+      [
+        'registration-link',
+        'create',
+        '--name',
+        'CLI College',
+        '--lms',
+        'moodle',
+        '--expires-in-minutes',
+        '60',
+      ],
+      io(),
+    );
+    expect(err).toEqual([]);
+    expect(code).toBe(0);
+    const url = out.find((l) => l.startsWith(`${t.laurel.config.publicUrl}/lti/register?code=`));
+    expect(url).toBeTruthy();
+    expect(out.join('\n')).toContain('CLI College');
+
+    out.length = 0;
+    expect(await runCli(['registration-link', 'list', '--json'], io())).toBe(0);
+    const links = JSON.parse(out.join('')) as {
+      id: string;
+      state: string;
+      name: string;
+      expiresAt: string;
+    }[];
+    const link = links.find((l) => l.name === 'CLI College')!;
+    expect(link.state).toBe('open');
+    expect(Date.parse(link.expiresAt) - Date.now()).toBeLessThanOrEqual(60 * 60_000);
+    expect(out.join('')).not.toContain(new URL(url!).searchParams.get('code')!);
+
+    const lms = await startTestPlatform({
+      toolUrl: t.laurel.config.publicUrl,
+      flavour: 'moodle',
+      host: '127.0.0.1',
+    });
+    try {
+      const res = await follow(t, lms.registrationStartUrl({ registrationUrl: url! }));
+      expect(res.status).toBe(200);
+      const stored = await t.laurel.ctx.models.platforms.findOne({ issuer: lms.issuer }).lean();
+      expect(stored).toMatchObject({ name: 'CLI College', status: 'active' });
+    } finally {
+      await lms.close();
+    }
+
+    out.length = 0;
+    expect(await runCli(['registration-link', 'create', '--json'], io())).toBe(0);
+    const other = JSON.parse(out.join('')) as { id: string; url: string };
+    expect(await runCli(['registration-link', 'revoke', other.id], io())).toBe(0);
+    expect(await runCli(['registration-link', 'revoke', other.id], io())).toBe(1);
+    expect(err.join('\n')).toMatch(/not found/);
+  });
+
+  it('refuses bad registration-link flags with exit code 2', async () => {
+    for (const args of [
+      ['--expires-in-minutes', '0'],
+      ['--expires-in-minutes', 'soon'],
+      ['--expires-in-minutes', '50000'],
+      ['--lms', 'blackboard'],
+      ['--name', ''],
+      ['--colour', 'red'],
+    ]) {
+      err.length = 0;
+      expect(await runCli(['registration-link', 'create', ...args], { ...io(), env: {} })).toBe(2);
+      expect(err[0]).toContain(args[0]);
+    }
+    expect(await runCli(['registration-link', 'frobnicate'], { ...io(), env: {} })).toBe(2);
+    expect(await runCli(['registration-link', 'revoke'], { ...io(), env: {} })).toBe(2);
+    expect(await runCli(['platform', 'approve'], { ...io(), env: {} })).toBe(2);
+  });
+
+  it('approves a pending platform, printing its new webhook secret once; it launches only then', async () => {
+    const pending = await startTestPlatform({
+      toolUrl: t.laurel.config.publicUrl,
+      flavour: 'moodle',
+      seedDemo: true,
+    });
+    try {
+      const { platform } = await registerPlatform(t.laurel.ctx, pending.registrationInfo(), {
+        actor: { type: 'lms', id: pending.issuer },
+        via: 'dynamic-registration',
+        hooks: t.laurel.lti.platformHooks,
+        status: 'pending',
+      });
+      const id = String(platform._id);
+      const as = { courseId: pending.demo!.courses.chemistry.id, sub: pending.demo!.users.ada.sub };
+      expect((await launch(pending, as)).status).toBe(403);
+      expect(await runCli(['platform', 'list'], io())).toBe(0);
+      expect(out.find((l) => l.startsWith(id))).toContain('pending');
+
+      out.length = 0;
+      expect(await runCli(['platform', 'approve', id, '--name', 'Approved College'], io())).toBe(0);
+      const secret = /Webhook secret[^:]*: ([0-9a-f]{64})$/.exec(out.join('\n'))?.[1];
+      expect(secret).toBeTruthy();
+      expect((await launch(pending, as)).status).toBe(200);
+      expect(await t.laurel.ctx.models.platforms.findById(id).lean()).toMatchObject({
+        name: 'Approved College',
+        status: 'active',
+      });
+      expect(await runCli(['platform', 'approve', id], io())).toBe(1);
+      expect(err.join('\n')).toMatch(/not waiting for approval/);
+    } finally {
+      await pending.close();
+    }
   });
 
   it('runs as `npm run cli` does (tsx), with exit code 2 for bad input', async () => {

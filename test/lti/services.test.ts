@@ -146,7 +146,10 @@ describe('LTI Advantage services and registration', () => {
           seedDemo: true,
         });
         extra.push(p);
-        const res = await follow(t, p.registrationStartUrl());
+        // Issue 17: a registration needs a one-time link an administrator made.
+        const link = await admin(t, 'POST', '/registration-links', { name: `Example ${flavour}` });
+        expect(link.status).toBe(201);
+        const res = await follow(t, p.registrationStartUrl({ registrationUrl: link.body.url }));
         expect(res.status).toBe(200);
         expect(p.refusals).toEqual([]);
         expect(p.registrations).toHaveLength(1);
@@ -166,7 +169,9 @@ describe('LTI Advantage services and registration', () => {
           .findOne({ issuer: p.issuer, clientId: registration.clientId })
           .lean();
         expect(stored).toMatchObject({
+          name: `Example ${flavour}`,
           lms: flavour,
+          status: 'active',
           registeredBy: 'dynamic-registration',
           deploymentIds: [registration.deploymentId],
         });
@@ -191,25 +196,23 @@ describe('LTI Advantage services and registration', () => {
       });
     }
 
-    it('answers a registration request missing fields with 400 naming them', async () => {
-      const noConfig = await follow(t, '/lti/register?registration_token=abc');
+    it('refuses a registration without a link; with one, names a missing parameter and hides what the LMS answered', async () => {
+      const refused = await follow(t, '/lti/register?registration_token=abc');
+      expect(refused.status).toBe(403);
+      expectHumanPage(refused.body);
+      expect(refused.body).toContain('registration link');
+      const link = (await admin(t, 'POST', '/registration-links', {})).body.url as string;
+      const noConfig = await follow(t, `${link}&registration_token=abc`);
       expect(noConfig.status).toBe(400);
       expectHumanPage(noConfig.body);
       expect(noConfig.body).toContain('openid_configuration');
-      // A "configuration" that lacks every field a platform must give.
-      const empty = await follow(
-        t,
-        `/lti/register?openid_configuration=${encodeURIComponent(`${t.url}/healthz`)}`,
-      );
-      expect(empty.status).toBe(400);
-      for (const field of [
-        'issuer',
-        'authorization_endpoint',
-        'token_endpoint',
-        'jwks_uri',
-        'registration_endpoint',
-      ])
-        expect(empty.body).toContain(`openid_configuration.${field}`);
+      // A "configuration" that lacks every field a platform must give: the caller learns only that
+      // the registration failed (the log names the fields).
+      const empty = await follow(t, `${link}&openid_configuration=${encodeURIComponent(`${t.url}/healthz`)}`);
+      expect(empty.status).toBe(502);
+      expectHumanPage(empty.body);
+      expect(empty.body).toContain('Laurel could not complete the registration with your LMS.');
+      expect(empty.body).not.toContain('openid_configuration.');
       const help = await follow(t, '/lti/register');
       expect(help.status).toBe(200);
       expect(help.body).toContain(`${t.laurel.config.publicUrl}/lti/register`);

@@ -4,7 +4,14 @@ import type { Fetcher } from '../../src/issuers/openbadges/fetcher.js';
 
 /** Laurel whose PUBLIC_URL is the address it really listens on, so its own URLs can be fetched. */
 export async function startPublicLaurel(): Promise<TestLaurel> {
-  return startTestLaurel({ PORT: String(await freePort()) });
+  // A free port can be taken by another test process before Laurel listens on it: try another.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await startTestLaurel({ PORT: String(await freePort()) });
+    } catch (err) {
+      if (attempt >= 2 || !String((err as Error).message).includes('EADDRINUSE')) throw err;
+    }
+  }
 }
 
 /** A fetcher for the verifier that reaches the test Laurel over HTTP (and nothing else). */

@@ -67,3 +67,34 @@ it('sends HSTS only over HTTPS', async () => {
   const viaProxy = await request(t.url).get('/').set('X-Forwarded-Proto', 'https');
   expect(viaProxy.headers['strict-transport-security']).toMatch(/max-age=\d+/);
 });
+
+it("learns the school's own LMS address from a signed launch (Canvas frames from neither its issuer nor its login host)", async () => {
+  const p = canvas.platform;
+  const school = 'https://school.instructure.example';
+  const page = await launch(p, {
+    courseId: p.demo!.courses.chemistry.id,
+    sub: p.demo!.users.instructor.sub,
+    claims: {
+      'https://purl.imsglobal.org/spec/lti/claim/launch_presentation': {
+        document_target: 'iframe',
+        return_url: `${school}/courses/1/external_content/success/external_tool_redirect`,
+      },
+    },
+  });
+  expect(page.status).toBe(200);
+  const res = await request(t.url).get(`/course/instructor?ltik=${encodeURIComponent(ltikOf(page.url)!)}`);
+  expect(frameAncestors(res.headers['content-security-policy'])!.split(' ')).toEqual(
+    expect.arrayContaining([school, new URL(p.url).origin]),
+  );
+  const stored = await t.laurel.ctx.models.platforms.findById(canvas.id).lean();
+  expect(stored!.frameOrigins).toEqual([school]);
+  // Another launch from the same address writes nothing new.
+  await launch(p, {
+    courseId: p.demo!.courses.chemistry.id,
+    sub: p.demo!.users.ada.sub,
+    claims: {
+      'https://purl.imsglobal.org/spec/lti/claim/launch_presentation': { return_url: `${school}/x` },
+    },
+  });
+  expect((await t.laurel.ctx.models.platforms.findById(canvas.id).lean())!.frameOrigins).toEqual([school]);
+});

@@ -51,7 +51,9 @@
     if (!summary || !action) return;
     var data = new FormData(form);
     data.delete('image');
-    fetch(action, { method: 'POST', body: new URLSearchParams(data) })
+    // The token in a header lets Laurel check it before reading the body.
+    var headers = form.elements.csrf ? { 'X-CSRF-Token': form.elements.csrf.value } : {};
+    fetch(action, { method: 'POST', headers: headers, body: new URLSearchParams(data) })
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (answer) {
         if (answer && answer.summary) summary.textContent = answer.summary;

@@ -8,6 +8,7 @@ import { personModel } from './person.js';
 import { platformModel } from './platform.js';
 import { progressModel } from './progress.js';
 import { rateWindowModel } from './rateLimit.js';
+import { registrationLinkModel } from './registrationLink.js';
 import { statusListModel } from './statusList.js';
 import { templateModel } from './template.js';
 
@@ -25,6 +26,7 @@ export function createModels(connection: Connection) {
     issuerProfiles: issuerProfileModel(connection),
     statusLists: statusListModel(connection),
     rateWindows: rateWindowModel(connection),
+    registrationLinks: registrationLinkModel(connection),
   };
 }
 

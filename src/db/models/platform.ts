@@ -2,6 +2,13 @@ import { Schema, type Connection, type Model, type Types } from 'mongoose';
 
 export type LmsKind = 'moodle' | 'canvas' | 'other';
 
+/**
+ * `pending`: registered by LTI Dynamic Registration without a registration link, waiting for an
+ * administrator's approval; it cannot launch, send events or be awarded to. Documents from before
+ * the field existed have none and are active.
+ */
+export type PlatformStatus = 'active' | 'pending';
+
 /** An LMS registered with Laurel: its LTI endpoints and the secret its events are signed with. */
 export interface PlatformDoc {
   _id: Types.ObjectId;
@@ -19,6 +26,18 @@ export interface PlatformDoc {
   previousWebhookSecretSealed?: string | null;
   previousSecretUntil?: Date | null;
   registeredBy: 'api' | 'cli' | 'dynamic-registration' | 'demo';
+  /** Absent on platforms stored before statuses existed: those are active. */
+  status?: PlatformStatus;
+  /**
+   * The name the LMS gave itself in a dynamic registration (Canvas's account name): only a
+   * suggestion for the administrator, never used as the platform's or its issuer's name unchecked.
+   */
+  suggestedName?: string | null;
+  /**
+   * Origins the LMS showed Laurel's pages from, learned from its signed launches (the return URL):
+   * Canvas's issuer and login host are not the school's own Canvas address that frames Laurel.
+   */
+  frameOrigins?: string[];
   createdAt: Date;
   updatedAt: Date;
 }
@@ -37,11 +56,18 @@ const schema = new Schema<PlatformDoc>(
     previousWebhookSecretSealed: { type: String, default: null },
     previousSecretUntil: { type: Date, default: null },
     registeredBy: { type: String, required: true },
+    status: { type: String, enum: ['active', 'pending'], default: 'active' },
+    suggestedName: { type: String, default: null },
+    frameOrigins: { type: [String], default: undefined },
   },
   { timestamps: true, collection: 'platforms' },
 );
 schema.index({ issuer: 1, clientId: 1 }, { unique: true });
 schema.index({ issuer: 1 });
+schema.index({ status: 1 }, { partialFilterExpression: { status: 'pending' } });
 
 export type PlatformModel = Model<PlatformDoc>;
 export const platformModel = (c: Connection): PlatformModel => c.model<PlatformDoc>('Platform', schema);
+
+/** Whether a platform may launch, send events and be awarded to. */
+export const isActivePlatform = (p: Pick<PlatformDoc, 'status'>): boolean => p.status !== 'pending';

@@ -1,11 +1,12 @@
 import { Schema, type Connection, type Model } from 'mongoose';
 
 /**
- * One fixed rate-limit window: requests counted per client key and window start. Shared by every
- * web process through MongoDB; the TTL index drops a window once it has passed.
+ * One fixed rate-limit window: requests counted per client network (an IPv4 address, an IPv6 /64;
+ * see clientNetwork in src/web/public/rateLimit.ts) and window start. Shared by every web process
+ * through MongoDB; the TTL index drops a window once it has passed.
  */
 export interface RateWindowDoc {
-  /** `<bucket>:<client key>:<window start in ms>` */
+  /** `<bucket>:<client network>:<window start in ms>`, e.g. `pages:2001:db8:0:1::/64:1700000040000` */
   _id: string;
   count: number;
   expiresAt: Date;

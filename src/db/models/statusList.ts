@@ -19,9 +19,12 @@ export interface StatusListDoc {
   nextSlot: number;
   multiplier: number;
   offset: number;
-  /** Bumped by every revocation of a credential on this list. */
+  /**
+   * Bumped by every revocation of a credential on this list. The public pages key their cached
+   * verification results on (revision, signedRevision), so a revocation is a new key at once.
+   */
   revision: number;
-  /** The revision the published (signed) list reflects. */
+  /** The revision the published (signed) list reflects. Moves with every write of `signed`, and must. */
   signedRevision: number;
   signed: Record<string, unknown> | null;
   createdAt: Date;

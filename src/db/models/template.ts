@@ -35,6 +35,11 @@ export interface TemplateDoc {
   expiresAfterDays: number | null;
   expiresAt: Date | null;
   allowReEarn: boolean;
+  /**
+   * Set by the platform's administrator: instructors of the platform's other courses may see this
+   * course's template by name and require it. Unshared (the default), only its own course sees it.
+   */
+  shared: boolean;
   state: TemplateState;
   /** Events stored before this moment do not count (they were stored while it was not active). */
   activeSince: Date | null;
@@ -64,6 +69,7 @@ const schema = new Schema<TemplateDoc>(
     expiresAfterDays: { type: Number, default: null },
     expiresAt: { type: Date, default: null },
     allowReEarn: { type: Boolean, default: false },
+    shared: { type: Boolean, default: false },
     state: { type: String, enum: ['draft', 'active', 'inactive'], default: 'draft' },
     activeSince: { type: Date, default: null },
     // Mixed: the rule shapes are validated by src/rules before they get here.

@@ -10,6 +10,7 @@ import { eventsRouter } from './events.js';
 import { openApiRouter } from './openapi.js';
 import { platformsRouter } from './platforms.js';
 import { progressRouter } from './progress.js';
+import { registrationLinksRouter } from './registrationLinks.js';
 import { templatesRouter } from './templates.js';
 
 /** Everything under /api/v1: the signed event endpoint, the OpenAPI document, the admin API. */
@@ -21,6 +22,7 @@ export function apiRouter(ctx: Context, options: { platformHooks: PlatformHooks 
   admin.use(requireAdminKey(ctx.config.adminApiKey));
   admin.use(express.json({ limit: '200kb', strict: true }));
   admin.use(platformsRouter(ctx, options.platformHooks));
+  admin.use(registrationLinksRouter(ctx));
   admin.use(launchStatsRouter(ctx));
   admin.use(templatesRouter(ctx));
   admin.use(credentialsRouter(ctx));

@@ -4,6 +4,8 @@ import type { Context } from '../../context.js';
 import { platformInputSchema } from '../../platforms/schema.js';
 import { issuerProfileChangeSchema } from '../../issuers/openbadges/issuerProfiles.js';
 import { createTemplateSchema, updateTemplateSchema } from '../../templates/schema.js';
+import { approvePlatformSchema } from './platforms.js';
+import { registrationLinkInputSchema } from './registrationLinks.js';
 
 /** JSON Schema of a request body, straight from the zod schema the route validates with. */
 const bodySchema = (schema: z.ZodType) => {
@@ -100,8 +102,32 @@ const schemas = {
       jwksUrl: { type: 'string' },
       deploymentIds: { type: 'array', items: { type: 'string' } },
       registeredBy: { type: 'string' },
+      status: {
+        enum: ['active', 'pending'],
+        description:
+          'pending: registered by LTI Dynamic Registration without a registration link; no launches, events or credentials until approved',
+      },
+      suggestedName: {
+        type: 'string',
+        description:
+          'The name the LMS gave itself at registration; a suggestion only, never used unconfirmed',
+      },
       createdAt: dateTime,
       updatedAt: dateTime,
+    },
+  },
+  RegistrationLink: {
+    type: 'object',
+    required: ['id', 'name', 'lms', 'state', 'expiresAt', 'usedAt', 'platformId', 'createdAt'],
+    properties: {
+      id: { type: 'string' },
+      name: { type: ['string', 'null'] },
+      lms: { enum: ['moodle', 'canvas', 'other', null] },
+      state: { enum: ['open', 'used', 'expired'] },
+      expiresAt: dateTime,
+      usedAt: nullableDateTime,
+      platformId: { type: ['string', 'null'], description: 'The platform the link registered' },
+      createdAt: dateTime,
     },
   },
   LaunchStats: {
@@ -134,7 +160,17 @@ const schemas = {
   },
   Template: {
     type: 'object',
-    required: ['id', 'platformId', 'courseId', 'name', 'state', 'groups', 'penalties', 'allowReEarn'],
+    required: [
+      'id',
+      'platformId',
+      'courseId',
+      'name',
+      'state',
+      'groups',
+      'penalties',
+      'allowReEarn',
+      'shared',
+    ],
     properties: {
       id: { type: 'string' },
       platformId: { type: 'string' },
@@ -150,6 +186,11 @@ const schemas = {
       expiresAfterDays: { type: ['integer', 'null'] },
       expiresAt: nullableDateTime,
       allowReEarn: { type: 'boolean' },
+      shared: {
+        type: 'boolean',
+        description:
+          "Set by the platform's administrator: instructors of the platform's other courses may see and require this badge.",
+      },
       state: { enum: ['draft', 'active', 'inactive'] },
       activeSince: nullableDateTime,
       groups: { type: 'array', items: { type: 'object' } },
@@ -316,7 +357,69 @@ export function buildOpenApi(publicUrl: string) {
             ...errors(400, 401, 409),
           },
         },
-        get: { summary: 'List platforms', responses: { 200: ok(list('Platform')), ...errors(401) } },
+        get: {
+          summary: 'List platforms',
+          parameters: [
+            { name: 'status', in: 'query', schema: { enum: ['active', 'pending'] } },
+            ...pagingParams,
+          ],
+          responses: { 200: ok(list('Platform')), ...errors(400, 401) },
+        },
+      },
+      '/platforms/{id}/approve': {
+        post: {
+          summary:
+            'Approve a platform a dynamic registration left pending (optionally naming it); answers its new webhook secret this once',
+          parameters: [idParam],
+          requestBody: { required: false, content: json(bodySchema(approvePlatformSchema)) },
+          responses: {
+            200: ok({
+              allOf: [
+                ref('Platform'),
+                {
+                  type: 'object',
+                  required: ['webhookSecret'],
+                  properties: { webhookSecret: { type: 'string' } },
+                },
+              ],
+            }),
+            ...errors(400, 401, 404, 409),
+          },
+        },
+      },
+      '/registration-links': {
+        post: {
+          summary:
+            'Create a one-time LTI Dynamic Registration link (PUBLIC_URL/lti/register?code=…) for an LMS administrator to paste into the LMS',
+          requestBody: { required: false, content: json(bodySchema(registrationLinkInputSchema)) },
+          responses: {
+            201: ok(
+              {
+                allOf: [
+                  ref('RegistrationLink'),
+                  { type: 'object', required: ['url'], properties: { url: { type: 'string' } } },
+                ],
+              },
+              'Created; url (which holds the one-time code) is shown this once',
+            ),
+            ...errors(400, 401),
+          },
+        },
+        get: {
+          summary: 'List registration links (without their codes)',
+          parameters: [
+            { name: 'state', in: 'query', schema: { enum: ['open', 'used', 'expired'] } },
+            ...pagingParams,
+          ],
+          responses: { 200: ok(list('RegistrationLink')), ...errors(400, 401) },
+        },
+      },
+      '/registration-links/{id}': {
+        delete: {
+          summary: 'Revoke a registration link nobody has used',
+          parameters: [idParam],
+          responses: { 204: { description: 'Revoked' }, ...errors(401, 404, 409) },
+        },
       },
       '/platforms/{id}': {
         get: {

@@ -1,6 +1,8 @@
 import { Router } from 'express';
+import { z } from 'zod';
 import type { Context } from '../../context.js';
 import {
+  approvePlatform,
   deletePlatform,
   getPlatform,
   listPlatforms,
@@ -10,10 +12,20 @@ import {
   type PlatformHooks,
 } from '../../platforms/service.js';
 import { platformInputSchema } from '../../platforms/schema.js';
+import { safeText } from '../../validation/text.js';
 import { parseOr400 } from '../validation.js';
 import { ADMIN_ACTOR } from './auth.js';
+import { afterCursor, page, parseQuery } from './paging.js';
 
-/** /api/v1/platforms: the LMS admin registers an LMS; the webhook secret is shown once. */
+/** The body of POST /api/v1/platforms/:id/approve: the name the administrator confirms or sets. */
+export const approvePlatformSchema = z.strictObject({
+  name: safeText(200).min(1, 'must not be empty').optional(),
+});
+
+/**
+ * /api/v1/platforms: the LMS admin registers an LMS; the webhook secret is shown once. A platform a
+ * dynamic registration left pending is approved here, which answers its (new) secret once.
+ */
 export function platformsRouter(ctx: Context, hooks: PlatformHooks): Router {
   const router = Router();
   router.post('/platforms', async (req, res) => {
@@ -25,8 +37,14 @@ export function platformsRouter(ctx: Context, hooks: PlatformHooks): Router {
     });
     res.status(201).json({ ...toPublicPlatform(platform), webhookSecret });
   });
-  router.get('/platforms', async (_req, res) => {
-    res.json({ items: (await listPlatforms(ctx)).map(toPublicPlatform), next: null });
+  router.get('/platforms', async (req, res) => {
+    const q = parseQuery({ status: z.enum(['active', 'pending']).optional() }, req.query);
+    const docs = await listPlatforms(ctx, {
+      status: q.status,
+      after: afterCursor(q.cursor),
+      limit: q.limit + 1,
+    });
+    res.json(page(docs, q.limit, toPublicPlatform));
   });
   router.get('/platforms/:id', async (req, res) => {
     res.json(toPublicPlatform(await getPlatform(ctx, req.params.id)));
@@ -34,6 +52,15 @@ export function platformsRouter(ctx: Context, hooks: PlatformHooks): Router {
   router.delete('/platforms/:id', async (req, res) => {
     await deletePlatform(ctx, req.params.id, { actor: ADMIN_ACTOR, hooks });
     res.status(204).end();
+  });
+  router.post('/platforms/:id/approve', async (req, res) => {
+    const input = parseOr400(approvePlatformSchema, req.body ?? {}, 'approval');
+    const { platform, webhookSecret } = await approvePlatform(ctx, req.params.id, {
+      actor: ADMIN_ACTOR,
+      name: input.name,
+      hooks,
+    });
+    res.json({ ...toPublicPlatform(platform), webhookSecret });
   });
   router.post('/platforms/:id/webhook-secret', async (req, res) => {
     const webhookSecret = await rotateWebhookSecret(ctx, req.params.id, ADMIN_ACTOR);

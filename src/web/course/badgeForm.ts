@@ -85,8 +85,12 @@ export function readBadgeForm(body: Record<string, unknown>): BadgeFormValues {
   };
 }
 
-/** Form values of a stored template (requirements the builder cannot show are kept by id, untouched). */
-export function formValuesOf(t: TemplateDoc): BadgeFormValues {
+/**
+ * Form values of a stored template (requirements the builder cannot show are kept by id, untouched).
+ * `visibleBadges`: the templates this course may see; a requirement of another badge (set through
+ * the admin API) is kept the same way, so the form neither names nor offers it.
+ */
+export function formValuesOf(t: TemplateDoc, visibleBadges?: ReadonlySet<string>): BadgeFormValues {
   return {
     name: t.name,
     description: t.description,
@@ -99,7 +103,8 @@ export function formValuesOf(t: TemplateDoc): BadgeFormValues {
     groups: t.groups.map((g) =>
       g.requirements.map((req) => {
         const c = requirementToCondition(req);
-        if (!c) return { kind: 'custom', id: req.id };
+        if (!c || (c.kind === 'badge' && visibleBadges && !visibleBadges.has(c.templateId)))
+          return { kind: 'custom', id: req.id };
         return {
           id: req.id,
           kind: c.kind,

@@ -1,4 +1,4 @@
-import express, { Router, type NextFunction, type Request, type Response } from 'express';
+import { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Context } from '../../context.js';
 import type { Lti } from '../../lti/index.js';
 import { badgesContentItem, deepLinkingAnswer } from '../../lti/deep-linking.js';
@@ -11,6 +11,7 @@ import { requireCsrf } from '../../lti/csrf.js';
 import { imageOf, instructorRouter } from './instructor.js';
 import { learnerBadges } from '../../courses/learnerView.js';
 import { gradebookColumns } from './gradebook.js';
+import { closeIfBodyUnread, smallFormBody } from './formBody.js';
 
 /**
  * The pages a launch opens, inside the LMS's iframe. Every query is scoped by the launch's platform
@@ -24,7 +25,8 @@ export function courseRouter(ctx: Context, lti: Lti): Router {
   const router = Router();
   const session = launchSession(ctx, lti.db);
   const staff = requireKind('instructor', 'admin');
-  router.use('/course', express.urlencoded({ extended: true, limit: '256kb', parameterLimit: 2000 }));
+  // No body parser for all of /course: each form route reads its body itself, bounded, after the
+  // launch is checked where the form allows (formBody.ts).
 
   router.get(COURSE_PATHS.home, session, (_req, res) => {
     const launch = launchOf(res);
@@ -97,7 +99,8 @@ export function courseRouter(ctx: Context, lti: Lti): Router {
     });
   });
 
-  router.post(COURSE_PATHS.deepLink, session, staff, async (_req, res) => {
+  // The LTI deep-linking form carries its ltik as a field: a small body (16 KiB) is read first.
+  router.post(COURSE_PATHS.deepLink, smallFormBody, session, staff, async (_req, res) => {
     deepLinking(res);
     const answer = await deepLinkingAnswer(lti.provider.DeepLinking, res.locals.ltiToken, [
       badgesContentItem(ctx.config.publicUrl),
@@ -105,6 +108,11 @@ export function courseRouter(ctx: Context, lti: Lti): Router {
     res.render('lti/deep-link-return', { title: 'Adding Badges', ...answer });
   });
 
+  // Any answer before the body was read (no launch, not allowed, a bad token) closes the connection.
+  router.use('/course', (err: unknown, req: Request, res: Response, next: NextFunction) => {
+    closeIfBodyUnread(req, res);
+    next(err);
+  });
   // Refusals of the course pages are pages for people, with their own status.
   router.use('/course', (err: unknown, req: Request, res: Response, next: NextFunction) => {
     if (!(err instanceof LaunchRefusal) || res.headersSent) return next(err);

@@ -1,5 +1,4 @@
 import { Router, type Request, type RequestHandler, type Response } from 'express';
-import multer from 'multer';
 import type { Context } from '../../context.js';
 import type { CourseDoc } from '../../db/models/course.js';
 import type { TemplateDoc } from '../../db/models/template.js';
@@ -9,10 +8,12 @@ import { refusal } from '../../lti/refusals.js';
 import type { Launch } from '../../lti/session.js';
 import { activitiesSeenInEvents, mergeActivities, type KnownActivity } from '../../courses/activities.js';
 import { courseBadgeOverview, describeContextFor } from '../../courses/overview.js';
-import type { CourseScope } from '../../courses/scope.js';
+import { visibleTemplateFilter, type CourseScope } from '../../courses/scope.js';
+import { visibleTemplateIds } from '../../courses/visibility.js';
+import { csrfHeaderFirst } from '../../lti/csrf.js';
 import { PROGRESS_SORTS, templateProgress, type ProgressSort } from '../../courses/templateProgress.js';
 import { storeBadgeImage } from '../../images/store.js';
-import { describeRule, parseTemplateRules } from '../../rules/index.js';
+import { describeRule, isBadgeRequirement, parseTemplateRules } from '../../rules/index.js';
 import {
   activateTemplate,
   createTemplate,
@@ -29,6 +30,7 @@ import {
   type FieldErrors,
 } from './badgeForm.js';
 import { badgeFormLocals } from './badgeFormView.js';
+import { badgeFormBody, smallFormBody } from './formBody.js';
 import { pageLocals } from './links.js';
 
 const launchOf = (res: Response) => res.locals.launch as Launch;
@@ -71,25 +73,45 @@ const STATE_LABEL: Record<TemplateDoc['state'], string> = {
   inactive: 'Withdrawn',
 };
 
+/** Posted rows that require another badge, with where they sit in the form. */
+function badgeRows(values: BadgeFormValues) {
+  return values.groups.flatMap((rows, g) =>
+    rows
+      .map((row, r) => ({ id: (row.templateId ?? '').trim(), g, r, kind: row.kind }))
+      .filter((row) => row.kind === 'badge' && row.id !== ''),
+  );
+}
+
 /**
- * Multipart forms (they carry the image); the ltik and CSRF token are fields of the same form.
- * Multer's own cap is well above the image limit, so an image a little too large reaches the
- * image check and its message is shown beside the field with everything else kept.
+ * A form may require only a badge this course may see (visibleTemplateFilter); another is refused
+ * beside its field, as if it did not exist. Requirements kept from the stored badge come back as
+ * "custom" rows and are not rows of this kind.
  */
-const UPLOAD_CAP = 2 * 1024 * 1024;
-const upload = multer({
-  storage: multer.memoryStorage(),
-  limits: { fileSize: UPLOAD_CAP, files: 1, fields: 500 },
-});
-const parseBadgeForm: RequestHandler = (req, res, next) =>
-  upload.single('image')(req, res, (err: unknown) => {
-    const code = (err as { code?: string })?.code;
-    if (code === 'LIMIT_FILE_SIZE')
-      return next(new HttpError(413, 'too_large', 'The image is larger than 2 MiB.'));
-    if (code?.startsWith('LIMIT_'))
-      return next(new HttpError(400, 'invalid_request', 'The form has too many fields or files.'));
-    next(err);
-  });
+async function refuseUnseenBadges(
+  ctx: Context,
+  scope: CourseScope,
+  values: BadgeFormValues,
+  errors: FieldErrors,
+) {
+  const rows = badgeRows(values);
+  if (rows.length === 0) return;
+  const visible = await visibleTemplateIds(
+    ctx,
+    scope,
+    rows.map((row) => row.id),
+  );
+  for (const row of rows)
+    if (/^[0-9a-f]{24}$/i.test(row.id) && !visible.has(row.id))
+      errors[`groups.${row.g}.${row.r}.templateId`] ??= 'Choose a badge from the list.';
+}
+
+/** The badge requirements of a stored template that this course may see by name. */
+const visibleRequirementsOf = (ctx: Context, scope: CourseScope, t: TemplateDoc) =>
+  visibleTemplateIds(
+    ctx,
+    scope,
+    t.groups.flatMap((g) => g.requirements.filter(isBadgeRequirement).map((r) => r.badge)),
+  );
 
 /**
  * The instructor's pages: the course's badges, creating and editing one with the requirement
@@ -142,11 +164,15 @@ export function instructorRouter(
     await renderForm(ctx, lineItems, res, { values: emptyValues(), errors: {}, template: null });
   });
 
-  router.post(BADGE_PATHS.create, parseBadgeForm, ...guard, csrf, async (req, res) => {
+  // The launch, its role and a CSRF header are checked before any body is read (formBody.ts).
+  const form = [...guard, csrfHeaderFirst(), badgeFormBody, csrf];
+
+  router.post(BADGE_PATHS.create, ...form, async (req, res) => {
     const launch = launchOf(res);
     const values = readBadgeForm(req.body ?? {});
     const parsed = badgeInputOf(values, null);
     const errors: FieldErrors = 'errors' in parsed ? parsed.errors : {};
+    await refuseUnseenBadges(ctx, scopeOf(launch), values, errors);
     const imageId = await imageFrom(ctx, req, errors);
     if ('errors' in parsed || Object.keys(errors).length)
       return renderForm(ctx, lineItems, res, { values, errors, template: null }, 400);
@@ -159,28 +185,32 @@ export function instructorRouter(
         ...parsed.input,
         imageId: imageId ?? null,
         alignments: [],
+        shared: false,
       },
       actorOf(launch),
+      scopeOf(launch),
     );
     res.redirect(303, withLtik(BADGE_PATHS.one(String(created._id)), launch.ltik) + '&saved=1');
   });
 
   router.get(BADGE_PATHS.one(':id'), ...guard, async (req, res) => {
-    const template = await scopedTemplate(ctx, String(req.params.id), scopeOf(launchOf(res)));
+    const scope = scopeOf(launchOf(res));
+    const template = await scopedTemplate(ctx, String(req.params.id), scope);
     await renderForm(ctx, lineItems, res, {
-      values: formValuesOf(template),
+      values: formValuesOf(template, await visibleRequirementsOf(ctx, scope, template)),
       errors: {},
       template,
       saved: req.query.saved === '1',
     });
   });
 
-  router.post(BADGE_PATHS.one(':id'), parseBadgeForm, ...guard, csrf, async (req, res) => {
+  router.post(BADGE_PATHS.one(':id'), ...form, async (req, res) => {
     const launch = launchOf(res);
     const template = await scopedTemplate(ctx, String(req.params.id), scopeOf(launch));
     const values = readBadgeForm(req.body ?? {});
     const parsed = badgeInputOf(values, template);
     const errors: FieldErrors = 'errors' in parsed ? parsed.errors : {};
+    await refuseUnseenBadges(ctx, scopeOf(launch), values, errors);
     if (!('errors' in parsed) && template.state === 'active' && parsed.input.groups.length === 0)
       errors['groups'] =
         'An active badge needs at least one condition; withdraw it first to remove them all.';
@@ -198,7 +228,7 @@ export function instructorRouter(
   });
 
   /** The live summary above the builder: the same words the pages show, computed by the server. */
-  router.post(BADGE_PATHS.summary, parseBadgeForm, ...guard, csrf, async (req, res) => {
+  router.post(BADGE_PATHS.summary, ...form, async (req, res) => {
     const launch = launchOf(res);
     const values = readBadgeForm(req.body ?? {});
     const parsed = badgeInputOf({ ...values, name: values.name || 'x', expiry: 'none', penalties: [] }, null);
@@ -220,22 +250,29 @@ export function instructorRouter(
       name: template.name,
       activate: action === 'activate',
       action,
-      formAction: BADGE_PATHS.state(String(template._id)),
+      formAction: withLtik(BADGE_PATHS.state(String(template._id)), launch.ltik),
       backLink: withLtik(BADGE_PATHS.one(String(template._id)), launch.ltik),
       noGroups: template.groups.length === 0,
       csrfToken: res.locals.csrfToken,
     });
   });
 
-  router.post(BADGE_PATHS.state(':id'), ...guard, csrf, async (req, res) => {
-    const launch = launchOf(res);
-    const id = String((await scopedTemplate(ctx, String(req.params.id), scopeOf(launch)))._id);
-    const body = (req.body ?? {}) as Record<string, unknown>;
-    if (body.action === 'withdraw') await withdrawTemplate(ctx, id, actorOf(launch), scopeOf(launch));
-    else if (body.action === 'activate') await activateTemplate(ctx, id, actorOf(launch), scopeOf(launch));
-    else throw new HttpError(400, 'invalid_request', 'Choose to activate or to withdraw the badge.');
-    res.redirect(303, withLtik(COURSE_PATHS.instructor, launch.ltik));
-  });
+  router.post(
+    BADGE_PATHS.state(':id'),
+    ...guard,
+    csrfHeaderFirst(),
+    smallFormBody,
+    csrf,
+    async (req, res) => {
+      const launch = launchOf(res);
+      const id = String((await scopedTemplate(ctx, String(req.params.id), scopeOf(launch)))._id);
+      const body = (req.body ?? {}) as Record<string, unknown>;
+      if (body.action === 'withdraw') await withdrawTemplate(ctx, id, actorOf(launch), scopeOf(launch));
+      else if (body.action === 'activate') await activateTemplate(ctx, id, actorOf(launch), scopeOf(launch));
+      else throw new HttpError(400, 'invalid_request', 'Choose to activate or to withdraw the badge.');
+      res.redirect(303, withLtik(COURSE_PATHS.instructor, launch.ltik));
+    },
+  );
 
   router.get(BADGE_PATHS.progress(':id'), session, staff, needsCourse, async (req, res) => {
     const launch = launchOf(res);
@@ -331,9 +368,10 @@ async function renderForm(
   const [seen, columns, badges, names] = await Promise.all([
     activitiesSeenInEvents(ctx, scope),
     lineItems(res),
+    // Only badges this course may see are offered (never another course's unshared badge).
     ctx.models.templates
       .find(
-        { platformId: launch.platformId, ...(state.template ? { _id: { $ne: state.template._id } } : {}) },
+        { ...visibleTemplateFilter(scope), ...(state.template ? { _id: { $ne: state.template._id } } : {}) },
         { name: 1 },
       )
       .sort({ name: 1 })
@@ -353,8 +391,9 @@ async function renderForm(
     title: t ? `Edit “${t.name}”` : 'Create a badge',
     editing: Boolean(t),
     saved: Boolean(state.saved),
-    formAction: t ? BADGE_PATHS.one(String(t._id)) : BADGE_PATHS.create,
-    summaryAction: BADGE_PATHS.summary,
+    // The ltik travels in the action: the launch is checked before the body is read.
+    formAction: withLtik(t ? BADGE_PATHS.one(String(t._id)) : BADGE_PATHS.create, launch.ltik),
+    summaryAction: withLtik(BADGE_PATHS.summary, launch.ltik),
     summary: t && t.groups.length ? describeRule(t.groups, names) : 'No conditions yet.',
     image: t ? imageOf(t) : null,
     state: t?.state ?? null,

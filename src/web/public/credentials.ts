@@ -3,7 +3,8 @@ import type { Context } from '../../context.js';
 import { HttpError } from '../../errors.js';
 import { bakedOb2Png, bakedPng, bakedSvg } from './badgeImage.js';
 import { loadPublicCredential, type PublicCredential } from './load.js';
-import { presentCredential, verifyOwnCredential } from './present.js';
+import { presentCredential } from './present.js';
+import { verificationCache } from './verificationCache.js';
 
 /** The JSON-LD media types a client may ask a credential for, in the order Laurel prefers. */
 const JSON_TYPES = ['application/ld+json', 'application/vc+ld+json', 'application/json'];
@@ -33,6 +34,7 @@ function sendJson(req: Request, res: Response, body: unknown, download?: string)
  * `Accept: application/json` / `application/ld+json`; the baked PNG and SVG downloads.
  */
 export function credentialsRouter(ctx: Context): Router {
+  const verifications = verificationCache(ctx);
   const router = Router();
   router.get('/credentials/:id', async (req, res) => {
     const pc = await loadPublicCredential(ctx, req.params.id);
@@ -42,9 +44,13 @@ export function credentialsRouter(ctx: Context): Router {
       return;
     }
     res.setHeader('Vary', 'Accept');
-    // The page shows a live result; caches must not keep a verdict older than a revocation.
+    // The page shows a current result; caches must not keep a verdict older than a revocation.
     res.setHeader('Cache-Control', 'no-store');
-    const view = presentCredential(ctx, pc, await verifyOwnCredential(ctx, pc));
+    const verification = await verifications.verify(pc).catch((err: unknown) => {
+      if (err instanceof HttpError && err.status === 503) res.setHeader('Retry-After', '5');
+      throw err;
+    });
+    const view = presentCredential(ctx, pc, verification);
     res.render(view.isIssuing ? 'public/issuing' : 'public/credential', view);
   });
   router.get('/credentials/:id/credential.json', async (req, res) => {

@@ -197,7 +197,7 @@ function issueIdToken(
   state: string | undefined,
 ): string {
   const { store } = ctx;
-  const now = Math.floor(Date.now() / 1000);
+  const now = Math.floor(Date.now() / 1000) + Math.trunc(launch.options.clockOffsetSeconds ?? 0);
   let deepLinkData: string | undefined;
   if (launch.messageType === 'LtiDeepLinkingRequest') {
     deepLinkData = randomId();
@@ -222,7 +222,8 @@ function issueIdToken(
   });
   const tamper = launch.options.tamper;
   tamperClaims(claims, tamper, now);
-  const idToken = ctx.keys.sign(claims, tamper === 'bad-signature' ? forgery() : undefined);
+  // Exactly the claims built (and spoilt): an override may remove iat or make a claim malformed.
+  const idToken = ctx.keys.signExact(claims, tamper === 'bad-signature' ? forgery() : undefined);
   store.idTokensIssued.push({
     launchId: launch.id,
     clientId: launch.clientId,

@@ -196,6 +196,11 @@ export interface LaunchOptions {
   custom?: Record<string, string>;
   /** Merged into the id_token last; a key set to `undefined` removes that claim. */
   claims?: Record<string, unknown>;
+  /**
+   * The LMS's clock runs this many seconds ahead of the real time (negative: behind) for this launch:
+   * the id_token's `iat` and `exp` are dated by it (`exp` keeps the flavour's lifetime).
+   */
+  clockOffsetSeconds?: number;
   presentation?: 'iframe' | 'window';
   locale?: string;
 }
