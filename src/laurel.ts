@@ -17,6 +17,7 @@ import { defineLtiJobs } from './lti/jobs.js';
 import { courseRouter } from './web/course/index.js';
 import { publicRouter } from './web/public/index.js';
 import { framingPolicy } from './web/framing.js';
+import { adminRouter } from './web/admin/index.js';
 
 export type Laurel = {
   config: Config;
@@ -71,6 +72,7 @@ export async function startLaurel(config: Config, options: { logger?: Logger } =
   lti.mount(app);
   app.use(courseRouter(ctx, lti));
   app.use(publicRouter(ctx));
+  app.use(adminRouter(ctx, { platformHooks: lti.platformHooks }));
   finishApp(app, logger);
 
   const server = http.createServer(app);
