@@ -1,7 +1,9 @@
 import { compactVerify, decodeJwt, decodeProtectedHeader, importJWK, type JWK } from 'jose';
 import type { Context } from '../context.js';
 import type { PlatformDoc } from '../db/models/platform.js';
+import { outboundRequest } from '../security/outboundFetch.js';
 import { checkTokenTimes, DEFAULT_CLOCK_SKEW_S } from '../security/tokenTimes.js';
+import { lmsOutboundPolicy } from './registration.js';
 import { CLAIMS, type Claims } from './claims.js';
 import { NONCE_REUSED, type LtiDatabase } from './database.js';
 import { LoginStateStore, type LoginStateDoc } from './login-states.js';
@@ -75,21 +77,25 @@ export async function platformIsActive(db: LtiDatabase, record: LtiPlatformRecor
 
 const text = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
 
-async function fetchKeyset(url: string): Promise<JWK[]> {
-  let res: Response;
+/**
+ * The platform's public keys, fetched under the same rules as every request to an LMS: in
+ * production only public addresses (or LMS_ALLOWED_HOSTS), a time limit, a size cap.
+ */
+async function fetchKeyset(ctx: Context, url: string): Promise<JWK[]> {
+  let answer: Awaited<ReturnType<typeof outboundRequest>>;
   try {
-    res = await fetch(url, {
-      headers: { accept: 'application/json' },
-      signal: AbortSignal.timeout(KEYS_TIMEOUT_MS),
-      redirect: 'follow',
-    });
-  } catch {
+    answer = await outboundRequest(
+      { ...lmsOutboundPolicy(ctx.config), timeoutMs: KEYS_TIMEOUT_MS, maxBytes: MAX_KEYSET_BYTES },
+      url,
+      { headers: { accept: 'application/json' } },
+    );
+  } catch (err) {
+    ctx.logger.warn({ err, url }, "the LMS's key set could not be fetched");
     throw refusal.keysUnreachable();
   }
-  const body = await res.text().catch(() => '');
-  if (!res.ok || body.length > MAX_KEYSET_BYTES) throw refusal.keysUnreachable();
+  if (answer.status < 200 || answer.status >= 300) throw refusal.keysUnreachable();
   try {
-    const keys = (JSON.parse(body) as { keys?: unknown }).keys;
+    const keys = (JSON.parse(answer.body.toString('utf8')) as { keys?: unknown }).keys;
     if (!Array.isArray(keys)) throw new Error('no keys');
     return keys as JWK[];
   } catch {
@@ -147,7 +153,7 @@ export async function verifyCookielessIdToken(
   if (!record || !platform) throw refusal.unknownPlatform();
   if (!(await platformIsActive(db, record))) throw refusal.inactivePlatform();
 
-  const jwk = (await fetchKeyset(record.authConfig.key)).find((k) => k.kid === header.kid);
+  const jwk = (await fetchKeyset(ctx, record.authConfig.key)).find((k) => k.kid === header.kid);
   if (!jwk) throw refusal.badSignature();
   let payload: Claims;
   try {
