@@ -1,4 +1,7 @@
-import { realpathSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, realpathSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Connection } from 'mongoose';
@@ -34,7 +37,8 @@ import { registrationLinkInputSchema } from './web/api/registrationLinks.js';
  * `npm run cli -- platform add|list|remove|approve` and `registration-link create|list|revoke`:
  * registers LMS platforms from scripts, with the admin API's validation and the same two stores kept
  * in step (Laurel's platforms and ltijs's), and makes the one-time links LTI Dynamic Registration
- * needs. Reads the environment as `npm start` does (MONGODB_URI, LTI_KEY, ENCRYPTION_KEY, PUBLIC_URL...).
+ * needs. Reads the environment as `npm start` does, but only the settings each command needs (COMMANDS);
+ * `--demo` reaches a running `npm run demo` instead; `--help` needs nothing at all.
  * Exit codes: 0 done, 1 failed (not found, conflict, database), 2 bad usage or input.
  */
 
@@ -44,20 +48,82 @@ export type CliIo = {
   err: (line: string) => void;
 };
 
-const USAGE = `Usage:
-  npm run cli -- platform add --name <name> --lms moodle|canvas|other --issuer <iss> --client-id <id>
-                 --auth-login-url <url> --auth-token-url <url> --jwks-url <url> [--deployment-id <id>]... [--json]
-  npm run cli -- platform list [--json]
-  npm run cli -- platform remove <platform id>
-  npm run cli -- platform approve <platform id> [--name <name>] [--json]
-  npm run cli -- platform add-deployment|remove-deployment <platform id> <deployment id>
-  npm run cli -- registration-link create [--name <name>] [--lms moodle|canvas|other]
-                 [--expires-in-minutes <minutes>] [--json]
-  npm run cli -- registration-link list [--json]
-  npm run cli -- registration-link revoke <link id>`;
+/** Each command: how to call it, what it does, and the settings it needs (no others are asked for). */
+const COMMANDS = {
+  'platform add': {
+    usage:
+      'platform add --name <name> --lms moodle|canvas|other --issuer <iss> --client-id <id>\n' +
+      '      --auth-login-url <url> --auth-token-url <url> --jwks-url <url> [--deployment-id <id>]... [--json]',
+    what: 'Registers an LMS by hand and prints its webhook secret (shown only then).',
+    needs: ['MONGODB_URI', 'LTI_KEY', 'ENCRYPTION_KEY'],
+  },
+  'platform list': {
+    usage: 'platform list [--json]',
+    what: 'Lists the registered LMSs, pending ones included.',
+    needs: ['MONGODB_URI'],
+  },
+  'platform remove': {
+    usage: 'platform remove <platform id>',
+    what: 'Removes an LMS (its launches stop at once).',
+    needs: ['MONGODB_URI', 'LTI_KEY'],
+  },
+  'platform approve': {
+    usage: 'platform approve <platform id> [--name <name>] [--json]',
+    what: 'Approves an LMS that registered without a link, under the name given, and prints its webhook secret.',
+    needs: ['MONGODB_URI', 'LTI_KEY', 'ENCRYPTION_KEY'],
+  },
+  'platform add-deployment': {
+    usage: 'platform add-deployment <platform id> <deployment id>',
+    what: 'Accepts launches from another installation (deployment) of Laurel in that LMS.',
+    needs: ['MONGODB_URI'],
+  },
+  'platform remove-deployment': {
+    usage: 'platform remove-deployment <platform id> <deployment id>',
+    what: 'Stops accepting launches from one deployment.',
+    needs: ['MONGODB_URI'],
+  },
+  'registration-link create': {
+    usage:
+      'registration-link create [--name <name>] [--lms moodle|canvas|other] [--expires-in-minutes <minutes>] [--json]',
+    what: 'Makes a one-time link that lets an LMS register itself (LTI Dynamic Registration).',
+    needs: ['MONGODB_URI', 'PUBLIC_URL'],
+  },
+  'registration-link list': {
+    usage: 'registration-link list [--json]',
+    what: 'Lists registration links (never their codes).',
+    needs: ['MONGODB_URI'],
+  },
+  'registration-link revoke': {
+    usage: 'registration-link revoke <link id>',
+    what: 'Revokes a link nobody has used yet.',
+    needs: ['MONGODB_URI'],
+  },
+} as const satisfies Record<string, { usage: string; what: string; needs: readonly Setting[] }>;
+
+type Setting = 'MONGODB_URI' | 'LTI_KEY' | 'ENCRYPTION_KEY' | 'PUBLIC_URL';
+type CommandName = keyof typeof COMMANDS;
+
+const USAGE = [
+  'Usage: npm run cli -- [--demo] <command> [options]      (add --help to any command for its help)',
+  '',
+  ...Object.values(COMMANDS).flatMap((c) => [`  ${c.usage}`, `      ${c.what}`]),
+  '',
+  'Settings come from the environment, as for `npm start`; each command reads only those it needs.',
+  '--demo talks to a running `npm run demo` on this machine instead (its database and development keys).',
+].join('\n');
+
+function commandHelp(name: CommandName): string {
+  const c = COMMANDS[name];
+  return [
+    `Usage: npm run cli -- ${c.usage}`,
+    '',
+    c.what,
+    `Needs: ${c.needs.join(', ')} (from the environment, or --demo for a running demo).`,
+  ].join('\n');
+}
 
 /** Flag names for the fields of the platform body, so that errors name what the user typed. */
-const FLAGS: Record<keyof PlatformInput, string> = {
+const FLAGS: Partial<Record<keyof PlatformInput, string>> = {
   name: '--name',
   lms: '--lms',
   issuer: '--issuer',
@@ -111,7 +177,7 @@ function parsePlatformAdd(args: string[]): { input: PlatformInput; json: boolean
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  const required = Object.entries(FLAGS).filter(([field]) => field !== 'deploymentIds');
+  const required = Object.entries(FLAGS).filter(([field]) => field !== 'deploymentIds') as [string, string][];
   const missing = required.filter(([, flag]) => values[flag.slice(2)] === undefined).map(([, flag]) => flag);
   if (missing.length) throw new UsageError(`Missing ${missing.join(', ')}.`);
   const parsed = platformInputSchema.safeParse({
@@ -137,8 +203,48 @@ function parsePlatformAdd(args: string[]): { input: PlatformInput; json: boolean
 
 type Session = { ctx: Context; hooks: PlatformHooks; close(): Promise<void> };
 
-async function openSession(env: NodeJS.ProcessEnv): Promise<Session> {
-  const config = loadConfig(env);
+/**
+ * The configuration for one command: the settings it needs must be set (else the error names the
+ * first one), and those it does not need are given placeholders nothing reads, so that a CLI run
+ * never asks for ADMIN_API_KEY, say, to list platforms.
+ */
+export function cliConfig(env: NodeJS.ProcessEnv, needs: readonly Setting[]) {
+  const placeholders: Record<string, string> = {
+    MONGODB_URI: 'mongodb://unused.invalid/unused',
+    LTI_KEY: randomBytes(32).toString('hex'),
+    ADMIN_API_KEY: randomBytes(32).toString('hex'),
+    ENCRYPTION_KEY: randomBytes(32).toString('hex'),
+    PUBLIC_URL: 'http://unused.invalid',
+  };
+  const filled: NodeJS.ProcessEnv = { ...env };
+  for (const [name, value] of Object.entries(placeholders))
+    if (!needs.includes(name as Setting) && !filled[name]) filled[name] = value;
+  return loadConfig(filled);
+}
+
+/** Where a running `npm run demo` tells the CLI how to reach it (LAUREL_DEMO_FILE, else in the temp folder). */
+export const demoFile = (env: NodeJS.ProcessEnv) =>
+  env.LAUREL_DEMO_FILE || path.join(os.tmpdir(), 'laurel-demo.json');
+
+/** The environment of a running demo, read from its file; a usage error when none runs. */
+function demoEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const file = demoFile(env);
+  let demo: Record<string, unknown>;
+  try {
+    demo = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  } catch {
+    throw new UsageError(
+      `--demo: no running demo was found (${file} is missing). Start one with npm run demo.`,
+    );
+  }
+  const found: NodeJS.ProcessEnv = {};
+  for (const key of ['NODE_ENV', 'MONGODB_URI', 'LTI_KEY', 'ENCRYPTION_KEY', 'PUBLIC_URL'])
+    if (typeof demo[key] === 'string') found[key] = demo[key];
+  return found;
+}
+
+async function openSession(env: NodeJS.ProcessEnv, needs: readonly Setting[]): Promise<Session> {
+  const config = cliConfig(env, needs);
   const logger = pino({ level: 'warn' }, pino.destination(2));
   const connection: Connection = await connectDatabase(config.mongodbUri);
   try {
@@ -179,8 +285,12 @@ const noJobs: JobQueue = {
 
 const CLI_ACTOR = { type: 'admin' as const, id: 'cli' };
 
-async function withSession<T>(io: CliIo, work: (session: Session) => Promise<T>): Promise<T> {
-  const session = await openSession(io.env);
+async function withSession<T>(
+  io: CliIo,
+  name: CommandName,
+  work: (session: Session) => Promise<T>,
+): Promise<T> {
+  const session = await openSession(io.env, COMMANDS[name].needs);
   try {
     return await work(session);
   } finally {
@@ -208,7 +318,7 @@ async function runRegistrationLink(command: string | undefined, rest: string[], 
         lms: '--lms',
         expiresInMinutes: '--expires-in-minutes',
       });
-    return withSession(io, async ({ ctx }) => {
+    return withSession(io, 'registration-link create', async ({ ctx }) => {
       const { link, url } = await createRegistrationLink(ctx, parsed.data, CLI_ACTOR);
       if (values.json) io.out(JSON.stringify({ ...toPublicRegistrationLink(link, ctx.now()), url }));
       else {
@@ -225,7 +335,7 @@ async function runRegistrationLink(command: string | undefined, rest: string[], 
   }
   if (command === 'list') {
     const { values } = parseFlags(rest, { json: { type: 'boolean' } });
-    return withSession(io, async ({ ctx }) => {
+    return withSession(io, 'registration-link list', async ({ ctx }) => {
       const now = ctx.now();
       const links = (await listRegistrationLinks(ctx, { limit: 1000 })).map((l) =>
         toPublicRegistrationLink(l, now),
@@ -242,7 +352,7 @@ async function runRegistrationLink(command: string | undefined, rest: string[], 
   }
   if (command === 'revoke') {
     const { positionals } = parseFlags(rest, {}, 1);
-    return withSession(io, async ({ ctx }) => {
+    return withSession(io, 'registration-link revoke', async ({ ctx }) => {
       await revokeRegistrationLink(ctx, positionals[0]!, CLI_ACTOR);
       io.out(`Revoked registration link ${positionals[0]}.`);
       return 0;
@@ -251,14 +361,29 @@ async function runRegistrationLink(command: string | undefined, rest: string[], 
   throw new UsageError(command ? `Unknown command "registration-link ${command}".` : 'No command given.');
 }
 
-async function run(argv: string[], io: CliIo): Promise<number> {
+async function run(argvIn: string[], ioIn: CliIo): Promise<number> {
+  const demo = argvIn.includes('--demo');
+  const argv = argvIn.filter((a) => a !== '--demo');
+  if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
+    if (argv.length === 0) throw new UsageError('No command given.');
+    const named = argv.slice(1).join(' ') as CommandName;
+    ioIn.out(COMMANDS[named] ? commandHelp(named) : USAGE);
+    return 0;
+  }
   const [group, command, ...rest] = argv;
+  if (rest.includes('--help') || rest.includes('-h') || command === '--help' || command === '-h') {
+    const named = `${group} ${command}` as CommandName;
+    if (COMMANDS[named]) ioIn.out(commandHelp(named));
+    else ioIn.out(USAGE);
+    return 0;
+  }
+  const io = demo ? { ...ioIn, env: { ...ioIn.env, ...demoEnvironment(ioIn.env) } } : ioIn;
   if (group === 'registration-link') return runRegistrationLink(command, rest, io);
   if (group !== 'platform' || !command)
     throw new UsageError(group ? `Unknown command "${argv.join(' ')}".` : 'No command given.');
   if (command === 'add') {
     const { input, json } = parsePlatformAdd(rest);
-    const session = await openSession(io.env);
+    const session = await openSession(io.env, COMMANDS['platform add'].needs);
     try {
       const { platform, webhookSecret } = await registerPlatform(session.ctx, input, {
         actor: CLI_ACTOR,
@@ -294,7 +419,7 @@ async function run(argv: string[], io: CliIo): Promise<number> {
     } catch (err) {
       throw new UsageError((err as Error).message);
     }
-    const session = await openSession(io.env);
+    const session = await openSession(io.env, COMMANDS['platform list'].needs);
     try {
       const platforms = await listPlatforms(session.ctx);
       if (values.json)
@@ -326,7 +451,7 @@ async function run(argv: string[], io: CliIo): Promise<number> {
   if (command === 'remove') {
     if (rest.length !== 1 || rest[0]!.startsWith('-'))
       throw new UsageError('platform remove takes one platform id.');
-    const session = await openSession(io.env);
+    const session = await openSession(io.env, COMMANDS['platform remove'].needs);
     try {
       await deletePlatform(session.ctx, rest[0]!, { actor: CLI_ACTOR, hooks: session.hooks });
       io.out(`Removed platform ${rest[0]}.`);
@@ -343,7 +468,7 @@ async function run(argv: string[], io: CliIo): Promise<number> {
     );
     const parsed = approvePlatformSchema.safeParse({ name: values.name });
     if (!parsed.success) throw invalid('approval', parsed.error, { name: '--name' });
-    return withSession(io, async (session) => {
+    return withSession(io, 'platform approve', async (session) => {
       const { platform, webhookSecret } = await approvePlatform(session.ctx, positionals[0]!, {
         actor: CLI_ACTOR,
         name: parsed.data.name,
@@ -362,7 +487,7 @@ async function run(argv: string[], io: CliIo): Promise<number> {
     const [id, deploymentId] = rest;
     if (rest.length !== 2 || !id || !deploymentId?.trim() || deploymentId.startsWith('-'))
       throw new UsageError(`platform ${command} takes a platform id and a deployment id.`);
-    const session = await openSession(io.env);
+    const session = await openSession(io.env, COMMANDS[`platform ${command}`].needs);
     try {
       // Launches from a deployment Laurel was not told about are refused; a new installation of the
       // tool in the LMS (a Canvas sub-account, a Moodle tool type) brings a new deployment id.

@@ -1,8 +1,10 @@
+import { rmSync, writeFileSync } from 'node:fs';
 import { loadConfig, ConfigError } from '../../src/config.js';
 import { startLaurel, type Laurel } from '../../src/laurel.js';
 import { platformInputSchema } from '../../src/platforms/schema.js';
 import { deletePlatform, registerPlatform } from '../../src/platforms/service.js';
 import { publicKeysInProduction, withDevDefaults } from './dev-env.js';
+import { demoFile } from '../../src/cli.js';
 import { startTestDatabase } from './database.js';
 import { eventPanelRouter } from './demo-panel.js';
 import { startTestPlatform, type Flavour, type TestPlatform } from './lms-platform/index.js';
@@ -141,12 +143,27 @@ async function demo(): Promise<void> {
           '  with NODE_ENV=production the demo refuses to use them.',
         ]
       : []),
+    '  Command line against this demo: npm run cli -- --demo platform list   (npm run cli -- --help for more)',
     '  Stop with Ctrl+C.',
     '',
   ];
   process.stdout.write(lines.join('\n') + '\n');
+  // `npm run cli -- --demo …` reads how to reach this demo from here (readable by this user only).
+  const cliFile = demoFile(process.env);
+  writeFileSync(
+    cliFile,
+    JSON.stringify({
+      NODE_ENV: config.env,
+      MONGODB_URI: db.uri,
+      LTI_KEY: env.LTI_KEY,
+      ENCRYPTION_KEY: env.ENCRYPTION_KEY,
+      PUBLIC_URL: config.publicUrl,
+    }),
+    { mode: 0o600 },
+  );
 
   const stop = async () => {
+    rmSync(cliFile, { force: true });
     await Promise.all([moodle.platform.close(), canvas.platform.close()]);
     await laurel.close();
     await db.stop();
