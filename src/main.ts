@@ -1,8 +1,11 @@
+import { existsSync } from 'node:fs';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { startLaurel } from './laurel.js';
 
 /** Process entry for `npm start`: validated config, then Laurel, stopped cleanly on a signal. */
 async function main(): Promise<void> {
+  // `npm start` reads .env from the working folder when there is one; the environment wins over it.
+  if (existsSync('.env')) process.loadEnvFile('.env');
   let config: Config;
   try {
     config = loadConfig();

@@ -54,4 +54,26 @@ describe('docker-compose.yml', () => {
     expect(app.depends_on.mongo.condition).toBe('service_healthy');
     expect(compose.services.mailpit.image).toMatch(/^axllent\/mailpit/);
   });
+
+  it("passes every setting of .env.example on to Laurel, but the stack's own database and mail", () => {
+    const example = readFileSync(new URL('../../.env.example', import.meta.url), 'utf8');
+    const documented = [...example.matchAll(/^([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]!);
+    expect(documented.length).toBeGreaterThan(15);
+    const env = compose.services.app.environment as Record<string, unknown>;
+    for (const name of documented) expect({ name, passed: name in env }).toEqual({ name, passed: true });
+    // A value set in .env reaches the container (compose interpolates from .env).
+    const custom = parse(interpolate(source, { ...secrets, LAUREL_ROLE: 'worker', TRUST_PROXY: '2' }));
+    expect(custom.services.app.environment).toMatchObject({ LAUREL_ROLE: 'worker', TRUST_PROXY: '2' });
+  });
+
+  it('advertises http://localhost:3000 when .env.example is copied as the README says', () => {
+    const example = readFileSync(new URL('../../.env.example', import.meta.url), 'utf8');
+    const publicUrl = /^PUBLIC_URL=(.*)$/m.exec(example)![1];
+    expect(publicUrl).toBe('http://localhost:3000');
+  });
+
+  it('reports MongoDB healthy only once it is the writable primary', () => {
+    const script = compose.services.mongo.healthcheck.test.join(' ');
+    expect(script).toContain('quit(db.hello().isWritablePrimary ? 0 : 1)');
+  });
 });
