@@ -308,10 +308,12 @@ describe("launches in a browser that keeps Laurel's cookies out of the LMS's fra
     await popup.getByRole('heading', { name: 'The sign-in could not be completed' }).waitFor();
     expect(await mainText(popup)).toContain('(missing_state)');
 
-    await context.unroute('**/lti/launch');
-    await watchLaunchPosts(context, (fields) => ({ ...fields, state: 'forged-state-value' }));
-    popupOpened = context.waitForEvent('page');
-    await launchButton(page, 'World History', 'Grace Hopper').click();
+    // A fresh browser for the forged state: the visit above may have let a browser's cookie heuristics
+    // grant Laurel's frame its cookies (the npm Chromium does), and this half is about the new window.
+    const fresh = await openLms(moodle, withoutStorageAccessApi);
+    await watchLaunchPosts(fresh.context, (fields) => ({ ...fields, state: 'forged-state-value' }));
+    popupOpened = fresh.context.waitForEvent('page');
+    await launchButton(fresh.page, 'World History', 'Grace Hopper').click();
     const second = await popupOpened;
     await second.getByRole('heading', { name: 'The sign-in could not be completed' }).waitFor();
     expect(await mainText(second)).toContain('(missing_state)');

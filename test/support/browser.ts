@@ -1,33 +1,112 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Frame, type Page } from 'playwright-core';
 
 const require = createRequire(import.meta.url);
 
-/** Debian's Chromium (installed by .ci/run); CHROMIUM_PATH points elsewhere on other machines. */
-export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+/** Where a system Chromium usually lives, after CHROMIUM_PATH. */
+const SYSTEM_CHROMIUMS = [
+  '/usr/bin/chromium',
+  '/usr/bin/chromium-browser',
+  '/snap/bin/chromium',
+  '/usr/bin/google-chrome',
+  '/usr/bin/google-chrome-stable',
+  '/Applications/Chromium.app/Contents/MacOS/Chromium',
+  '/Applications/Google Chrome.app/Contents/MacOS/Google Chrome',
+];
+
+export type ChromiumChoice = { path: string; source: 'CHROMIUM_PATH' | 'system' | 'npm' };
+
+let chosen: Promise<ChromiumChoice> | undefined;
 
 /**
- * Headless Chromium as a learner's browser. Run this way it blocks third-party cookies, which is
- * exactly the situation Laurel must survive inside an LMS iframe. The network flags keep it from
- * calling Google services, which this machine cannot reach.
+ * The Chromium the page tests drive: CHROMIUM_PATH, else a system one at the usual paths, else the
+ * one that comes with npm (@sparticuz/chromium, unpacked from the package: no download at run time).
+ * LAUREL_TEST_CHROMIUM=npm takes the npm one even where a system one exists (.ci/run runs the page
+ * tests both ways). Which one ran is printed once per test process.
+ */
+export function chooseChromium(env: NodeJS.ProcessEnv = process.env): Promise<ChromiumChoice> {
+  return (chosen ??= (async (): Promise<ChromiumChoice> => {
+    let choice: ChromiumChoice | undefined;
+    if (env.LAUREL_TEST_CHROMIUM !== 'npm') {
+      if (env.CHROMIUM_PATH) {
+        if (!existsSync(env.CHROMIUM_PATH))
+          throw new Error(`CHROMIUM_PATH=${env.CHROMIUM_PATH} does not exist`);
+        choice = { path: env.CHROMIUM_PATH, source: 'CHROMIUM_PATH' };
+      } else {
+        const found = SYSTEM_CHROMIUMS.find((candidate) => existsSync(candidate));
+        if (found) choice = { path: found, source: 'system' };
+      }
+    }
+    if (!choice) {
+      const { default: packaged } = await import('@sparticuz/chromium');
+      choice = { path: await packaged.executablePath(), source: 'npm' };
+    }
+    process.stderr.write(`Page tests use Chromium from ${choice.source}: ${choice.path}\n`);
+    return choice;
+  })());
+}
+
+/** What a browser does with third-party cookies by default now: block them (as Debian's headless build does). */
+const BLOCK_THIRD_PARTY_COOKIES = {
+  enableThirdPartyCookieRestriction: true,
+  disableThirdPartyCookieMetadata: true,
+  disableThirdPartyCookieHeuristics: true,
+};
+
+async function blockThirdPartyCookies(context: BrowserContext, page: Page): Promise<void> {
+  const session = await context.newCDPSession(page);
+  await session.send('Network.enable');
+  await session.send('Network.setCookieControls', BLOCK_THIRD_PARTY_COOKIES);
+}
+
+/**
+ * The npm build lets framed third-party cookies through; Laurel must be tested in a browser that
+ * blocks them, so every page of every context (pop-ups and new windows included) gets the DevTools
+ * cookie controls that block them before the test uses it.
+ */
+function withBlockedThirdPartyCookies(browser: Browser): Browser {
+  const newContext = browser.newContext.bind(browser);
+  browser.newContext = async (options) => {
+    const context = await newContext(options);
+    context.on('page', (page) => void blockThirdPartyCookies(context, page).catch(() => {}));
+    const newPage = context.newPage.bind(context);
+    context.newPage = async () => {
+      const page = await newPage();
+      await blockThirdPartyCookies(context, page);
+      return page;
+    };
+    return context;
+  };
+  browser.newPage = async (options) => {
+    const context = await browser.newContext(options);
+    const page = await context.newPage();
+    page.on('close', () => void context.close().catch(() => {}));
+    return page;
+  };
+  return browser;
+}
+
+/**
+ * Headless Chromium as a learner's browser, blocking third-party cookies, which is exactly the
+ * situation Laurel must survive inside an LMS iframe. The network flags keep it from calling Google
+ * services, which this machine cannot reach.
  */
 export async function launchBrowser(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM_PATH,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--disable-dev-shm-usage',
-    ],
-  });
+  const choice = await chooseChromium();
+  const args = [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--disable-dev-shm-usage',
+  ];
+  const browser = await chromium.launch({ executablePath: choice.path, headless: true, args });
+  return choice.source === 'npm' ? withBlockedThirdPartyCookies(browser) : browser;
 }
 
 export type AxeViolation = { id: string; impact: string | null; help: string; nodes: number };
