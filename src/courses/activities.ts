@@ -1,7 +1,7 @@
 import type { Context } from '../context.js';
 import type { CourseScope } from './scope.js';
 
-export type KnownActivity = { id: string; title: string | null; source: 'events' | 'gradebook' };
+export type KnownActivity = { id: string; title: string | null; source: 'events' | 'gradebook' | 'lms' };
 
 /**
  * The activities Laurel has seen in this course's events (an LMS plugin may send a title as
@@ -33,11 +33,40 @@ export async function activitiesSeenInEvents(
     { $sort: { _id: 1 } },
     { $limit: limit },
   ]);
-  return rows.map((r) => ({
+  const seen = rows.map((r) => ({
     id: r._id,
     title: (typeof r.title === 'string' && r.title) || (typeof r.name === 'string' && r.name) || null,
     source: 'events' as const,
   }));
+  // Activities the LMS described before any grade for them arrived (Canvas Live Events).
+  const described = await activitiesFromLmsFeeds(ctx, scope, limit);
+  return described.length ? mergeActivities(seen, described).slice(0, limit) : seen;
+}
+
+/**
+ * The activities an LMS's own feed described for this course (Canvas Live Events' assignment events,
+ * stored by src/lms/canvas/activities.ts under the LMS's course id), deleted ones left out. Merged into
+ * activitiesSeenInEvents, so the badge builder offers them by name before any grade arrived.
+ */
+export async function activitiesFromLmsFeeds(
+  ctx: Context,
+  scope: CourseScope,
+  limit = 200,
+): Promise<KnownActivity[]> {
+  if (!scope.courseRef) return [];
+  const course = await ctx.models.courses
+    .findOne({ _id: scope.courseRef, platformId: scope.platformId }, { ids: 1 })
+    .lean();
+  if (!course || course.ids.length === 0) return [];
+  const rows = await ctx.models.lmsActivities
+    .find(
+      { platformId: scope.platformId, courseId: { $in: course.ids }, state: { $ne: 'deleted' } },
+      { activityId: 1, name: 1 },
+    )
+    .sort({ activityId: 1 })
+    .limit(limit)
+    .lean();
+  return rows.map((r) => ({ id: r.activityId, title: r.name ?? null, source: 'lms' as const }));
 }
 
 /** Merges activity lists, first title wins, sorted by what a person reads. */

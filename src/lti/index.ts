@@ -13,6 +13,7 @@ import { LoginStateStore } from './login-states.js';
 import { ltiPlatformStore, type LtiPlatformStore } from './platforms.js';
 import { refusal, refusalForLtijsError, sendRefusal, type PageRenderer } from './refusals.js';
 import { registrationRouter } from './registration.js';
+import { MOODLE_PLUGIN_PATH, moodlePluginHandler } from './moodlePlugin.js';
 import { catchAsyncErrors } from './catchAsyncErrors.js';
 import { ltiRequestGuard, type FieldProblem } from './requestGuard.js';
 import { HttpError } from '../errors.js';
@@ -142,6 +143,7 @@ export async function createLti(ctx: Context, connection: Connection): Promise<L
         res.set('Cache-Control', 'public, max-age=300').json(canvasConfiguration(ctx.config.publicUrl));
       });
       app.use(registrationRouter(ctx, platforms));
+      app.get(MOODLE_PLUGIN_PATH, moodlePluginHandler());
       app.use('/lti', ltijsErrorsInLaurelShape, provider.app);
     },
   };

@@ -16,6 +16,10 @@ export const platformInputSchema = z.strictObject({
   authTokenUrl: httpsUrl,
   jwksUrl: httpsUrl,
   deploymentIds: z.array(nonEmptyText(500)).max(100).default([]),
+  /** Canvas: the key set that signs its Live Events (default: Instructure's). */
+  liveEventsJwksUrl: httpsUrl.optional(),
+  /** Canvas: the root account (`root_account_lti_guid`) whose Live Events are accepted. */
+  liveEventsRootAccountGuid: nonEmptyText(500).optional(),
 });
 
 export type PlatformInput = z.infer<typeof platformInputSchema>;

@@ -4,6 +4,8 @@ import { courseModel } from './course.js';
 import { credentialModel } from './credential.js';
 import { issuerProfileModel } from './issuerProfile.js';
 import { learningEventModel } from './learningEvent.js';
+import { liveEventReceiptModel } from './liveEventReceipt.js';
+import { lmsActivityModel } from './lmsActivity.js';
 import { personModel } from './person.js';
 import { platformModel } from './platform.js';
 import { progressModel } from './progress.js';
@@ -27,6 +29,8 @@ export function createModels(connection: Connection) {
     statusLists: statusListModel(connection),
     rateWindows: rateWindowModel(connection),
     registrationLinks: registrationLinkModel(connection),
+    liveEventReceipts: liveEventReceiptModel(connection),
+    lmsActivities: lmsActivityModel(connection),
   };
 }
 

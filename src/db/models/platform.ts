@@ -38,6 +38,17 @@ export interface PlatformDoc {
    * Canvas's issuer and login host are not the school's own Canvas address that frames Laurel.
    */
   frameOrigins?: string[];
+  /**
+   * Canvas: the key set that signs the platform's Live Events (absent: the one Instructure publishes,
+   * CANVAS_LIVE_EVENTS_JWKS_URL in src/lms/canvas/keys.ts).
+   */
+  liveEventsJwksUrl?: string | null;
+  /**
+   * Canvas: the root account whose Live Events this platform accepts (`metadata.root_account_lti_guid`,
+   * the launch's tool_platform guid). Every hosted Canvas signs with the same keys, so this binds the
+   * receiver to one school; absent: any account (the setup guide says to set it).
+   */
+  liveEventsRootAccountGuid?: string | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -59,6 +70,8 @@ const schema = new Schema<PlatformDoc>(
     status: { type: String, enum: ['active', 'pending'], default: 'active' },
     suggestedName: { type: String, default: null },
     frameOrigins: { type: [String], default: undefined },
+    liveEventsJwksUrl: { type: String, default: null },
+    liveEventsRootAccountGuid: { type: String, default: null },
   },
   { timestamps: true, collection: 'platforms' },
 );

@@ -12,11 +12,15 @@ import { platformsRouter } from './platforms.js';
 import { progressRouter } from './progress.js';
 import { registrationLinksRouter } from './registrationLinks.js';
 import { templatesRouter } from './templates.js';
+import { moodleWebhookRouter } from './webhooks/moodle.js';
+import { canvasWebhookRouter } from './webhooks/canvas.js';
 
 /** Everything under /api/v1: the signed event endpoint, the OpenAPI document, the admin API. */
 export function apiRouter(ctx: Context, options: { platformHooks: PlatformHooks }): Router {
   const router = Router();
   router.use(eventsRouter(ctx));
+  router.use(moodleWebhookRouter(ctx));
+  router.use(canvasWebhookRouter(ctx));
   router.use(openApiRouter(ctx));
   const admin = Router();
   admin.use(requireAdminKey(ctx.config.adminApiKey));

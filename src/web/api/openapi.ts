@@ -28,6 +28,8 @@ const ERROR_TEXT: Record<number, string> = {
   404: 'Not found',
   409: 'Conflicts with what is stored',
   413: 'Body over 1 MiB or more than 500 events',
+  502: 'The LMS refused or could not be reached; the message says what it answered',
+  503: 'Laurel cannot check the message now (the key set is unreachable); send it again later',
 };
 const idParam = {
   name: 'id',
@@ -643,6 +645,47 @@ export function buildOpenApi(publicUrl: string) {
           security: [{ eventSignature: [] }],
           requestBody: { required: true, content: json({ type: 'object' }) },
           responses: { 200: ok(ref('EventAnswer')), ...errors(400, 401, 413) },
+        },
+      },
+      '/webhooks/moodle/{platformId}': {
+        post: {
+          summary:
+            "Events from Laurel's Moodle plugin: the body of /events (one event or { events }), or { catalogue } (the course's activities and grade items), or { test: true }; signed with this platform's webhook secret",
+          security: [{ eventSignature: [] }],
+          parameters: [{ ...idParam, name: 'platformId' }],
+          requestBody: { required: true, content: json({ type: 'object' }) },
+          responses: { 200: ok({ type: 'object' }), ...errors(400, 401, 413) },
+        },
+      },
+      '/webhooks/canvas/{platformId}': {
+        post: {
+          summary:
+            'One Canvas Live Event as Canvas delivers it over HTTPS: a compact RS256 JWT signed with the key set of the platform (liveEventsJwksUrl)',
+          security: [],
+          parameters: [{ ...idParam, name: 'platformId' }],
+          requestBody: { required: true, content: { 'application/jwt': { schema: { type: 'string' } } } },
+          responses: { 200: ok({ type: 'object' }), ...errors(400, 401, 413, 503) },
+        },
+      },
+      '/platforms/{id}/canvas/live-events-subscription': {
+        post: {
+          summary:
+            "Subscribes a Canvas platform to the Live Events Laurel uses, through Canvas's Data Services API with the tool's LTI service token",
+          parameters: [idParam],
+          requestBody: {
+            required: true,
+            content: json({
+              type: 'object',
+              required: ['canvasUrl', 'accountId'],
+              additionalProperties: false,
+              properties: {
+                canvasUrl: { type: 'string', format: 'uri' },
+                accountId: { type: 'string', minLength: 1, maxLength: 200 },
+                contextId: { type: 'string', minLength: 1, maxLength: 200 },
+              },
+            }),
+          },
+          responses: { 200: ok({ type: 'object' }), ...errors(400, 401, 404, 409, 502) },
         },
       },
     },

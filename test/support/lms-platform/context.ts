@@ -1,6 +1,7 @@
 /** What every endpoint module of the platform shares: its state, keys, flavour and addresses. */
 import type { FlavourProfile } from './flavour.js';
 import type { PlatformKeys } from './keys.js';
+import type { LiveEventsState } from './live-events.js';
 import type { PlatformStore } from './store.js';
 
 export const PATHS = {
@@ -32,6 +33,8 @@ export interface PlatformContext {
   homeLinks?: { href: string; label: string }[];
   /** Spoils what the storage frame answers to lti.get_data (tests of a tool's refusals). */
   storageTamper?: import('./storage.js').StorageTamper | undefined;
+  /** Canvas Live Events: their signing keys, the root account, Data Services subscriptions, deliveries. */
+  liveEvents: LiveEventsState;
 }
 
 export function absolute(ctx: PlatformContext, path: string): string {

@@ -16,6 +16,8 @@ export type { TraceStep } from './browser.js';
 export { ROLE, profileFor } from './flavour.js';
 export type { DemoData } from './demo.js';
 export type { StorageTamper } from './storage.js';
+export { DATA_SERVICES_SCOPE, DATA_SERVICES_SCOPES, LIVE_EVENTS_PATHS } from './live-events.js';
+export type { DataServiceSubscription, LiveEventInput, LiveEventSignOptions } from './live-events.js';
 export { CLAIM, CLIENT_ASSERTION_TYPE, MEDIA, SCOPE, SERVICE_SCOPES } from './types.js';
 export type {
   Course,

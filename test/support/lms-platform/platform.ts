@@ -13,6 +13,14 @@ import {
   type PlatformContext,
 } from './context.js';
 import type { DemoData } from './demo.js';
+import {
+  deliverLiveEvent,
+  LIVE_EVENTS_PATHS,
+  liveEventEnvelope,
+  signLiveEvent,
+  type LiveEventInput,
+  type LiveEventSignOptions,
+} from './live-events.js';
 import { createLaunch, launchStartPath, loginParams, loginUrlWithQuery } from './oidc.js';
 import { issueRegistrationToken } from './registration.js';
 import type { StorageTamper } from './storage.js';
@@ -226,6 +234,65 @@ export class TestPlatform {
   /** Makes every access token issued so far expire now, so tools must ask for new ones. */
   expireAccessTokens(): void {
     for (const token of this.ctx.store.accessTokens.values()) token.expiresAt = Date.now() - 1;
+  }
+
+  // --- Canvas Live Events -------------------------------------------------------------------------------
+
+  /** The key set that signs this platform's Live Events (Instructure's, for a real Canvas). */
+  get liveEventsJwksUrl(): string {
+    return absolute(this.ctx, LIVE_EVENTS_PATHS.jwks);
+  }
+  /** The root account: global id, uuid, lti guid (= `root_account_lti_guid`), lti_context_id (Data Services URL). */
+  get rootAccount() {
+    return { ...this.ctx.liveEvents.rootAccount };
+  }
+  /** Publishes a new Live Events signing key (the old one stays listed); returns its kid. */
+  rotateLiveEventKeys(): string {
+    return this.ctx.liveEvents.keys.rotate().kid;
+  }
+  /** The `{ metadata, body }` of a Live Event, with Canvas-shaped metadata (global ids). */
+  liveEvent(input: LiveEventInput): Record<string, unknown> {
+    return liveEventEnvelope(this.ctx, input);
+  }
+  /** A signed delivery (compact RS256 JWT) of an envelope. */
+  signLiveEvent(envelope: Record<string, unknown>, options?: LiveEventSignOptions): string {
+    return signLiveEvent(this.ctx, envelope, options);
+  }
+  /** POSTs a delivery (a token, or an envelope signed now) to `url`, as Canvas's HTTPS delivery does. */
+  async deliverLiveEvent(
+    url: string,
+    event: string | Record<string, unknown>,
+    options: LiveEventSignOptions & { asJsonString?: boolean } = {},
+  ): Promise<{ status: number; body: any }> {
+    const token = typeof event === 'string' ? event : this.signLiveEvent(event, options);
+    const name =
+      typeof event === 'string' ? '' : String((event.metadata as { event_name?: unknown }).event_name ?? '');
+    return deliverLiveEvent(this.ctx, url, token, { asJsonString: options.asJsonString, eventName: name });
+  }
+  /**
+   * Emits a Live Event to every active HTTPS subscription that asked for its type (what Canvas does when the
+   * event happens); returns the deliveries' answers.
+   */
+  async emitLiveEvent(input: LiveEventInput): Promise<{ url: string; status: number; body: any }[]> {
+    const envelope = this.liveEvent(input);
+    const out: { url: string; status: number; body: any }[] = [];
+    for (const sub of this.ctx.liveEvents.subscriptions) {
+      if (
+        sub.State !== 'Active' ||
+        sub.TransportType !== 'https' ||
+        !sub.EventTypes.includes(input.eventName)
+      )
+        continue;
+      const answer = await this.deliverLiveEvent(sub.TransportMetadata.Url, envelope);
+      out.push({ url: sub.TransportMetadata.Url, ...answer });
+    }
+    return out;
+  }
+  get liveEventSubscriptions() {
+    return this.ctx.liveEvents.subscriptions;
+  }
+  get liveEventDeliveries() {
+    return this.ctx.liveEvents.deliveries;
   }
 
   get deepLinkResponses() {

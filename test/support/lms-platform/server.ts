@@ -11,6 +11,7 @@ import { deepLinkingRouter } from './deep-linking.js';
 import { seedDemo } from './demo.js';
 import { profileFor } from './flavour.js';
 import { homeRouter } from './home.js';
+import { liveEventsRouter, newLiveEventsState } from './live-events.js';
 import { PlatformKeys } from './keys.js';
 import { nrpsRouter } from './nrps.js';
 import { oidcRouter } from './oidc.js';
@@ -72,6 +73,7 @@ function buildApp(ctx: PlatformContext, extra?: express.Router): express.Express
     deepLinkingRouter,
     registrationRouter,
     storageRouter,
+    liveEventsRouter,
   ]) {
     app.use(router(ctx));
   }
@@ -120,6 +122,7 @@ export async function startTestPlatform(opts: StartTestPlatformOptions): Promise
     storageTarget:
       (opts.platformStorage ?? !!profile.storageTarget) ? (profile.storageTarget ?? 'lti_storage') : null,
     homeLinks: opts.extraPages?.links ?? [],
+    liveEvents: newLiveEventsState(url),
   };
   store.clients.set(clientId, {
     clientId,

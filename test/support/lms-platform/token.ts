@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { absolute, PATHS, type PlatformContext } from './context.js';
 import { decodeJwt, JwtCheckError, verifyWithJwks } from './keys.js';
-import { CLIENT_ASSERTION_TYPE, SERVICE_SCOPES, type AccessToken } from './types.js';
+import { CLIENT_ASSERTION_TYPE, DATA_SERVICES_SCOPES, SERVICE_SCOPES, type AccessToken } from './types.js';
 
 const TOKEN_LIFETIME_S = 3600;
 
@@ -78,7 +78,10 @@ async function grant(ctx: PlatformContext, body: Record<string, unknown>): Promi
   ctx.store.usedJtis.set(jtiKey, payload.exp * 1000);
 
   const asked = (field(body, 'scope') ?? '').split(' ').filter(Boolean);
-  const scopes = asked.filter((s) => SERVICE_SCOPES.includes(s) && client.scopes.includes(s));
+  // Canvas also grants its Data Services scopes (Live Events subscriptions) to a key that holds them.
+  const known =
+    ctx.profile.flavour === 'canvas' ? [...SERVICE_SCOPES, ...DATA_SERVICES_SCOPES] : SERVICE_SCOPES;
+  const scopes = asked.filter((s) => known.includes(s) && client.scopes.includes(s));
   if (scopes.length === 0) {
     throw new OAuthError(
       400,

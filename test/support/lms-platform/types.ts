@@ -49,6 +49,18 @@ export const SCOPE = {
   nrps: 'https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly',
 } as const;
 export const SERVICE_SCOPES: readonly string[] = Object.values(SCOPE);
+
+/** The LTI scopes of Canvas's Data Services API (lib/token_scopes.rb). */
+export const DATA_SERVICES_SCOPE = {
+  create: 'https://canvas.instructure.com/lti/data_services/scope/create',
+  show: 'https://canvas.instructure.com/lti/data_services/scope/show',
+  update: 'https://canvas.instructure.com/lti/data_services/scope/update',
+  list: 'https://canvas.instructure.com/lti/data_services/scope/list',
+  destroy: 'https://canvas.instructure.com/lti/data_services/scope/destroy',
+  listEventTypes: 'https://canvas.instructure.com/lti/data_services/scope/list_event_types',
+} as const;
+export const DATA_SERVICES_SCOPES: readonly string[] = Object.values(DATA_SERVICES_SCOPE);
+
 export const AGS_SCOPES: readonly string[] = [
   SCOPE.lineItem,
   SCOPE.lineItemReadonly,
