@@ -18,7 +18,6 @@ import { courseRouter } from './web/course/index.js';
 import { publicRouter } from './web/public/index.js';
 import { framingPolicy } from './web/framing.js';
 import { adminRouter } from './web/admin/index.js';
-import { canvasSubscriptionRouter } from './web/api/webhooks/canvas.js';
 
 export type Laurel = {
   config: Config;
@@ -69,9 +68,7 @@ export async function startLaurel(config: Config, options: { logger?: Logger } =
     checkReady: async () => ({ database: await databaseAnswers(connection), jobs: queue.isReady() }),
   });
   app.use(framingPolicy(ctx));
-  // Needs the ltijs provider (the tool's LTI service token), so it is mounted beside the admin API.
-  app.use('/api/v1', canvasSubscriptionRouter(ctx, lti.provider));
-  app.use('/api/v1', apiRouter(ctx, { platformHooks: lti.platformHooks }));
+  app.use('/api/v1', apiRouter(ctx, { platformHooks: lti.platformHooks, ltiProvider: lti.provider }));
   lti.mount(app);
   app.use(courseRouter(ctx, lti));
   app.use(publicRouter(ctx));

@@ -13,10 +13,13 @@ import { progressRouter } from './progress.js';
 import { registrationLinksRouter } from './registrationLinks.js';
 import { templatesRouter } from './templates.js';
 import { moodleWebhookRouter } from './webhooks/moodle.js';
-import { canvasWebhookRouter } from './webhooks/canvas.js';
+import { canvasSubscriptionRouter, canvasWebhookRouter } from './webhooks/canvas.js';
 
 /** Everything under /api/v1: the signed event endpoint, the OpenAPI document, the admin API. */
-export function apiRouter(ctx: Context, options: { platformHooks: PlatformHooks }): Router {
+export function apiRouter(
+  ctx: Context,
+  options: { platformHooks: PlatformHooks; ltiProvider?: unknown },
+): Router {
   const router = Router();
   router.use(eventsRouter(ctx));
   router.use(moodleWebhookRouter(ctx));
@@ -33,6 +36,8 @@ export function apiRouter(ctx: Context, options: { platformHooks: PlatformHooks 
   admin.use(progressRouter(ctx));
   admin.use(auditRouter(ctx));
   admin.use(issuerRouter(ctx));
+  // Its own admin-key check; it needs the ltijs provider for the tool's LTI service token.
+  router.use(canvasSubscriptionRouter(ctx, options.ltiProvider));
   router.use(admin);
   return router;
 }

@@ -69,6 +69,8 @@ export function canvasSubscriptionRouter(ctx: Context, ltiProvider: unknown): Ro
       if (!parsed.success)
         throw new HttpError(400, 'invalid_request', 'The body is not valid.', formatIssues(parsed.error));
       const deliveryUrl = liveEventsDeliveryUrl(ctx.config.publicUrl, platform);
+      if (!ltiProvider)
+        throw new HttpError(503, 'unavailable', 'LTI services are not available in this process.');
       try {
         const accessToken = await dataServicesToken(ltiProvider, platform);
         const result = await ensureLiveEventsSubscription(lmsOutboundPolicy(ctx.config), {
