@@ -18,7 +18,7 @@ const loaded = (url: string, document: unknown): LoadedDocument => ({
  * caller supplied, did:key). Anything else is an error naming the URL.
  */
 export function createDocumentLoader(resolvers: readonly DocumentResolver[] = []): DocumentLoader {
-  return async (url: string) => {
+  const loader: DocumentLoader = async (url: string) => {
     const context = CONTEXTS.get(url);
     if (context !== undefined) return loaded(url, context);
     for (const resolve of resolvers) {
@@ -27,7 +27,17 @@ export function createDocumentLoader(resolvers: readonly DocumentResolver[] = []
     }
     throw new Error(`Document loader has no document for ${url} (it never fetches; give a resolver)`);
   };
+  bundledLoaders.add(loader);
+  return loader;
 }
+
+/**
+ * Loaders made by createDocumentLoader: they answer every bundled context from CONTEXTS before
+ * any resolver, so what they load for a context URL is known without calling them (the signing
+ * templates of canonicalTemplates.ts rely on it).
+ */
+const bundledLoaders = new WeakSet<DocumentLoader>();
+export const isBundledLoader = (loader: DocumentLoader) => bundledLoaders.has(loader);
 
 /** Resolves a fixed set of documents by URL (tests, and documents a caller already holds). */
 export function staticResolver(documents: Readonly<Record<string, unknown>>): DocumentResolver {

@@ -116,7 +116,7 @@ export class Collection {
     }
     const index = new Index(spec, this.ns);
     if (index.unique) {
-      const probe = new Index(spec, this.ns);
+      const probe = new Index(spec, this.ns, false);
       for (const [id, doc] of this.docs) {
         const error = probe.conflict(doc, id);
         if (error) {

@@ -1,12 +1,14 @@
 /**
- * Index specifications and unique-key bookkeeping. Only uniqueness and TTL change what
- * the engine answers, so only unique indexes keep a key map; others are catalogue entries.
+ * Index specifications and unique-key bookkeeping. Unique indexes keep a key map for E11000;
+ * every index that is neither sparse nor partial also keeps its keys in order (ordered-index.ts)
+ * for the query planner (planner.ts), which only ever narrows candidates with them.
  */
 import type { Document } from 'bson';
 import type { Query } from 'mingo';
 import { canonical, isPlainObject, toNumber, isNumeric } from './bson.js';
 import { CommandError, fail } from './errors.js';
 import { formatDocument } from './format.js';
+import { OrderedIndex } from './ordered-index.js';
 import { compileFilter } from './query.js';
 
 const MISSING = Symbol('missing');
@@ -160,10 +162,14 @@ export class Index {
   private readonly partial: Query | undefined;
   /** For unique indexes: key text → record ids holding it. */
   private readonly entries = new Map<string, Set<number>>();
+  /** Keys in order, for the planner; none for sparse and partial indexes (they leave documents out). */
+  readonly ordered: OrderedIndex | undefined;
 
   constructor(
     readonly spec: Document,
     private readonly ns: string,
+    /** False for a throwaway copy that only checks uniqueness (an index build's probe). */
+    keepOrder = true,
   ) {
     this.name = String(spec.name);
     this.fields = Object.keys(spec.key as Document);
@@ -172,6 +178,15 @@ export class Index {
     this.partial = spec.partialFilterExpression
       ? compileFilter(spec.partialFilterExpression as Document)
       : undefined;
+    this.ordered =
+      !keepOrder || this.sparse || this.partial
+        ? undefined
+        : new OrderedIndex(this.fields, spec.key as Document);
+  }
+
+  /** Hidden indexes are kept up to date but never chosen by the planner, as in mongod. */
+  get hidden(): boolean {
+    return this.spec.hidden === true;
   }
 
   /** Seconds after which a document expires, for a single-field TTL index. */
@@ -219,6 +234,7 @@ export class Index {
   }
 
   add(id: number, doc: Document): void {
+    this.ordered?.add(id, doc);
     if (!this.unique) return;
     for (const key of this.keysOf(doc)) {
       const holders = this.entries.get(key.text) ?? new Set<number>();
@@ -228,6 +244,7 @@ export class Index {
   }
 
   remove(id: number, doc: Document): void {
+    this.ordered?.remove(id, doc);
     if (!this.unique) return;
     for (const key of this.keysOf(doc)) {
       const holders = this.entries.get(key.text);

@@ -48,7 +48,7 @@ export function compileFilter(filter: Document | undefined, ctx: QueryContext = 
 }
 
 /** A sort spec with numeric directions, checked as mongod checks it. */
-function normalizeSort(sort: Document | undefined): Record<string, 1 | -1> | undefined {
+export function normalizeSort(sort: Document | undefined): Record<string, 1 | -1> | undefined {
   if (!sort || !Object.keys(sort).length) return undefined;
   const out: Record<string, 1 | -1> = {};
   for (const [field, direction] of Object.entries(sort)) {

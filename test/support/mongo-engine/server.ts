@@ -6,6 +6,7 @@ import net from 'node:net';
 import type { Document } from 'bson';
 import { cloneDoc } from './bson.js';
 import { runCommand } from './commands/dispatch.js';
+import { engineStats } from './planner.js';
 import type { Cursors } from './cursors.js';
 import { CommandError } from './errors.js';
 import type { Store } from './store.js';
@@ -96,7 +97,9 @@ export class EngineServer {
   }
 
   private run(connectionId: number, body: Document, opCode: number): Document {
+    const start = performance.now();
     const reply = runCommand(body, { store: this.store, cursors: this.cursors, connectionId });
+    engineStats.commandMicros += (performance.now() - start) * 1000;
     if (this.onCommand) {
       // Copies: replies hold stored documents, which nothing outside the store may touch.
       const event = { body: cloneDoc(body), reply: cloneDoc(reply) };

@@ -3,6 +3,7 @@
  * expireAfterSeconds. mongod sweeps every 60 s; test equipment sweeps every second by default.
  */
 import type { Document } from 'bson';
+import { datesUpTo } from './planner.js';
 import type { Store } from './store.js';
 
 /** The date a document expires by: the field's date, or the earliest date in an array. */
@@ -24,7 +25,14 @@ export function sweepExpired(store: Store, now = Date.now()): number {
       const seconds = index.ttlSeconds;
       if (seconds === undefined) continue;
       const field = index.fields[0];
-      for (const [id, doc] of collection.entries()) {
+      const cutoff = now - seconds * 1000;
+      // The index's ordered keys hold every date a document has there: only those up to the cutoff can expire.
+      const ids = index.ordered ? datesUpTo(index.ordered, cutoff) : undefined;
+      const entries = ids
+        ? ids.map((id) => [id, collection.get(id)] as [number, Document | undefined])
+        : collection.entries();
+      for (const [id, doc] of entries) {
+        if (!doc) continue;
         const base = expiryBase(doc, field);
         if (base !== undefined && base + seconds * 1000 <= now) {
           collection.remove(id);

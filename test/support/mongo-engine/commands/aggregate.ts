@@ -1,11 +1,52 @@
 /** aggregate (cursor form only), run entirely by mingo's Aggregator. */
 import type { Document } from 'bson';
+import type { Query } from 'mingo';
 import { bsonTypeName, isPlainObject, toNumber } from '../bson.js';
 import { fail } from '../errors.js';
-import { aggregateDocs } from '../query.js';
+import type { Collection } from '../collection.js';
+import { candidates, sortedMatches } from '../planner.js';
+import { aggregateDocs, compileFilter, type QueryContext } from '../query.js';
 import { checkFields, collectionName, nonNegative } from '../validate.js';
 import { checkHint, queryContext, refuseIfSet } from './shared.js';
 import type { CommandContext, Handler } from './types.js';
+
+/**
+ * The documents a pipeline starts from: those its leading $match may match (by index where one
+ * helps), or for `$match`, `$sort`, [`$skip`,] `$limit` only the first ones in sort order. The
+ * whole pipeline still runs over them, so the answer is the same as over the whole collection.
+ */
+function sourceOf(collection: Collection, pipeline: Document[], qctx: QueryContext): Document[] {
+  let at = 0;
+  let filter: Document | undefined;
+  if (pipeline[0] && isPlainObject(pipeline[0].$match)) {
+    filter = pipeline[0].$match;
+    at = 1;
+  }
+  const sort = pipeline[at]?.$sort;
+  if (isPlainObject(sort) && Object.values(sort).every((v) => v === 1 || v === -1)) {
+    let need = 0;
+    let next = at + 1;
+    const skip = pipeline[next]?.$skip;
+    if (typeof skip === 'number' && Number.isInteger(skip) && skip >= 0) {
+      need += skip;
+      next++;
+    }
+    const limit = pipeline[next]?.$limit;
+    if (typeof limit === 'number' && Number.isInteger(limit) && limit > 0) {
+      let query: Query | undefined;
+      try {
+        query = compileFilter(filter, qctx);
+      } catch {
+        // A bad $match (or stage) is reported by the pipeline itself, in mongod's order.
+        return collection.documents();
+      }
+      const top = sortedMatches(collection, query, filter, sort, need + limit, qctx);
+      if (top) return top.map(([, doc]) => doc);
+    }
+  }
+  if (!filter) return collection.documents();
+  return candidates(collection, filter, qctx).map(([, doc]) => doc);
+}
 
 function aggregate(ctx: CommandContext): Document {
   const { body } = ctx;
@@ -38,13 +79,10 @@ function aggregate(ctx: CommandContext): Document {
       fail(14, `Each element of the 'pipeline' array must be an object, not ${bsonTypeName(stage)}`);
   });
   const collection = name ? ctx.store.get(ctx.db, name) : undefined;
+  const qctx = queryContext(ctx, { collation: body.collation, let: body.let });
   checkHint(collection, body.hint);
-  const source = collection?.documents() ?? [];
-  const results = aggregateDocs(
-    source,
-    pipeline as Document[],
-    queryContext(ctx, { collation: body.collation, let: body.let }),
-  );
+  const source = collection ? sourceOf(collection, pipeline as Document[], qctx) : [];
+  const results = aggregateDocs(source, pipeline as Document[], qctx);
   const ns = name ? `${ctx.db}.${name}` : `${ctx.db}.$cmd.aggregate`;
   return ctx.cursors.first(ns, results, batchSize);
 }

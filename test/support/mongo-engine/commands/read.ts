@@ -3,7 +3,8 @@ import type { Document } from 'bson';
 import { resolve } from 'mingo/util';
 import { canonical, toNumber } from '../bson.js';
 import { fail } from '../errors.js';
-import { compileFilter, findDocs, withMingo } from '../query.js';
+import { candidates, findInCollection } from '../planner.js';
+import { compileFilter, withMingo } from '../query.js';
 import { checkFields, collectionName, nonNegative, truthy } from '../validate.js';
 import { checkHint, queryContext, refuseIfSet } from './shared.js';
 import type { CommandContext, Handler } from './types.js';
@@ -54,7 +55,7 @@ function find(ctx: CommandContext): Document {
   const args = { filter: body.filter, sort: body.sort, projection: body.projection, skip, limit };
   const qctx = queryContext(ctx, { collation: body.collation, let: body.let });
   // Run even on a missing collection, so a bad filter or sort fails the same way there.
-  const docs = findDocs(collection?.documents() ?? [], args, qctx);
+  const docs = findInCollection(collection, args, qctx);
   // The limit is already applied, so the cursor closes when the limited set runs out.
   return ctx.cursors.first(`${ctx.db}.${name}`, docs, batchSize, truthy(body.singleBatch));
 }
@@ -107,11 +108,16 @@ function count(ctx: CommandContext): Document {
   const skip = nonNegative('skip', body.skip) ?? 0;
   // A negative limit counts like its absolute value, as in mongod.
   const limit = body.limit === undefined || body.limit === null ? 0 : Math.abs(toNumber(body.limit));
-  const query = compileFilter(body.query, queryContext(ctx, { collation: body.collation }));
+  const qctx = queryContext(ctx, { collation: body.collation });
+  const query = compileFilter(body.query, qctx);
   const collection = ctx.store.get(ctx.db, name);
   checkHint(collection, body.hint);
+  const filter = body.query as Document | undefined;
   const matched = collection
-    ? withMingo('count', () => collection.documents().filter((doc) => query.test(doc)).length)
+    ? withMingo(
+        'count',
+        () => candidates(collection, filter, qctx).filter(([, doc]) => query.test(doc)).length,
+      )
     : 0;
   const n = Math.max(0, matched - skip);
   return { n: limit ? Math.min(n, limit) : n, ok: 1 };
@@ -131,10 +137,13 @@ function distinct(ctx: CommandContext): Document {
     },
     { generic: true, skip: 'distinct' },
   );
-  const query = compileFilter(body.query, queryContext(ctx, { collation: body.collation }));
+  const qctx = queryContext(ctx, { collation: body.collation });
+  const query = compileFilter(body.query, qctx);
   const key = String(body.key);
   const seen = new Map<string, unknown>();
-  for (const doc of ctx.store.get(ctx.db, name)?.documents() ?? []) {
+  const collection = ctx.store.get(ctx.db, name);
+  const docs = collection ? candidates(collection, body.query as Document | undefined, qctx) : [];
+  for (const [, doc] of docs) {
     if (!withMingo('distinct', () => query.test(doc))) continue;
     const value = resolve(doc, key);
     // Arrays contribute their elements (one level), as in mongod.

@@ -4,6 +4,7 @@ import type { Collection } from '../collection.js';
 import { bsonTypeName, isPlainObject, toNumber } from '../bson.js';
 import { checkInsertable, withIdFirst } from '../documents.js';
 import { CommandError, fail } from '../errors.js';
+import { candidates, sortedMatches } from '../planner.js';
 import { compileFilter, findDocs, withMingo, type QueryContext } from '../query.js';
 import { applyUpdate, parseUpdate, upsertDocument } from '../updates.js';
 import { checkFields, collectionName, truthy } from '../validate.js';
@@ -89,8 +90,10 @@ export function targets(
 ): [number, Document][] {
   if (!collection) return [];
   const query = compileFilter(filter, qctx);
-  const entries = collection.entries();
   if (one && sort && Object.keys(sort).length) {
+    const top = sortedMatches(collection, query, filter, sort, 1, qctx);
+    if (top) return top.slice(0, 1);
+    const entries = candidates(collection, filter, qctx);
     const ids = new Map(entries.map(([id, doc]) => [doc, id] as const));
     const [first] = findDocs(
       entries.map(([, doc]) => doc),
@@ -100,7 +103,7 @@ export function targets(
     return first ? [[ids.get(first) as number, first]] : [];
   }
   const matched: [number, Document][] = [];
-  for (const entry of entries) {
+  for (const entry of candidates(collection, filter, qctx)) {
     if (withMingo('filter', () => query.test(entry[1]))) {
       matched.push(entry);
       if (one) break;
