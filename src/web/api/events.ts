@@ -1,14 +1,14 @@
-import express, { Router } from 'express';
+import express, { Router, type RequestHandler } from 'express';
 import type { Context } from '../../context.js';
 import { checkSignatureHeader, ingestGenericEvents, MAX_BODY_BYTES } from '../../events/ingest.js';
 
-/** POST /api/v1/events: signed with the platform's webhook secret instead of the admin key. */
-export function eventsRouter(ctx: Context): Router {
-  const router = Router();
-  router.post(
-    '/events',
-    // A missing, malformed or stale signature header is refused before the body is read into memory:
-    // its bytes are let through unread (so the connection stays usable) and the answer is a 401.
+/**
+ * For every body signed with a webhook secret: a missing, malformed or stale signature header is
+ * refused before the body is read into memory (its bytes are let through unread, so the connection
+ * stays usable, and the answer is a 401); then the raw bytes, which the signature covers, are read.
+ */
+export function signedRawBody(ctx: Context): RequestHandler[] {
+  return [
     (req, _res, next) => {
       try {
         checkSignatureHeader(req.header('x-laurel-signature'), ctx.now().getTime());
@@ -18,13 +18,17 @@ export function eventsRouter(ctx: Context): Router {
       }
       next();
     },
-    // The raw bytes are what the signature covers, so the body is parsed only after the check.
     express.raw({ type: () => true, limit: MAX_BODY_BYTES }),
-    async (req, res) => {
-      const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-      const answer = await ingestGenericEvents(ctx, raw, req.header('x-laurel-signature'));
-      res.json(answer);
-    },
-  );
+  ];
+}
+
+/** POST /api/v1/events: signed with the platform's webhook secret instead of the admin key. */
+export function eventsRouter(ctx: Context): Router {
+  const router = Router();
+  router.post('/events', ...signedRawBody(ctx), async (req, res) => {
+    const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const answer = await ingestGenericEvents(ctx, raw, req.header('x-laurel-signature'));
+    res.json(answer);
+  });
   return router;
 }

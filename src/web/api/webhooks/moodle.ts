@@ -1,4 +1,5 @@
-import express, { Router } from 'express';
+import { Router } from 'express';
+import { signedRawBody } from '../events.js';
 import type { AnyBulkWriteOperation } from 'mongoose';
 import { z } from 'zod';
 import type { Context } from '../../../context.js';
@@ -78,16 +79,7 @@ export function moodleWebhookRouter(ctx: Context): Router {
   router.post(
     '/webhooks/moodle/:platformId',
     // As for /events: a missing, malformed or stale header is refused before the body is read.
-    (req, _res, next) => {
-      try {
-        checkSignatureHeader(req.header('x-laurel-signature'), ctx.now().getTime());
-      } catch (err) {
-        req.resume();
-        throw err;
-      }
-      next();
-    },
-    express.raw({ type: () => true, limit: MAX_BODY_BYTES }),
+    ...signedRawBody(ctx),
     async (req, res) => {
       const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
       res.json(
