@@ -42,7 +42,8 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LAUREL_ROLE: z.enum(['web', 'worker', 'all']).default('all'),
   TRUST_PROXY: z
-    .enum(['true', 'false', '0', '1', '2', '3'], { error: 'true, false, or the number of proxy hops (0-3)' })
+    .string()
+    .regex(/^(true|false|\d{1,2})$/, 'true, false, or the number of proxy hops in front of Laurel (0-99)')
     .default('false'),
   JOBS_PROCESS_EVERY_MS: z.coerce
     .number({ error: 'a number of milliseconds (100-60000)' })

@@ -67,12 +67,15 @@ export async function startLaurel(config: Config, options: { logger?: Logger } =
     logger,
     checkReady: async () => ({ database: await databaseAnswers(connection), jobs: queue.isReady() }),
   });
-  app.use(framingPolicy(ctx));
-  app.use('/api/v1', apiRouter(ctx, { platformHooks: lti.platformHooks, ltiProvider: lti.provider }));
-  lti.mount(app);
-  app.use(courseRouter(ctx, lti));
-  app.use(publicRouter(ctx));
-  app.use(adminRouter(ctx, { platformHooks: lti.platformHooks }));
+  // A worker only processes jobs: it answers /healthz and /readyz for its orchestrator, nothing else.
+  if (config.role !== 'worker') {
+    app.use(framingPolicy(ctx));
+    app.use('/api/v1', apiRouter(ctx, { platformHooks: lti.platformHooks, ltiProvider: lti.provider }));
+    lti.mount(app);
+    app.use(courseRouter(ctx, lti));
+    app.use(publicRouter(ctx));
+    app.use(adminRouter(ctx, { platformHooks: lti.platformHooks }));
+  }
   finishApp(app, logger);
 
   const server = http.createServer(app);

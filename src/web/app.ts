@@ -51,9 +51,10 @@ export function createApp(deps: AppDeps): Express {
   app.use(hstsOverHttps);
   configureViews(app);
   app.use(healthRouter(deps.checkReady));
-  app.get('/', (_req, res) => {
-    res.render('home', { title: 'Laurel', publicUrl: deps.config.publicUrl });
-  });
+  if (deps.config.role !== 'worker')
+    app.get('/', (_req, res) => {
+      res.render('home', { title: 'Laurel', publicUrl: deps.config.publicUrl });
+    });
   return app;
 }
 

@@ -98,3 +98,28 @@ describe('start-up with a malformed environment', () => {
     expect(lines[0]).toMatch(/^Invalid configuration: PORT must be a TCP port number/);
   });
 });
+
+describe('TRUST_PROXY', () => {
+  const base = {
+    NODE_ENV: 'production',
+    PUBLIC_URL: 'https://laurel.example.edu',
+    MONGODB_URI: 'mongodb://db/laurel',
+    LTI_KEY: 'k'.repeat(32),
+    ADMIN_API_KEY: 'a'.repeat(24),
+    ENCRYPTION_KEY: '0f'.repeat(32),
+  };
+  it.each([
+    ['false', false],
+    ['true', true],
+    ['0', 0],
+    ['4', 4],
+    ['12', 12],
+  ])('takes %s as the number of proxy hops or a switch', (value, expected) => {
+    expect(loadConfig({ ...base, TRUST_PROXY: value }).trustProxy).toBe(expected);
+  });
+  it.each(['-1', 'yes', '100', '1.5'])('refuses %s, naming the variable', (value) => {
+    expect(() => loadConfig({ ...base, TRUST_PROXY: value })).toThrow(
+      /TRUST_PROXY must be true, false, or the number of proxy hops/,
+    );
+  });
+});
