@@ -15,16 +15,17 @@ import type { JobQueue } from './jobs/queue.js';
 import { LtiDatabase } from './lti/database.js';
 import { ltiPlatformStore } from './lti/platforms.js';
 import { platformInputSchema, type PlatformInput } from './platforms/schema.js';
-import { recordAudit } from './audit/record.js';
 import {
   approvePlatform,
   createRegistrationLink,
   deletePlatform,
-  getPlatform,
+  changeDeployment,
+  updatePlatformSettings,
   listPlatforms,
   listRegistrationLinks,
   registerPlatform,
   revokeRegistrationLink,
+  rotateWebhookSecret,
   toPublicRegistrationLink,
   type PlatformHooks,
 } from './platforms/service.js';
@@ -74,12 +75,22 @@ const COMMANDS = {
   },
   'platform add-deployment': {
     usage: 'platform add-deployment <platform id> <deployment id>',
-    what: 'Accepts launches from another installation (deployment) of Laurel in that LMS.',
+    what: 'Accepts launches from another installation (deployment) of Laurel in that LMS, or approves a pending one.',
     needs: ['MONGODB_URI'],
+  },
+  'platform rotate-secret': {
+    usage: 'platform rotate-secret <platform id> [--json]',
+    what: 'Gives the LMS a new webhook secret (printed only now); the previous one keeps working for 24 hours.',
+    needs: ['MONGODB_URI', 'ENCRYPTION_KEY'],
   },
   'platform remove-deployment': {
     usage: 'platform remove-deployment <platform id> <deployment id>',
     what: 'Stops accepting launches from one deployment.',
+    needs: ['MONGODB_URI'],
+  },
+  'platform deployment-policy': {
+    usage: 'platform deployment-policy <platform id> auto|approve',
+    what: 'What a signed launch from a new deployment does: auto accepts and records it; approve lists it for approval.',
     needs: ['MONGODB_URI'],
   },
   'registration-link create': {
@@ -483,34 +494,54 @@ async function run(argvIn: string[], ioIn: CliIo): Promise<number> {
       return 0;
     });
   }
+  if (command === 'rotate-secret') {
+    const { values, positionals } = parseFlags(rest, { json: { type: 'boolean' } }, 1);
+    return withSession(io, 'platform rotate-secret', async ({ ctx }) => {
+      const webhookSecret = await rotateWebhookSecret(ctx, positionals[0]!, CLI_ACTOR);
+      if (values.json) io.out(JSON.stringify({ id: positionals[0], webhookSecret }));
+      else {
+        io.out(
+          `New webhook secret of platform ${positionals[0]} (shown only now; the previous one works for 24 hours):`,
+        );
+        io.out(webhookSecret);
+      }
+      return 0;
+    });
+  }
   if (command === 'add-deployment' || command === 'remove-deployment') {
     const [id, deploymentId] = rest;
     if (rest.length !== 2 || !id || !deploymentId?.trim() || deploymentId.startsWith('-'))
       throw new UsageError(`platform ${command} takes a platform id and a deployment id.`);
     const session = await openSession(io.env, COMMANDS[`platform ${command}`].needs);
     try {
-      // Launches from a deployment Laurel was not told about are refused; a new installation of the
-      // tool in the LMS (a Canvas sub-account, a Moodle tool type) brings a new deployment id.
-      const platform = await getPlatform(session.ctx, id);
+      // A new installation of the tool in the LMS (a Canvas sub-account, a Moodle tool type) brings a
+      // new deployment id; adding one that waits for approval approves it.
       const adding = command === 'add-deployment';
-      const updated = await session.ctx.models.platforms
-        .findOneAndUpdate(
-          { _id: platform._id },
-          adding
-            ? { $addToSet: { deploymentIds: deploymentId.trim() } }
-            : { $pull: { deploymentIds: deploymentId.trim() } },
-          { returnDocument: 'after' },
-        )
-        .lean();
-      await recordAudit(session.ctx.models, {
-        actor: CLI_ACTOR,
-        action: adding ? 'platform.deployment.added' : 'platform.deployment.removed',
-        platformId: platform._id,
-        target: { type: 'platform', id },
-        details: { deploymentId: deploymentId.trim() },
-      });
+      const updated = await changeDeployment(
+        session.ctx,
+        id,
+        adding ? { add: deploymentId.trim() } : { remove: deploymentId.trim() },
+        CLI_ACTOR,
+      );
       io.out(
         `Platform ${id} accepts launches from deployments: ${updated?.deploymentIds.join(', ') || 'none'}.`,
+      );
+      return 0;
+    } finally {
+      await session.close();
+    }
+  }
+  if (command === 'deployment-policy') {
+    const [id, policy] = rest;
+    if (rest.length !== 2 || !id || (policy !== 'auto' && policy !== 'approve'))
+      throw new UsageError('platform deployment-policy takes a platform id and auto or approve.');
+    const session = await openSession(io.env, COMMANDS['platform deployment-policy'].needs);
+    try {
+      await updatePlatformSettings(session.ctx, id, { deploymentPolicy: policy }, CLI_ACTOR);
+      io.out(
+        policy === 'auto'
+          ? `Platform ${id} accepts and records launches from new deployments.`
+          : `Platform ${id} lists launches from new deployments for approval (platform add-deployment).`,
       );
       return 0;
     } finally {

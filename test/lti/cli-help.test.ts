@@ -98,3 +98,26 @@ describe('settings per command, and --demo', () => {
     expect(await t.laurel.ctx.models.registrationLinks.countDocuments({ name: 'Demo school' })).toBe(1);
   });
 });
+
+describe('platform rotate-secret', () => {
+  it('prints a new secret that signs events, while the old one still works for a day', async () => {
+    const t = await startTestLaurel();
+    try {
+      const platform = await registerTestPlatform(t);
+      const { io, out } = capture({
+        NODE_ENV: 'production',
+        MONGODB_URI: t.db.uri,
+        ENCRYPTION_KEY: DEV_DEFAULTS.ENCRYPTION_KEY,
+      });
+      expect(await runCli(['platform', 'rotate-secret', platform.id, '--json'], io)).toBe(0);
+      const { webhookSecret } = JSON.parse(out[0]!) as { webhookSecret: string };
+      expect(webhookSecret).toMatch(/^[0-9a-f]{64}$/);
+      expect(webhookSecret).not.toBe(platform.webhookSecret);
+      const stored = await t.laurel.ctx.models.platforms.findById(platform.id).lean();
+      expect(t.laurel.ctx.sealer.open(stored!.webhookSecretSealed)).toBe(webhookSecret);
+      expect(t.laurel.ctx.sealer.open(stored!.previousWebhookSecretSealed!)).toBe(platform.webhookSecret);
+    } finally {
+      await t.stop();
+    }
+  });
+});
