@@ -1,17 +1,37 @@
 import type { Types } from 'mongoose';
-import { recordAudit, type Actor } from '../audit/record.js';
+import type { Actor } from '../audit/record.js';
 import type { Context } from '../context.js';
 import type { CredentialDoc } from '../db/models/credential.js';
 import type { PersonDoc } from '../db/models/person.js';
 import { isActivePlatform } from '../db/models/platform.js';
 import type { TemplateDoc } from '../db/models/template.js';
-import { HttpError } from '../errors.js';
+import { ConflictError, isDuplicateKey, writeErrorsOf } from '../errors.js';
+import { JOBS } from '../jobs/names.js';
+import { wakeJob } from '../jobs/queue.js';
 
-export const ISSUE_CREDENTIAL_JOB = 'issue-credential';
+/** @deprecated the per-credential job name; awards now wait in the credential outbox (JOBS.issueCredentials). */
+export const ISSUE_CREDENTIAL_JOB = JOBS.issueCredential;
 
 export type AwardOutcome =
   | { awarded: true; credential: CredentialDoc }
-  | { awarded: false; reason: 'already-live' | 'revoked-no-re-earn'; credential: CredentialDoc | null };
+  | {
+      awarded: false;
+      reason: 'already-live' | 'revoked-no-re-earn' | 'platform-pending';
+      credential: CredentialDoc | null;
+    };
+
+export type AwardRequest = {
+  template: TemplateDoc;
+  personId: Types.ObjectId;
+  userId: string;
+  courseRef: Types.ObjectId | null;
+  courseId: string | null;
+  evidence: CredentialDoc['evidence'];
+  actor: Actor;
+  reason?: string | null;
+  /** A hand award may give a badge again although the template does not allow re-earning. */
+  overrideReEarn?: boolean;
+};
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -23,93 +43,173 @@ export function expiryFor(
   return template.expiresAt ?? null;
 }
 
+const pairKey = (templateId: Types.ObjectId, personId: Types.ObjectId) => `${templateId}:${personId}`;
+
 /**
- * Records a credential for a person and queues its issuance. The unique index on
- * (template, person, liveSlot='live') makes this safe against concurrent and replayed events:
- * whoever loses the race finds the winner's credential and awards nothing.
+ * Records credentials for many (template, person) pairs in a handful of round trips, whatever
+ * their number: one read of the platforms, one of the pairs' live and revoked credentials, one
+ * insert of the credentials (each carrying its own outbox entry, so issuing is queued by the same
+ * write), one of their audit entries and one of their badge.awarded events. The unique index on
+ * (template, person, liveSlot='live') keeps awards exactly once against concurrent workers and
+ * replays: whoever loses the race finds the winner's credential and awards nothing.
  */
-export async function awardCredential(
-  ctx: Context,
-  input: {
-    template: TemplateDoc;
-    person: PersonDoc;
-    userId: string;
-    courseRef: Types.ObjectId | null;
-    courseId: string | null;
-    evidence: CredentialDoc['evidence'];
-    actor: Actor;
-    reason?: string | null;
-    /** A hand award may give a badge again although the template does not allow re-earning. */
-    overrideReEarn?: boolean;
-  },
-): Promise<AwardOutcome> {
-  const { template, person } = input;
-  // A platform waiting for an administrator's approval gets no credentials (signed in its name).
-  const platform = await ctx.models.platforms
-    .findById(template.platformId, { status: 1 })
-    .lean<{ status?: 'active' | 'pending' }>();
-  if (platform && !isActivePlatform(platform))
-    throw new HttpError(
-      409,
-      'platform_pending',
-      'The platform of this badge waits for an administrator’s approval; it gets no credentials until then.',
-    );
-  if (!template.allowReEarn && !input.overrideReEarn) {
-    const revoked = await ctx.models.credentials
-      .findOne({ templateId: template._id, personId: person._id, status: 'revoked' })
-      .lean<CredentialDoc>();
-    if (revoked) return { awarded: false, reason: 'revoked-no-re-earn', credential: revoked };
-  }
+export async function awardMany(ctx: Context, requests: AwardRequest[]): Promise<AwardOutcome[]> {
+  if (requests.length === 0) return [];
+  const { models } = ctx;
+  const platformIds = [
+    ...new Map(requests.map((r) => [String(r.template.platformId), r.template.platformId])).values(),
+  ];
+  const platforms = await models.platforms
+    .find({ _id: { $in: platformIds } }, { status: 1 })
+    .lean<{ _id: Types.ObjectId; status?: 'active' | 'pending' }[]>();
+  const pending = new Set(platforms.filter((p) => !isActivePlatform(p)).map((p) => String(p._id)));
+
+  const existing = await models.credentials
+    .find({
+      platformId: { $in: platformIds },
+      personId: { $in: requests.map((r) => r.personId) },
+      templateId: { $in: requests.map((r) => r.template._id) },
+      $or: [{ liveSlot: 'live' }, { status: 'revoked' }],
+    })
+    .lean<CredentialDoc[]>();
+  const live = new Map<string, CredentialDoc>();
+  const revoked = new Map<string, CredentialDoc>();
+  for (const c of existing)
+    (c.liveSlot === 'live' ? live : revoked).set(pairKey(c.templateId, c.personId), c);
+
+  const outcomes: AwardOutcome[] = new Array(requests.length);
+  const toInsert: { at: number; doc: Record<string, unknown> }[] = [];
+  const seen = new Map<string, number>();
   const awardedAt = ctx.now();
-  let credential: CredentialDoc;
-  try {
-    const created = await ctx.models.credentials.create({
-      platformId: template.platformId,
-      templateId: template._id,
-      personId: person._id,
-      courseRef: input.courseRef ?? template.courseRef,
-      courseId: input.courseId ?? template.courseId,
-      userId: input.userId,
+  requests.forEach((r, i) => {
+    const key = pairKey(r.template._id, r.personId);
+    if (pending.has(String(r.template.platformId)))
+      return (outcomes[i] = { awarded: false, reason: 'platform-pending', credential: null });
+    const held = live.get(key);
+    if (held || seen.has(key))
+      return (outcomes[i] = { awarded: false, reason: 'already-live', credential: held ?? null });
+    const gone = revoked.get(key);
+    if (gone && !r.template.allowReEarn && !r.overrideReEarn)
+      return (outcomes[i] = { awarded: false, reason: 'revoked-no-re-earn', credential: gone });
+    seen.set(key, i);
+    const doc = new models.credentials({
+      platformId: r.template.platformId,
+      templateId: r.template._id,
+      personId: r.personId,
+      courseRef: r.courseRef ?? r.template.courseRef,
+      courseId: r.courseId ?? r.template.courseId,
+      userId: r.userId,
       status: 'awarded',
       liveSlot: 'live',
       awardedAt,
-      awardedBy: input.actor,
-      awardReason: input.reason ?? null,
-      evidence: input.evidence,
-      expiresAt: expiryFor(template, awardedAt),
-    });
-    credential = created.toObject();
-  } catch (err) {
-    if ((err as { code?: number }).code !== 11000) throw err;
-    const live = await ctx.models.credentials
-      .findOne({ templateId: template._id, personId: person._id, liveSlot: 'live' })
-      .lean<CredentialDoc>();
-    return { awarded: false, reason: 'already-live', credential: live };
-  }
-  await recordAudit(ctx.models, {
-    actor: input.actor,
-    action: 'credential.awarded',
-    platformId: template.platformId,
-    courseRef: credential.courseRef,
-    target: { type: 'credential', id: String(credential._id) },
-    reason: input.reason ?? null,
-    details: { templateId: String(template._id), personId: String(person._id), userId: input.userId },
+      awardedBy: r.actor,
+      awardReason: r.reason ?? null,
+      evidence: r.evidence,
+      expiresAt: expiryFor(r.template, awardedAt),
+      outbox: r.template.source === 'local' ? 'issue' : null,
+    }).toObject({ depopulate: true, versionKey: false }) as Record<string, unknown>;
+    toInsert.push({ at: i, doc });
   });
-  await announceAward(ctx, credential);
-  await ctx.jobs.agenda.now(ISSUE_CREDENTIAL_JOB, { credentialId: String(credential._id) });
-  return { awarded: true, credential };
+
+  const lost = new Set<number>();
+  if (toInsert.length) {
+    try {
+      await models.credentials.collection.insertMany(
+        toInsert.map((x) => x.doc),
+        { ordered: false },
+      );
+    } catch (err) {
+      const errors = writeErrorsOf(err);
+      if (errors.length === 0 || errors.some((w) => !isDuplicateKey(w))) throw err;
+      for (const w of errors) lost.add(w.index);
+    }
+  }
+  const won = toInsert.filter((_, k) => !lost.has(k));
+  if (lost.size) {
+    // Another worker awarded these meanwhile: theirs stands.
+    const losers = toInsert.filter((_, k) => lost.has(k));
+    const winners = await models.credentials
+      .find({
+        $or: losers.map((x) => ({
+          templateId: x.doc.templateId as Types.ObjectId,
+          personId: x.doc.personId as Types.ObjectId,
+          liveSlot: 'live',
+        })),
+      })
+      .lean<CredentialDoc[]>();
+    const byPair = new Map(winners.map((c) => [pairKey(c.templateId, c.personId), c]));
+    for (const x of losers)
+      outcomes[x.at] = {
+        awarded: false,
+        reason: 'already-live',
+        credential:
+          byPair.get(pairKey(x.doc.templateId as Types.ObjectId, x.doc.personId as Types.ObjectId)) ?? null,
+      };
+  }
+  for (const x of won) outcomes[x.at] = { awarded: true, credential: x.doc as unknown as CredentialDoc };
+  // Requests for a pair awarded earlier in this same call.
+  requests.forEach((r, i) => {
+    const first = seen.get(pairKey(r.template._id, r.personId));
+    if (first !== undefined && first !== i && outcomes[i]?.awarded === false) {
+      const winner = outcomes[first];
+      if (winner?.awarded)
+        outcomes[i] = { awarded: false, reason: 'already-live', credential: winner.credential };
+    }
+  });
+  if (won.length === 0) return outcomes;
+
+  const credentials = won.map((x) => x.doc as unknown as CredentialDoc);
+  await models.audit.collection.insertMany(
+    won.map((x) => {
+      const r = requests[x.at]!;
+      const c = x.doc as unknown as CredentialDoc;
+      return {
+        at: awardedAt,
+        actor: r.actor,
+        action: 'credential.awarded',
+        platformId: c.platformId,
+        courseRef: c.courseRef,
+        target: { type: 'credential', id: String(c._id) },
+        reason: r.reason ?? null,
+        details: { templateId: String(c.templateId), personId: String(c.personId), userId: r.userId },
+      };
+    }),
+  );
+  await announceAwards(ctx, credentials);
+  if (credentials.some((c) => c.outbox === 'issue')) await wakeJob(ctx.jobs, JOBS.issueCredentials);
+  await wakeJob(ctx.jobs, JOBS.processEvents);
+  return outcomes;
+}
+
+/**
+ * Records one credential (by hand, or from a single award) and queues its issuance. Throws a
+ * ConflictError when the platform waits for approval.
+ */
+export async function awardCredential(
+  ctx: Context,
+  input: Omit<AwardRequest, 'personId'> & { person: Pick<PersonDoc, '_id'> },
+): Promise<AwardOutcome> {
+  const { person, ...rest } = input;
+  const [outcome] = await awardMany(ctx, [{ ...rest, personId: person._id }]);
+  if (!outcome!.awarded && outcome!.reason === 'platform-pending')
+    throw new ConflictError(
+      'platform_pending',
+      'The platform of this badge waits for an administrator’s approval; it gets no credentials until then.',
+    );
+  return outcome!;
 }
 
 /**
  * An award is itself a learning event (badge.awarded), so that badges requiring this one
- * progress through the same pipeline.
+ * progress through the same pipeline. Inserted once per credential (its id is in the event id).
  */
-async function announceAward(ctx: Context, credential: CredentialDoc): Promise<void> {
+async function announceAwards(ctx: Context, credentials: CredentialDoc[]): Promise<void> {
   const now = ctx.now();
-  await ctx.models.events.collection.updateOne(
-    { platformId: credential.platformId, eventId: `laurel:awarded:${credential._id}` },
-    {
-      $setOnInsert: {
+  try {
+    await ctx.models.events.collection.insertMany(
+      credentials.map((credential) => ({
+        platformId: credential.platformId,
+        eventId: `laurel:awarded:${credential._id}`,
         type: 'badge.awarded',
         occurredAt: credential.awardedAt,
         receivedAt: now,
@@ -122,10 +222,14 @@ async function announceAward(ctx: Context, credential: CredentialDoc): Promise<v
         status: 'pending',
         attempts: 0,
         lockedUntil: null,
+        claim: null,
         processedAt: null,
         error: null,
-      },
-    },
-    { upsert: true },
-  );
+      })),
+      { ordered: false },
+    );
+  } catch (err) {
+    const errors = writeErrorsOf(err);
+    if (errors.length === 0 || errors.some((w) => !isDuplicateKey(w))) throw err;
+  }
 }

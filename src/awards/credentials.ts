@@ -3,7 +3,7 @@ import type { Actor } from '../audit/record.js';
 import type { Context } from '../context.js';
 import type { CredentialDoc } from '../db/models/credential.js';
 import type { PersonDoc } from '../db/models/person.js';
-import { HttpError, notFound } from '../errors.js';
+import { ConflictError, notFound } from '../errors.js';
 import { findPerson, personIdsFor } from '../identity/resolve.js';
 import { getTemplate } from '../templates/service.js';
 import { awardCredential } from './award.js';
@@ -24,6 +24,8 @@ export function toPublicCredential(ctx: Context, c: CredentialDoc) {
     expiresAt: c.expiresAt,
     revokedAt: c.revokedAt,
     revokedReason: c.revokedReason,
+    /** Why issuance gave up (status `failed`); null otherwise. */
+    error: c.status === 'failed' ? (c.error ?? null) : null,
     url: credentialUrl(ctx, c._id),
   };
 }
@@ -59,8 +61,7 @@ export async function awardByHand(
 ): Promise<CredentialDoc> {
   const template = await getTemplate(ctx, input.templateId, scope);
   if (template.state === 'draft')
-    throw new HttpError(
-      409,
+    throw new ConflictError(
       'template_draft',
       `Badge template ${input.templateId} is a draft; activate it first.`,
     );
@@ -78,8 +79,7 @@ export async function awardByHand(
     overrideReEarn: true,
   });
   if (!outcome.awarded)
-    throw new HttpError(
-      409,
+    throw new ConflictError(
       'already_awarded',
       `${input.userId} already holds a live “${template.name}” badge.`,
     );

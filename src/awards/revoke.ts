@@ -2,8 +2,8 @@ import { Types } from 'mongoose';
 import { recordAudit, type Actor } from '../audit/record.js';
 import type { Context } from '../context.js';
 import type { CredentialDoc } from '../db/models/credential.js';
-import { HttpError, notFound } from '../errors.js';
-import { queueStatusListUpdate } from '../issuers/openbadges/statusLists.js';
+import { ConflictError, notFound } from '../errors.js';
+import { markStatusListStale, queueStatusListRefresh } from '../issuers/openbadges/statusLists.js';
 import { clearProgress } from '../progress/update.js';
 
 export type CredentialScope = { platformId?: Types.ObjectId; courseRef?: Types.ObjectId };
@@ -34,6 +34,10 @@ export async function revokeCredential(
   scope: CredentialScope = {},
 ): Promise<CredentialDoc> {
   const current = await getCredential(ctx, id, scope);
+  // The list learns of the change first: a crash after this line and before the revocation costs
+  // one needless rebuild; a crash after the revocation leaves the list behind its revision, which
+  // the recovery sweep rebuilds.
+  await markStatusListStale(ctx, current);
   const revoked = await ctx.models.credentials
     .findOneAndUpdate(
       { _id: current._id, liveSlot: 'live' },
@@ -49,9 +53,12 @@ export async function revokeCredential(
       { returnDocument: 'after' },
     )
     .lean<CredentialDoc>();
-  if (!revoked) throw new HttpError(409, 'not_live', `Credential ${id} is already ${current.status}.`);
+  if (!revoked) throw new ConflictError('not_live', `Credential ${id} is already ${current.status}.`);
+  // Issued meanwhile, with an entry the first mark did not know of.
+  if (revoked.statusListId && String(revoked.statusListId) !== String(current.statusListId))
+    await markStatusListStale(ctx, revoked);
   // Verifiers learn of the revocation from the credential's status list, re-signed by a job.
-  await queueStatusListUpdate(ctx, revoked);
+  await queueStatusListRefresh(ctx, revoked);
   await clearProgress(ctx, current.templateId, current.personId);
   await recordAudit(ctx.models, {
     actor,

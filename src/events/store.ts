@@ -1,10 +1,13 @@
 import type { Context } from '../context.js';
 import type { PlatformDoc } from '../db/models/platform.js';
+import { isDuplicateKey, writeErrorsOf } from '../errors.js';
+import { JOBS } from '../jobs/names.js';
+import { wakeJob } from '../jobs/queue.js';
 import type { NormalisedEvent } from './normalise.js';
 
 export type StoreResult = { stored: number; duplicates: number };
 
-export const PROCESS_EVENTS_JOB = 'process-events';
+export const PROCESS_EVENTS_JOB = JOBS.processEvents;
 
 /**
  * Stores events once each: the unique (platform, event id) index turns a resend into a counted
@@ -32,6 +35,7 @@ export async function storeEvents(
     status: 'pending',
     attempts: 0,
     lockedUntil: null,
+    claim: null,
     processedAt: null,
     error: null,
   }));
@@ -39,20 +43,19 @@ export async function storeEvents(
     const result = await ctx.models.events.collection.insertMany(docs, { ordered: false });
     return { stored: result.insertedCount, duplicates: 0 };
   } catch (err) {
-    const e = err as {
-      code?: number;
-      writeErrors?: { code?: number }[] | { code?: number };
-      insertedCount?: number;
-      result?: { insertedCount?: number };
-    };
-    const writeErrors = Array.isArray(e.writeErrors) ? e.writeErrors : e.writeErrors ? [e.writeErrors] : [];
-    if (writeErrors.length === 0 || writeErrors.some((w) => w.code !== 11000)) throw err;
+    const e = err as { insertedCount?: number; result?: { insertedCount?: number } };
+    const writeErrors = writeErrorsOf(err);
+    if (writeErrors.length === 0 || writeErrors.some((w) => !isDuplicateKey(w))) throw err;
     const stored = e.insertedCount ?? e.result?.insertedCount ?? docs.length - writeErrors.length;
     return { stored, duplicates: writeErrors.length };
   }
 }
 
-/** Wakes a worker to process what was stored; the job finds the events itself, so one job per request is enough. */
+/**
+ * Wakes a worker to process what was stored: in a worker process at once, in this process; from a
+ * web process through one waiting wake-up job, however many requests ask (the job finds the events
+ * itself).
+ */
 export async function queueEventProcessing(ctx: Context): Promise<void> {
-  await ctx.jobs.agenda.now(PROCESS_EVENTS_JOB, {});
+  await wakeJob(ctx.jobs, JOBS.processEvents);
 }

@@ -1,34 +1,70 @@
-import { EXPIRE_CREDENTIALS_JOB, expireCredentials } from '../awards/expire.js';
+import { backoffStrategies } from 'agenda';
+import { expireCredentials } from '../awards/expire.js';
 import type { Context } from '../context.js';
-import { PROCESS_EVENTS_JOB } from '../events/store.js';
-import { defineOpenBadgeJobs, scheduleOpenBadgeJobs } from '../issuers/openbadges/jobs.js';
+import { IssuingBusyError } from '../issuers/openbadges/issue.js';
+import { openBadgeJobs } from '../issuers/openbadges/jobs.js';
 import { processPendingEvents } from '../progress/processPending.js';
+import { JOBS } from './names.js';
 
-/** Every job Laurel runs, and the recurring ones that act as a safety net for missed wake-ups. */
+/**
+ * Every job of the badge pipeline, defined here and nowhere else (the LTI roster job lives with
+ * ltijs in src/lti/jobs.ts). Event processing and issuing also run in-process when woken (see
+ * JobQueue.wake); their recurring runs are the safety net for a lost wake-up.
+ */
 export function defineJobs(ctx: Context): void {
   const { agenda } = ctx.jobs;
-  agenda.define(
-    PROCESS_EVENTS_JOB,
-    async () => {
-      const { processed, failed } = await processPendingEvents(ctx);
-      if (processed || failed) ctx.logger.debug({ processed, failed }, 'learning events processed');
+  const drainEvents = async () => {
+    const { processed, failed, awarded } = await processPendingEvents(ctx);
+    if (processed || failed) ctx.logger.debug({ processed, failed, awarded }, 'learning events processed');
+  };
+  const drainIssuing = () => openBadgeJobs.issueCredentials(ctx);
+  ctx.jobs.onWake?.(JOBS.processEvents, drainEvents);
+  ctx.jobs.onWake?.(JOBS.issueCredentials, drainIssuing);
+
+  agenda.define(JOBS.processEvents, drainEvents, { concurrency: 1, removeOnComplete: true });
+  agenda.define(JOBS.issueCredentials, drainIssuing, { concurrency: 1, removeOnComplete: true });
+  agenda.define<{ credentialId: string }>(
+    JOBS.issueCredential,
+    (job) => openBadgeJobs.issueCredential(ctx, job.attrs.data.credentialId),
+    {
+      concurrency: 4,
+      backoff: (context) =>
+        context.error instanceof IssuingBusyError
+          ? backoffStrategies.constant({ delay: 30_000, maxRetries: 10 })(context)
+          : backoffStrategies.exponential({ delay: 10_000, maxRetries: 8, maxDelay: 3_600_000 })(context),
     },
-    { concurrency: 1, removeOnComplete: true },
+  );
+  agenda.define<{ statusListId: string }>(
+    JOBS.updateStatusList,
+    (job) => openBadgeJobs.updateStatusList(ctx, job.attrs.data.statusListId),
+    {
+      concurrency: 1,
+      removeOnComplete: true,
+      backoff: backoffStrategies.exponential({ delay: 5_000, maxRetries: 8, maxDelay: 600_000 }),
+    },
   );
   agenda.define(
-    EXPIRE_CREDENTIALS_JOB,
+    JOBS.sweep,
+    async () => {
+      await openBadgeJobs.sweep(ctx);
+    },
+    { concurrency: 1 },
+  );
+  agenda.define(
+    JOBS.expireCredentials,
     async () => {
       const expired = await expireCredentials(ctx);
       if (expired) ctx.logger.info({ expired }, 'credentials expired');
     },
     { concurrency: 1 },
   );
-  defineOpenBadgeJobs(ctx);
 }
 
 /** Recurring jobs are stored once (by name) whichever worker schedules them. */
 export async function scheduleRecurringJobs(ctx: Context): Promise<void> {
-  await ctx.jobs.agenda.every('1 minute', PROCESS_EVENTS_JOB, {});
-  await ctx.jobs.agenda.every('15 minutes', EXPIRE_CREDENTIALS_JOB, {});
-  await scheduleOpenBadgeJobs(ctx);
+  const { agenda } = ctx.jobs;
+  await agenda.every('1 minute', JOBS.processEvents, {});
+  await agenda.every('1 minute', JOBS.issueCredentials, {});
+  await agenda.every('1 minute', JOBS.sweep, {});
+  await agenda.every('15 minutes', JOBS.expireCredentials, {});
 }

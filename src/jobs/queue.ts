@@ -14,7 +14,24 @@ export type JobQueue = {
    * answers how many finished (drained) and how many were still running (left).
    */
   stop(graceMs: number): Promise<{ drained: number; left: number }>;
+  /**
+   * Asks for a job's work to be done soon. In a worker process with a drain registered for it, the
+   * drain runs here at once (one loop per name: a wake-up while it runs makes it go round once
+   * more). Elsewhere (a web process) one wake-up job is queued: at most one waits per name, however
+   * many requests ask, so a burst costs one job, not one per request. The recurring runs of the same
+   * jobs remain the safety net for a wake-up lost in a crash.
+   */
+  wake?(name: string): Promise<void>;
+  /** Registers the in-process drain of a job (worker role; started by startProcessing). */
+  onWake?(name: string, drain: () => Promise<void>): void;
+  /** Resolves when no in-process drain is running (tests and benchmarks). */
+  idle?(): Promise<void>;
 };
+
+/** Wakes a job's work (JobQueue.wake); a queue without wake-ups (the CLI's) runs no jobs at all. */
+export async function wakeJob(jobs: JobQueue, name: string): Promise<void> {
+  if (jobs.wake) await jobs.wake(name);
+}
 
 /**
  * Agenda on Laurel's own database connection, so jobs live beside the data they act on and a
@@ -36,6 +53,32 @@ export function createJobQueue(
   let connected = false;
   let processing = false;
   let wantProcessing = false;
+  const drains = new Map<string, () => Promise<void>>();
+  const loops = new Map<string, { again: boolean; done: Promise<void> }>();
+  const runLoop = (name: string, drain: () => Promise<void>) => {
+    const running = loops.get(name);
+    if (running) {
+      running.again = true;
+      return;
+    }
+    const state = { again: false, done: Promise.resolve() };
+    loops.set(name, state);
+    state.done = (async () => {
+      try {
+        do {
+          state.again = false;
+          await drain();
+        } while (state.again && processing);
+      } catch (err) {
+        options.logger.warn({ err, job: name }, 'in-process run failed; the recurring job retries');
+      } finally {
+        loops.delete(name);
+      }
+    })();
+  };
+  const idle = async () => {
+    while (loops.size) await Promise.all([...loops.values()].map((l) => l.done));
+  };
   agenda.on('error', (err: Error) => options.logger.error({ err }, 'job queue error'));
   agenda.on('fail', (err: Error, job: { attrs: { name: string; _id?: unknown } }) =>
     options.logger.warn({ err, job: job.attrs.name, jobId: String(job.attrs._id) }, 'job failed'),
@@ -52,8 +95,27 @@ export function createJobQueue(
       processing = true;
     },
     isReady: () => connected && (!wantProcessing || processing),
+    async wake(name: string) {
+      const drain = drains.get(name);
+      if (processing && drain) return runLoop(name, drain);
+      // One waiting wake-up job per name: a job not yet locked by a worker is reused.
+      await agenda
+        .create(name, { wake: true })
+        .unique({ 'data.wake': true, lockedAt: null }, { insertOnly: true })
+        .schedule(new Date())
+        .save();
+    },
+    onWake(name: string, drain: () => Promise<void>) {
+      drains.set(name, drain);
+    },
+    idle,
     async stop(graceMs) {
       connected = false;
+      const running = processing;
+      processing = false;
+      if (running)
+        await Promise.race([idle(), new Promise((resolve) => setTimeout(resolve, graceMs).unref())]);
+      processing = running;
       let result = { drained: 0, left: 0 };
       if (processing) {
         processing = false;

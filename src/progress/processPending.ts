@@ -1,67 +1,156 @@
+import { randomUUID } from 'node:crypto';
 import type { Context } from '../context.js';
 import type { LearningEventDoc } from '../db/models/learningEvent.js';
-import { newRunCache, processEvent } from './processEvent.js';
+import { processEventBatch } from './processBatch.js';
 
-const LOCK_MS = 2 * 60_000;
+/** A crashed worker's claim lapses after this; its events are then claimed again. */
+export const EVENT_LOCK_MS = 2 * 60_000;
 const MAX_ATTEMPTS = 5;
+export const EVENT_BATCH_SIZE = 500;
 
 /**
- * Claims stored events one at a time (oldest first) and processes them until none is left or
- * the budget is spent. A claim is an atomic status change with a lock expiry, so several workers
- * share the queue and a crashed worker's events are picked up again after the lock runs out.
+ * Claims stored events in batches (oldest first) and applies them until none is left or the
+ * budget is spent. A claim is two round trips for the whole batch: the ids of the oldest free
+ * events, then one update that takes them with a lock expiry and a token (only those still free:
+ * a concurrent worker's claim wins, and the batch is read back by token when it did). Several
+ * workers share the queue; a crashed worker's events are picked up again when its lock runs out,
+ * and applying an event twice changes nothing (fulfilments are a set; awards are unique).
  */
 export async function processPendingEvents(
   ctx: Context,
-  budget = 1000,
-): Promise<{ processed: number; failed: number }> {
-  const cache = newRunCache();
+  budget = 10_000,
+  options: { batchSize?: number } = {},
+): Promise<{ processed: number; failed: number; awarded: number }> {
+  const batchSize = options.batchSize ?? EVENT_BATCH_SIZE;
   let processed = 0;
   let failed = 0;
-  for (let i = 0; i < budget; i++) {
-    const now = ctx.now();
-    const ev = await ctx.models.events
-      .findOneAndUpdate(
-        {
-          status: { $in: ['pending', 'processing'] },
-          $or: [{ lockedUntil: null }, { lockedUntil: { $lte: now } }],
-        },
-        {
-          $set: { status: 'processing', lockedUntil: new Date(now.getTime() + LOCK_MS) },
-          $inc: { attempts: 1 },
-        },
-        { sort: { receivedAt: 1, _id: 1 }, returnDocument: 'after' },
-      )
-      .lean<LearningEventDoc>();
-    if (!ev) break;
+  let awarded = 0;
+  while (processed + failed < budget) {
+    const batch = await claimEvents(ctx, Math.min(batchSize, budget - processed - failed));
+    if (batch.length === 0) break;
     try {
-      const { refs } = await processEvent(ctx, ev, cache);
-      await ctx.models.events.updateOne(
-        { _id: ev._id },
-        { $set: { status: 'processed', processedAt: ctx.now(), lockedUntil: null, error: null, ...refs } },
-      );
-      processed++;
+      const result = await processEventBatch(ctx, batch);
+      await markProcessed(ctx, result.done);
+      if (result.failed.length) await markFailed(ctx, result.failed);
+      processed += result.done.length;
+      failed += result.failed.length;
+      awarded += result.awarded.length;
     } catch (err) {
-      failed++;
+      failed += batch.length;
+      ctx.logger.warn({ err, events: batch.length }, 'processing a batch of learning events failed');
       const message = err instanceof Error ? err.message : String(err);
-      const giveUp = ev.attempts >= MAX_ATTEMPTS;
-      ctx.logger.warn(
-        { err, eventId: ev.eventId, platformId: String(ev.platformId), attempt: ev.attempts, giveUp },
-        'processing a learning event failed',
+      await markFailed(
+        ctx,
+        batch.map((event) => ({ event, error: message })),
       );
-      // Back off before the next attempt: the lock doubles as the retry delay.
-      await ctx.models.events.updateOne(
-        { _id: ev._id },
-        {
-          $set: {
-            status: giveUp ? 'failed' : 'pending',
-            error: message.slice(0, 500),
-            lockedUntil: giveUp ? null : new Date(ctx.now().getTime() + 1000 * 2 ** ev.attempts),
-          },
-        },
-      );
-      cache.people.clear();
-      cache.courses.clear();
     }
   }
-  return { processed, failed };
+  return { processed, failed, awarded };
+}
+
+/** Takes up to `limit` free events (pending, or processing with a lapsed lock) for this run. */
+export async function claimEvents(ctx: Context, limit: number): Promise<LearningEventDoc[]> {
+  const now = ctx.now();
+  const free: Record<string, unknown> = {
+    status: { $in: ['pending', 'processing'] },
+    $or: [{ lockedUntil: null }, { lockedUntil: { $lte: now } }],
+  };
+  const candidates = await ctx.models.events
+    .find(free)
+    .sort({ receivedAt: 1, _id: 1 })
+    .limit(limit)
+    .lean<LearningEventDoc[]>();
+  if (candidates.length === 0) return [];
+  const claim = randomUUID();
+  const lockedUntil = new Date(now.getTime() + EVENT_LOCK_MS);
+  // The free events up to the last one found, in queue order: a range, cheap for any planner. One
+  // that became free meanwhile below that bound is taken too (then the batch is read back).
+  const last = candidates[candidates.length - 1]!;
+  const taken = await ctx.models.events.updateMany(
+    {
+      // Top-level equality and range, so that a planner narrows by the (status, receivedAt) index.
+      status: { $in: ['pending', 'processing'] },
+      receivedAt: { $lte: last.receivedAt },
+      $and: [
+        { $or: [{ lockedUntil: null }, { lockedUntil: { $lte: now } }] },
+        { $or: [{ receivedAt: { $lt: last.receivedAt } }, { _id: { $lte: last._id } }] },
+      ],
+    },
+    { $set: { status: 'processing', lockedUntil, claim }, $inc: { attempts: 1 } },
+  );
+  if (taken.modifiedCount === candidates.length)
+    return candidates.map((e) => ({
+      ...e,
+      status: 'processing',
+      lockedUntil,
+      claim,
+      attempts: e.attempts + 1,
+    }));
+  if (taken.modifiedCount === 0) return [];
+  // Another worker took some of them meanwhile: ours are the ones carrying our token.
+  return ctx.models.events.find({ claim }).sort({ receivedAt: 1, _id: 1 }).lean<LearningEventDoc[]>();
+}
+
+/** The processed marks of a batch, with the refs each event resolved to, in one bulk write. */
+async function markProcessed(
+  ctx: Context,
+  done: {
+    event: LearningEventDoc;
+    courseRef: LearningEventDoc['courseRef'];
+    personRef: LearningEventDoc['personRef'];
+  }[],
+) {
+  if (done.length === 0) return;
+  const processedAt = ctx.now();
+  await ctx.models.events.collection.bulkWrite(
+    done.map(({ event, courseRef, personRef }) => ({
+      updateOne: {
+        // Only while this run's claim holds: a run whose lock lapsed leaves the event to its new owner.
+        filter: { _id: event._id, claim: event.claim },
+        update: {
+          $set: {
+            status: 'processed',
+            processedAt,
+            lockedUntil: null,
+            claim: null,
+            error: null,
+            courseRef,
+            personRef,
+          },
+        },
+      },
+    })),
+    { ordered: false },
+  );
+}
+
+/** Back off before the next attempt (the lock doubles as the retry delay); give up after five. */
+async function markFailed(ctx: Context, failed: { event: LearningEventDoc; error: string }[]) {
+  const now = ctx.now().getTime();
+  for (const { event, error } of failed)
+    ctx.logger.warn(
+      { eventId: event.eventId, platformId: String(event.platformId), attempt: event.attempts, error },
+      'processing a learning event failed',
+    );
+  await ctx.models.events.collection
+    .bulkWrite(
+      failed.map(({ event, error }) => {
+        const giveUp = event.attempts >= MAX_ATTEMPTS;
+        return {
+          updateOne: {
+            filter: { _id: event._id, claim: event.claim },
+            update: {
+              $set: {
+                status: giveUp ? 'failed' : 'pending',
+                error: error.slice(0, 500),
+                claim: null,
+                lockedUntil: giveUp ? null : new Date(now + 1000 * 2 ** event.attempts),
+              },
+            },
+          },
+        };
+      }),
+      { ordered: false },
+    )
+    .catch((err: unknown) => ctx.logger.error({ err }, 'could not record failed learning events'));
 }

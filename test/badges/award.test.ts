@@ -96,8 +96,11 @@ describe('earning a badge end to end over HTTP', () => {
       .findOne({ action: 'credential.awarded', 'target.id': credential.id })
       .lean();
     expect(audit?.actor.type).toBe('system');
-    const { jobs } = await t.laurel.queue.agenda.queryJobs({ name: 'issue-credential' });
-    expect(jobs.map((j) => (j.data as { credentialId: string }).credentialId)).toContain(credential.id);
+    // Queued by the award's own write: it waits in the credential's outbox until a worker signs it.
+    const queued = await t.laurel.ctx.models.credentials.findById(credential.id).lean();
+    expect(queued?.status === 'issued' ? null : queued?.outbox).toBe(
+      queued?.status === 'issued' ? null : 'issue',
+    );
 
     // Evidence names the events that fulfilled each requirement.
     const doc = await t.laurel.ctx.models.credentials.findById(credential.id).lean();

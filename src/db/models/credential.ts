@@ -1,8 +1,16 @@
 import { Schema, type Connection, type Model, type Types } from 'mongoose';
 import type { Actor } from './auditEntry.js';
 
-export type CredentialStatus = 'awarded' | 'issued' | 'revoked' | 'expired';
-export const LIVE_STATUSES: readonly CredentialStatus[] = ['awarded', 'issued'];
+export type CredentialStatus = 'awarded' | 'issued' | 'failed' | 'revoked' | 'expired';
+export const CREDENTIAL_STATUSES: readonly CredentialStatus[] = [
+  'awarded',
+  'issued',
+  'failed',
+  'revoked',
+  'expired',
+];
+/** `failed` stays live: the badge was earned; only its issuance gave up (a retry makes it `awarded`). */
+export const LIVE_STATUSES: readonly CredentialStatus[] = ['awarded', 'issued', 'failed'];
 
 /**
  * A badge earned by a person. `liveSlot` is 'live' while the credential is live and its own id
@@ -40,6 +48,18 @@ export interface CredentialDoc {
   statusListIndex?: number | null;
   /** While set in the future, one worker is signing this credential; others wait. */
   issuingUntil?: Date | null;
+  /**
+   * The outbox, in the credential itself: 'issue' while a local OB 3.0 credential waits to be signed.
+   * Written with the award (one insert), cleared when it is issued or gives up, so a crash between
+   * the award and its wake-up loses nothing: the issuing run finds it here.
+   */
+  outbox?: 'issue' | null;
+  /** The token of the issuing run that holds the lease (`issuingUntil`). */
+  issuingClaim?: string | null;
+  /** Failed issuing attempts since the award (or the last retry). */
+  issueAttempts?: number;
+  /** Why issuance failed (status `failed`), or the last attempt's error. */
+  error?: string | null;
 }
 
 const schema = new Schema<CredentialDoc>(
@@ -50,7 +70,7 @@ const schema = new Schema<CredentialDoc>(
     courseRef: { type: Schema.Types.ObjectId, default: null },
     courseId: { type: String, default: null },
     userId: { type: String, required: true },
-    status: { type: String, enum: ['awarded', 'issued', 'revoked', 'expired'], required: true },
+    status: { type: String, enum: CREDENTIAL_STATUSES, required: true },
     liveSlot: { type: String, required: true },
     awardedAt: { type: Date, required: true },
     awardedBy: { type: Schema.Types.Mixed, required: true },
@@ -68,6 +88,10 @@ const schema = new Schema<CredentialDoc>(
     statusListId: { type: Schema.Types.ObjectId, default: null },
     statusListIndex: { type: Number, default: null },
     issuingUntil: { type: Date, default: null },
+    outbox: { type: String, default: null },
+    issuingClaim: { type: String, default: null },
+    issueAttempts: { type: Number, default: 0 },
+    error: { type: String, default: null },
   },
   { collection: 'credentials', versionKey: false, minimize: false },
 );
@@ -76,6 +100,9 @@ schema.index({ platformId: 1, personId: 1 });
 schema.index({ status: 1, expiresAt: 1 });
 // Rebuilding a status list reads its revoked credentials.
 schema.index({ statusListId: 1, status: 1 });
+// The issuing runs claim from the outbox, oldest award first.
+schema.index({ outbox: 1, awardedAt: 1 });
+schema.index({ issuingClaim: 1 });
 
 export type CredentialModel = Model<CredentialDoc>;
 export const credentialModel = (c: Connection): CredentialModel =>

@@ -19,6 +19,8 @@ export interface LearningEventDoc {
   status: EventStatus;
   attempts: number;
   lockedUntil: Date | null;
+  /** The token of the processing run that claimed this event (with `lockedUntil`), else null. */
+  claim?: string | null;
   processedAt: Date | null;
   error: string | null;
 }
@@ -39,6 +41,7 @@ const schema = new Schema<LearningEventDoc>(
     status: { type: String, default: 'pending' },
     attempts: { type: Number, default: 0 },
     lockedUntil: { type: Date, default: null },
+    claim: { type: String, default: null },
     processedAt: { type: Date, default: null },
     error: { type: String, default: null },
   },
@@ -49,6 +52,10 @@ schema.index({ platformId: 1, eventId: 1 }, { unique: true });
 // The processing queue: oldest pending first.
 schema.index({ status: 1, receivedAt: 1 });
 schema.index({ platformId: 1, personRef: 1, occurredAt: 1 });
+// A processing run reads back the batch it claimed by its token.
+schema.index({ claim: 1 });
+// The learner and instructor pages list the activities seen in a course's events (activities.ts).
+schema.index({ platformId: 1, courseRef: 1, 'data.activityId': 1 });
 
 export type LearningEventModel = Model<LearningEventDoc>;
 export const learningEventModel = (c: Connection): LearningEventModel =>

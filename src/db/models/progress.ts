@@ -13,6 +13,14 @@ export interface ProgressDoc {
   fulfilments: { requirementId: string; at: Date; eventId: string | null }[];
   ratio: number;
   completedAt: Date | null;
+  /**
+   * Bumped by every write. A processing run writes the state it computed only where `rev` is still
+   * what it read (optimistic concurrency), so `fulfilled`, `ratio` and `completedAt` always move
+   * together; missing on documents written before it existed (read as 0).
+   */
+  rev?: number;
+  /** A random token of the last processing write, so a run can tell whether its own write landed. */
+  writeToken?: string | null;
   updatedAt: Date;
   createdAt: Date;
 }
@@ -27,6 +35,8 @@ const schema = new Schema<ProgressDoc>(
     fulfilments: { type: Schema.Types.Mixed, default: () => [] },
     ratio: { type: Number, default: 0 },
     completedAt: { type: Date, default: null },
+    rev: { type: Number, default: 0 },
+    writeToken: { type: String, default: null },
   },
   { timestamps: true, collection: 'progress', versionKey: false },
 );

@@ -2,6 +2,8 @@ import { randomInt } from 'node:crypto';
 import { createCredential, createList } from '@digitalbazaar/vc-bitstring-status-list';
 import type { Types } from 'mongoose';
 import type { Context } from '../../context.js';
+import { isDuplicateKey } from '../../errors.js';
+import { JOBS } from '../../jobs/names.js';
 import type { CredentialDoc } from '../../db/models/credential.js';
 import type { IssuerProfileDoc } from '../../db/models/issuerProfile.js';
 import type { StatusListDoc } from '../../db/models/statusList.js';
@@ -11,12 +13,10 @@ import { issuerSummary, signingKeyOf } from './issuerProfiles.js';
 import { signCredential } from './sign.js';
 import { openBadgeUrls } from './urls.js';
 
-export const UPDATE_STATUS_LIST_JOB = 'update-status-list';
+export const UPDATE_STATUS_LIST_JOB = JOBS.updateStatusList;
 
 /** 131,072 entries (16 KiB): the minimum the Bitstring Status List spec sets, for herd privacy. */
 export const STATUS_LIST_LENGTH = 131_072;
-
-const isDuplicateKey = (err: unknown) => (err as { code?: number })?.code === 11000;
 
 /** The bit that slot n of a list maps to: an affine permutation (odd multiplier, length a power of two). */
 export function slotToIndex(
@@ -53,6 +53,45 @@ export async function allocateStatusEntry(
     await openStatusList(ctx, profile, documentLoader);
   }
   throw new Error(`No status list entry could be reserved for issuer ${profile._id}`);
+}
+
+/**
+ * Reserves `count` consecutive slots of the issuer's current list with one `$inc` (a batch of
+ * credentials signed together); where the current list has less room, the rest one at a time.
+ */
+export async function allocateStatusEntries(
+  ctx: Context,
+  profile: IssuerProfileDoc,
+  documentLoader: DocumentLoader,
+  count: number,
+): Promise<{ list: StatusListDoc; index: number }[]> {
+  const out: { list: StatusListDoc; index: number }[] = [];
+  for (let attempt = 0; out.length < count && attempt < count; attempt++) {
+    const want = count - out.length;
+    const before =
+      want > 1
+        ? await ctx.models.statusLists
+            .findOneAndUpdate(
+              {
+                issuerProfileId: profile._id,
+                purpose: 'revocation',
+                $expr: { $lte: [{ $add: ['$nextSlot', want] }, '$length'] },
+                signed: { $ne: null },
+              },
+              { $inc: { nextSlot: want } },
+              { sort: { sequence: -1 }, returnDocument: 'before' },
+            )
+            .lean<StatusListDoc>()
+        : null;
+    if (before) {
+      for (let k = 0; k < want; k++)
+        out.push({ list: before, index: slotToIndex(before, before.nextSlot + k) });
+      break;
+    }
+    // No list with room for all of them: one entry the careful way (it opens the next list), then again.
+    out.push(await allocateStatusEntry(ctx, profile, documentLoader));
+  }
+  return out;
 }
 
 async function openStatusList(ctx: Context, profile: IssuerProfileDoc, documentLoader: DocumentLoader) {
@@ -128,14 +167,52 @@ export async function refreshStatusList(
 }
 
 /**
- * Called after a credential is revoked: marks its list for a rebuild and queues the job that
- * re-signs it. A credential revoked before it had an entry needs nothing.
+ * Marks a credential's list for a rebuild (revision past signedRevision). A revocation calls this
+ * before it changes the credential: a crash between the two leaves a list rebuilt for nothing,
+ * never a revoked credential on a list that does not know it. A credential without an entry
+ * needs nothing.
  */
-export async function queueStatusListUpdate(
+export async function markStatusListStale(
   ctx: Context,
   credential: Pick<CredentialDoc, 'statusListId'>,
 ): Promise<void> {
   if (!credential.statusListId) return;
   await ctx.models.statusLists.updateOne({ _id: credential.statusListId }, { $inc: { revision: 1 } });
-  await ctx.jobs.agenda.now(UPDATE_STATUS_LIST_JOB, { statusListId: String(credential.statusListId) });
+}
+
+/** Queues the job that re-signs a list; at most one waits per list. */
+export async function queueStatusListRefresh(
+  ctx: Context,
+  credential: Pick<CredentialDoc, 'statusListId'>,
+): Promise<void> {
+  if (!credential.statusListId) return;
+  const statusListId = String(credential.statusListId);
+  await ctx.jobs.agenda
+    .create(UPDATE_STATUS_LIST_JOB, { statusListId })
+    .unique({ 'data.statusListId': statusListId, lockedAt: null }, { insertOnly: true })
+    .schedule(ctx.now())
+    .save();
+}
+
+/** Marks the list stale and queues its rebuild (a revocation whose order is already safe). */
+export async function queueStatusListUpdate(
+  ctx: Context,
+  credential: Pick<CredentialDoc, 'statusListId'>,
+): Promise<void> {
+  await markStatusListStale(ctx, credential);
+  await queueStatusListRefresh(ctx, credential);
+}
+
+/**
+ * The recovery sweep's half for revocations: every list whose revision is past its signed one
+ * (a crash after the revocation, before or during the rebuild) is rebuilt now.
+ */
+export async function refreshStaleStatusLists(ctx: Context, documentLoader: DocumentLoader): Promise<number> {
+  const stale = await ctx.models.statusLists
+    .find({ $expr: { $gt: ['$revision', '$signedRevision'] } }, { _id: 1 })
+    .limit(100)
+    .lean();
+  let refreshed = 0;
+  for (const list of stale) if ((await refreshStatusList(ctx, list._id, documentLoader)).changed) refreshed++;
+  return refreshed;
 }

@@ -3,13 +3,14 @@ import { z } from 'zod';
 import { awardByHand, listCredentials, toPublicCredential } from '../../awards/credentials.js';
 import { getCredential, revokeCredential } from '../../awards/revoke.js';
 import type { Context } from '../../context.js';
+import { retryCredential } from '../../issuers/openbadges/issue.js';
 import { parseOr400 } from '../validation.js';
 import { ADMIN_ACTOR } from './auth.js';
 import { afterCursor, objectIdParam, page, parseQuery } from './paging.js';
 
 const reason = z.string().trim().min(1, 'must not be empty').max(1000, 'at most 1000 characters');
 
-/** /api/v1/credentials: list, award by hand, revoke. */
+/** /api/v1/credentials: list, award by hand, revoke, retry a failed issuance. */
 export function credentialsRouter(ctx: Context): Router {
   const router = Router();
   router.get('/credentials', async (req, res) => {
@@ -38,6 +39,11 @@ export function credentialsRouter(ctx: Context): Router {
   router.post('/credentials/:id/revoke', async (req, res) => {
     const input = parseOr400(z.strictObject({ reason }), req.body, 'revocation');
     res.json(toPublicCredential(ctx, await revokeCredential(ctx, req.params.id, input.reason, ADMIN_ACTOR)));
+  });
+  router.post('/credentials/:id/retry', async (req, res) => {
+    // A failed issuance goes back to `awarded` and is issued again; 409 for any other status.
+    const current = await getCredential(ctx, req.params.id);
+    res.json(toPublicCredential(ctx, await retryCredential(ctx, current, ADMIN_ACTOR)));
   });
   return router;
 }

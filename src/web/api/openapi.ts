@@ -211,7 +211,8 @@ const schemas = {
       platformId: { type: 'string' },
       courseId: { type: ['string', 'null'] },
       userId: { type: 'string' },
-      status: { enum: ['awarded', 'issued', 'revoked', 'expired'] },
+      status: { enum: ['awarded', 'issued', 'failed', 'revoked', 'expired'] },
+      error: { type: ['string', 'null'], description: 'Why issuing gave up (status failed)' },
       awardedAt: dateTime,
       expiresAt: nullableDateTime,
       revokedAt: nullableDateTime,
@@ -605,6 +606,13 @@ export function buildOpenApi(publicUrl: string) {
           parameters: [idParam],
           requestBody: { required: true, content: json(reasonBody) },
           responses: { 200: ok(ref('Credential')), ...errors(400, 401, 404, 409) },
+        },
+      },
+      '/credentials/{id}/retry': {
+        post: {
+          summary: 'Issue a failed credential again (failed → awarded, queued for issuing)',
+          parameters: [idParam],
+          responses: { 200: ok(ref('Credential')), ...errors(401, 404, 409) },
         },
       },
       '/platforms/{id}/issuer': {

@@ -1,0 +1,19 @@
+/**
+ * Every job Laurel queues, by name, in one place. Names are stored in MongoDB (Agenda's jobs), so a
+ * name never changes once released: an old name stays defined for the jobs a previous version queued.
+ */
+export const JOBS = {
+  /** Claims stored learning events in batches and applies them (progress, awards). */
+  processEvents: 'process-events',
+  /** Signs the awarded OB 3.0 credentials waiting in the outbox, many per run. */
+  issueCredentials: 'issue-credentials',
+  /** One credential by id: queued by earlier versions; still run for what they left behind. */
+  issueCredential: 'issue-credential',
+  /** Re-signs a status list after revocations. */
+  updateStatusList: 'update-status-list',
+  /** Recovery sweep: stalled awards back into the outbox, status lists behind their revision re-signed. */
+  sweep: 'issue-stalled-credentials',
+  expireCredentials: 'expire-credentials',
+} as const;
+
+export type JobName = (typeof JOBS)[keyof typeof JOBS];

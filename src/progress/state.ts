@@ -1,0 +1,120 @@
+import { randomUUID } from 'node:crypto';
+import { Types } from 'mongoose';
+import type { AnyBulkWriteOperation } from 'mongodb';
+import type { ProgressDoc } from '../db/models/progress.js';
+import type { TemplateDoc } from '../db/models/template.js';
+import { isComplete, progressFraction } from '../rules/index.js';
+
+type Fulfilment = ProgressDoc['fulfilments'][number];
+
+/**
+ * One learner's progress on one template while a processing run applies events to it in memory.
+ * The derived fields (`ratio`, `completedAt`) are computed with the fulfilled set they derive from
+ * and written in the same update, guarded by `rev`, so they can never disagree in the database.
+ */
+export class ProgressState {
+  readonly templateId: Types.ObjectId;
+  readonly personId: Types.ObjectId;
+  private readonly id: Types.ObjectId | null;
+  private readonly readRev: number | undefined;
+  private readonly platformId: Types.ObjectId;
+  private readonly courseRef: Types.ObjectId | null;
+  fulfilled: string[];
+  fulfilments: Fulfilment[];
+  private ratio: number;
+  private completedAt: Date | null;
+  dirty = false;
+  writeToken: string | null = null;
+
+  constructor(
+    doc: ProgressDoc | null,
+    fresh?: {
+      templateId: Types.ObjectId;
+      personId: Types.ObjectId;
+      platformId: Types.ObjectId;
+      courseRef: Types.ObjectId | null;
+    },
+  ) {
+    const base = doc ?? fresh!;
+    this.templateId = base.templateId;
+    this.personId = base.personId;
+    this.platformId = base.platformId;
+    this.courseRef = base.courseRef ?? null;
+    this.id = doc?._id ?? null;
+    this.readRev = doc ? (doc.rev ?? undefined) : undefined;
+    this.fulfilled = [...(doc?.fulfilled ?? [])];
+    this.fulfilments = [...(doc?.fulfilments ?? [])];
+    this.ratio = doc?.ratio ?? 0;
+    this.completedAt = doc?.completedAt ?? null;
+  }
+
+  /** Resets first, then fulfilments (a penalty that undoes a requirement wins over the same event). */
+  apply(
+    template: TemplateDoc,
+    fulfil: string[],
+    reset: string[],
+    eventId: string | null,
+    at: Date,
+    now: Date,
+  ) {
+    if (reset.length) {
+      this.fulfilled = this.fulfilled.filter((id) => !reset.includes(id));
+      this.fulfilments = this.fulfilments.filter((f) => !reset.includes(f.requirementId));
+    }
+    for (const requirementId of fulfil) {
+      if (reset.includes(requirementId) || this.fulfilled.includes(requirementId)) continue;
+      this.fulfilled.push(requirementId);
+      this.fulfilments.push({ requirementId, at, eventId });
+    }
+    this.ratio = Math.round(progressFraction(template.groups, this.fulfilled) * 100) / 100;
+    this.completedAt = isComplete(template.groups, this.fulfilled) ? (this.completedAt ?? now) : null;
+    this.dirty = true;
+  }
+
+  complete(template: TemplateDoc): boolean {
+    return isComplete(template.groups, this.fulfilled);
+  }
+
+  matches(templateId: Types.ObjectId, personId: Types.ObjectId): boolean {
+    return String(templateId) === String(this.templateId) && String(personId) === String(this.personId);
+  }
+
+  /** The write of this state: an insert for a new document, else an update guarded by the `rev` read. */
+  writeOp(now = new Date()): AnyBulkWriteOperation {
+    this.writeToken = randomUUID();
+    const fields = {
+      fulfilled: this.fulfilled,
+      fulfilments: this.fulfilments,
+      ratio: this.ratio,
+      completedAt: this.completedAt,
+      writeToken: this.writeToken,
+      updatedAt: now,
+    };
+    if (!this.id)
+      return {
+        insertOne: {
+          document: {
+            _id: new Types.ObjectId(),
+            platformId: this.platformId,
+            templateId: this.templateId,
+            personId: this.personId,
+            courseRef: this.courseRef,
+            ...fields,
+            rev: 1,
+            createdAt: now,
+          },
+        },
+      };
+    return {
+      updateOne: {
+        filter: { _id: this.id, rev: this.readRev === undefined ? { $exists: false } : this.readRev },
+        update: { $set: fields, $inc: { rev: 1 } },
+      },
+    };
+  }
+}
+
+export const progressState = (
+  doc: ProgressDoc | null,
+  fresh?: ConstructorParameters<typeof ProgressState>[1],
+): ProgressState => new ProgressState(doc, fresh);
