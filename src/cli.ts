@@ -15,12 +15,12 @@ import type { JobQueue } from './jobs/queue.js';
 import { LtiDatabase } from './lti/database.js';
 import { ltiPlatformStore } from './lti/platforms.js';
 import { platformInputSchema, type PlatformInput } from './platforms/schema.js';
-import { recordAudit } from './audit/record.js';
 import {
   approvePlatform,
   createRegistrationLink,
   deletePlatform,
-  getPlatform,
+  changeDeployment,
+  updatePlatformSettings,
   listPlatforms,
   listRegistrationLinks,
   registerPlatform,
@@ -75,7 +75,7 @@ const COMMANDS = {
   },
   'platform add-deployment': {
     usage: 'platform add-deployment <platform id> <deployment id>',
-    what: 'Accepts launches from another installation (deployment) of Laurel in that LMS.',
+    what: 'Accepts launches from another installation (deployment) of Laurel in that LMS, or approves a pending one.',
     needs: ['MONGODB_URI'],
   },
   'platform rotate-secret': {
@@ -86,6 +86,11 @@ const COMMANDS = {
   'platform remove-deployment': {
     usage: 'platform remove-deployment <platform id> <deployment id>',
     what: 'Stops accepting launches from one deployment.',
+    needs: ['MONGODB_URI'],
+  },
+  'platform deployment-policy': {
+    usage: 'platform deployment-policy <platform id> auto|approve',
+    what: 'What a signed launch from a new deployment does: auto accepts and records it; approve lists it for approval.',
     needs: ['MONGODB_URI'],
   },
   'registration-link create': {
@@ -509,28 +514,34 @@ async function run(argvIn: string[], ioIn: CliIo): Promise<number> {
       throw new UsageError(`platform ${command} takes a platform id and a deployment id.`);
     const session = await openSession(io.env, COMMANDS[`platform ${command}`].needs);
     try {
-      // Launches from a deployment Laurel was not told about are refused; a new installation of the
-      // tool in the LMS (a Canvas sub-account, a Moodle tool type) brings a new deployment id.
-      const platform = await getPlatform(session.ctx, id);
+      // A new installation of the tool in the LMS (a Canvas sub-account, a Moodle tool type) brings a
+      // new deployment id; adding one that waits for approval approves it.
       const adding = command === 'add-deployment';
-      const updated = await session.ctx.models.platforms
-        .findOneAndUpdate(
-          { _id: platform._id },
-          adding
-            ? { $addToSet: { deploymentIds: deploymentId.trim() } }
-            : { $pull: { deploymentIds: deploymentId.trim() } },
-          { returnDocument: 'after' },
-        )
-        .lean();
-      await recordAudit(session.ctx.models, {
-        actor: CLI_ACTOR,
-        action: adding ? 'platform.deployment.added' : 'platform.deployment.removed',
-        platformId: platform._id,
-        target: { type: 'platform', id },
-        details: { deploymentId: deploymentId.trim() },
-      });
+      const updated = await changeDeployment(
+        session.ctx,
+        id,
+        adding ? { add: deploymentId.trim() } : { remove: deploymentId.trim() },
+        CLI_ACTOR,
+      );
       io.out(
         `Platform ${id} accepts launches from deployments: ${updated?.deploymentIds.join(', ') || 'none'}.`,
+      );
+      return 0;
+    } finally {
+      await session.close();
+    }
+  }
+  if (command === 'deployment-policy') {
+    const [id, policy] = rest;
+    if (rest.length !== 2 || !id || (policy !== 'auto' && policy !== 'approve'))
+      throw new UsageError('platform deployment-policy takes a platform id and auto or approve.');
+    const session = await openSession(io.env, COMMANDS['platform deployment-policy'].needs);
+    try {
+      await updatePlatformSettings(session.ctx, id, { deploymentPolicy: policy }, CLI_ACTOR);
+      io.out(
+        policy === 'auto'
+          ? `Platform ${id} accepts and records launches from new deployments.`
+          : `Platform ${id} lists launches from new deployments for approval (platform add-deployment).`,
       );
       return 0;
     } finally {

@@ -1,6 +1,7 @@
 import { compactVerify, decodeJwt, decodeProtectedHeader, importJWK, type JWK } from 'jose';
 import type { Context } from '../context.js';
 import type { PlatformDoc } from '../db/models/platform.js';
+import { admitDeployment } from '../platforms/service.js';
 import { outboundRequest } from '../security/outboundFetch.js';
 import { checkTokenTimes, DEFAULT_CLOCK_SKEW_S } from '../security/tokenTimes.js';
 import { lmsOutboundPolicy } from './registration.js';
@@ -124,7 +125,7 @@ function checkLtiClaims(payload: Claims): void {
  * issuer, `aud` naming the login's client id (with `azp` when there are several), `iat`, `exp` and
  * `nbf` (idTokenTimeRefusal), the nonce Laurel issued with this state and never seen before
  * (ltijs's nonce store: the same unique index stops a replay through either path), the LTI claims,
- * and a registered deployment. Answers the payload, or throws a LaunchRefusal.
+ * and a registered deployment (a new one admitted or listed by the platform's deployment policy). Answers the payload, or throws a LaunchRefusal.
  */
 export async function verifyCookielessIdToken(
   ctx: Context,
@@ -169,7 +170,7 @@ export async function verifyCookielessIdToken(
   if (!text(payload.nonce)) throw refusal.missingNonce();
   if (!LoginStateStore.nonceMatches(login, payload.nonce)) throw refusal.invalidLaunch();
   checkLtiClaims(payload);
-  if (!platform.deploymentIds.includes(payload[CLAIMS.deploymentId] as string))
+  if ((await admitDeployment(ctx, platform, payload[CLAIMS.deploymentId] as string)) === 'pending')
     throw refusal.unknownDeployment();
   try {
     await db.Insert(false, 'nonce', { nonce: payload.nonce });

@@ -3,9 +3,10 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { LaunchCallback, LtiIdToken } from 'ltijs';
 import type { Context } from '../context.js';
 import type { PlatformDoc } from '../db/models/platform.js';
-import { isActivePlatform } from '../db/models/platform.js';
+import { identityPlatformIdOf, isActivePlatform } from '../db/models/platform.js';
 import { upsertLaunchIdentity } from '../identity/launch.js';
 import { frameOriginsOf, originOf } from '../platforms/frameOrigins.js';
+import { admitDeployment } from '../platforms/service.js';
 import { CLAIMS, courseSightingOf, personSightingOf, rolesOf, type Claims } from './claims.js';
 import { idTokenTimeRefusal } from './id-token.js';
 import { requestRosterSync } from './jobs.js';
@@ -102,7 +103,10 @@ export async function completeLaunch(deps: LaunchDeps, launch: VerifiedLaunch): 
   if (!platform) throw refusal.unknownPlatform();
   // ltijs's inactive flag already stops a pending platform's logins; this is the second lock.
   if (!isActivePlatform(platform)) throw refusal.inactivePlatform();
-  if (!platform.deploymentIds.includes(token.deploymentId)) throw refusal.unknownDeployment();
+  // A new installation of an authorised client (Canvas names its deployment only in its first
+  // launch): recorded and admitted, or listed for approval, by the platform's deployment policy.
+  if ((await admitDeployment(ctx, platform, token.deploymentId)) === 'pending')
+    throw refusal.unknownDeployment();
   await learnFrameOrigins(ctx, platform, claims).catch((err: unknown) =>
     // Framing falls back to the issuer's and login's origins; the launch goes on.
     ctx.logger.warn({ err, platformId: String(platform._id) }, 'frame origins could not be recorded'),
@@ -111,7 +115,8 @@ export async function completeLaunch(deps: LaunchDeps, launch: VerifiedLaunch): 
   const roles = rolesOf(claims);
   const who = launchKind(roles);
   if (kind === 'deep-linking' && who === 'learner') throw refusal.notAllowed();
-  const { course } = await upsertLaunchIdentity(ctx.models, platform._id, {
+  // Registrations of one LMS (dynamic and manual) share its courses and people.
+  const { course } = await upsertLaunchIdentity(ctx.models, identityPlatformIdOf(platform), {
     course: courseSightingOf(claims, platform.lms),
     person: personSightingOf(claims, platform.lms),
   });

@@ -104,8 +104,9 @@ export const refusal = {
       'unknown_deployment',
       403,
       'This installation of Laurel is not registered',
-      'The launch came from a deployment of Laurel that your LMS administrator has not registered with Laurel. ' +
-        "Ask them to add the deployment id to Laurel's platform record.",
+      'The launch came from an installation (deployment) of Laurel in your LMS that Laurel has not been told to accept. ' +
+        'Laurel has noted it as waiting for approval: ask your Laurel administrator to approve it ' +
+        '(in the platform’s pending deployments, or with the command `platform add-deployment`).',
     ),
   missingNonce: () =>
     new LaunchRefusal(

@@ -467,6 +467,7 @@ export function registrationRouter(ctx: Context, platforms: LtiPlatformStore): R
       issuer: platform.issuer,
       clientId: platform.clientId,
       deploymentIds: platform.deploymentIds,
+      sameLmsAs: platform.sameLmsAs ? String(platform.sameLmsAs) : null,
     };
     if (pending) {
       // No secret: an administrator gets one when approving.

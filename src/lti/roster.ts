@@ -2,7 +2,7 @@ import { Types } from 'mongoose';
 import type { NamesAndRolesService } from 'ltijs';
 import type { Context } from '../context.js';
 import type { CourseDoc } from '../db/models/course.js';
-import type { PlatformDoc } from '../db/models/platform.js';
+import { identityPlatformIdOf, type PlatformDoc } from '../db/models/platform.js';
 import { upsertPerson } from '../identity/launch.js';
 import { courseRoleNames } from './roles.js';
 
@@ -33,7 +33,7 @@ export async function syncRoster(
   const platform = await ctx.models.platforms.findById(target.platformId).lean<PlatformDoc>();
   if (!platform) return { members: 0, stored: 0, skipped: 'platform removed' };
   const course = await ctx.models.courses
-    .findOne({ _id: target.courseRef, platformId: platform._id })
+    .findOne({ _id: target.courseRef, platformId: identityPlatformIdOf(platform) })
     .lean<CourseDoc>();
   if (!course) return { members: 0, stored: 0, skipped: 'course unknown' };
 
@@ -54,7 +54,7 @@ export async function syncRoster(
       : [];
     const given = text(member.given_name);
     const family = text(member.family_name);
-    await upsertPerson(ctx.models, platform._id, {
+    await upsertPerson(ctx.models, identityPlatformIdOf(platform), {
       sub,
       // Moodle's `sub` is its user id; Canvas's roster names people only by their LTI id.
       lmsUserId: platform.lms === 'moodle' ? sub : null,

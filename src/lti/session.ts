@@ -5,7 +5,7 @@ import type { Types } from 'mongoose';
 import type { Context } from '../context.js';
 import type { CourseDoc } from '../db/models/course.js';
 import type { PersonDoc } from '../db/models/person.js';
-import type { PlatformDoc } from '../db/models/platform.js';
+import { identityPlatformIdOf, type PlatformDoc } from '../db/models/platform.js';
 import { checkTokenTimes, DEFAULT_CLOCK_SKEW_S } from '../security/tokenTimes.js';
 import { csrfTokenFor, registerCsrfIdentity } from './csrf.js';
 import type { LtiDatabase } from './database.js';
@@ -98,17 +98,19 @@ export async function resolveLaunch(
     .lean<PlatformDoc>();
   if (!platform) return fail(refusal.unknownPlatform());
   if (!platform.deploymentIds.includes(payload.deploymentId)) return fail(refusal.unknownDeployment());
+  // Registrations of one LMS share its courses and people (PlatformDoc.sameLmsAs).
+  const identityId = identityPlatformIdOf(platform);
   const person = await ctx.models.people
-    .findOne({ platformId: platform._id, ids: payload.user })
+    .findOne({ platformId: identityId, ids: payload.user })
     .lean<PersonDoc>();
   if (!person) return fail(refusal.sessionExpired());
   const contextId = context.context?.id;
   const course = contextId
-    ? await ctx.models.courses.findOne({ platformId: platform._id, ids: contextId }).lean<CourseDoc>()
+    ? await ctx.models.courses.findOne({ platformId: identityId, ids: contextId }).lean<CourseDoc>()
     : null;
   const roles = Array.isArray(context.roles) ? context.roles : [];
   const launch: Launch = {
-    platformId: platform._id,
+    platformId: identityId,
     courseRef: course?._id ?? null,
     personId: person._id,
     roles,

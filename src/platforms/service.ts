@@ -3,8 +3,11 @@ import { Types } from 'mongoose';
 import { recordAudit, type Actor } from '../audit/record.js';
 import type { Context } from '../context.js';
 import {
+  deploymentPolicyOf,
   isActivePlatform,
+  type DeploymentPolicy,
   type LmsKind,
+  type PendingDeployment,
   type PlatformDoc,
   type PlatformStatus,
 } from '../db/models/platform.js';
@@ -23,7 +26,18 @@ export type PublicPlatform = Omit<
   | 'previousSecretUntil'
   | 'status'
   | 'suggestedName'
-> & { id: string; status: PlatformStatus; suggestedName?: string };
+  | 'deploymentPolicy'
+  | 'pendingDeployments'
+  | 'sameLmsAs'
+> & {
+  id: string;
+  status: PlatformStatus;
+  suggestedName?: string;
+  deploymentPolicy: DeploymentPolicy;
+  pendingDeployments: PendingDeployment[];
+  /** Another registration of the same LMS whose courses and people this one shares. */
+  sameLmsAs: string | null;
+};
 
 /** Hooks other parts run when a platform comes, is approved, or goes (ltijs keeps its own copy). */
 export type PlatformHooks = {
@@ -43,6 +57,13 @@ export function toPublicPlatform(p: PlatformDoc): PublicPlatform {
     authTokenUrl: p.authTokenUrl,
     jwksUrl: p.jwksUrl,
     deploymentIds: p.deploymentIds,
+    deploymentPolicy: deploymentPolicyOf(p),
+    pendingDeployments: (p.pendingDeployments ?? []).map((d) => ({
+      deploymentId: d.deploymentId,
+      firstSeenAt: d.firstSeenAt,
+      lastSeenAt: d.lastSeenAt,
+    })),
+    sameLmsAs: p.sameLmsAs ? String(p.sameLmsAs) : null,
     registeredBy: p.registeredBy,
     status: p.status ?? 'active',
     ...(p.suggestedName ? { suggestedName: p.suggestedName } : {}),
@@ -76,10 +97,12 @@ export async function registerPlatform(
       `A platform with issuer ${input.issuer} and client id ${input.clientId} is already registered.`,
     );
   const webhookSecret = newSecret();
+  const sameLmsAs = await sameLmsOf(ctx, input);
   let platform: PlatformDoc;
   try {
     const created = await ctx.models.platforms.create({
       ...input,
+      sameLmsAs,
       webhookSecretSealed: ctx.sealer.seal(webhookSecret),
       registeredBy: by.via,
       status: by.status ?? 'active',
@@ -110,10 +133,161 @@ export async function registerPlatform(
       clientId: platform.clientId,
       via: by.via,
       status: platform.status ?? 'active',
+      ...(sameLmsAs ? { sameLmsAs: String(sameLmsAs) } : {}),
       ...by.details,
     },
   });
   return { platform, webhookSecret };
+}
+
+/**
+ * The platform a new registration shares its courses and people with: the first registration of
+ * the same issuer, when the issuer names one LMS. A Moodle's issuer is its site URL, so two
+ * registrations with it (a dynamic and a manual one) are one Moodle. Canvas Cloud schools all share
+ * `https://canvas.instructure.com`, so Canvas registrations are never joined by issuer alone (an
+ * administrator may join them: setSameLms).
+ */
+async function sameLmsOf(ctx: Context, input: PlatformInput): Promise<Types.ObjectId | null> {
+  if (input.lms === 'canvas') return null;
+  const first = await ctx.models.platforms
+    .findOne({ issuer: input.issuer, lms: input.lms })
+    .sort({ _id: 1 })
+    .lean<PlatformDoc>();
+  return first ? (first.sameLmsAs ?? first._id) : null;
+}
+
+/** At most this many deployments wait for approval per platform; later ones are refused unlisted. */
+export const MAX_PENDING_DEPLOYMENTS = 50;
+
+/**
+ * A validly signed launch (or the cookieless path's verified id_token) names a deployment: known,
+ * or new. A new one of an active platform is recorded and admitted under the `auto` policy, or
+ * listed as pending under `approve`; both are audited once.
+ */
+export async function admitDeployment(
+  ctx: Context,
+  platform: PlatformDoc,
+  deploymentId: string,
+): Promise<'known' | 'admitted' | 'pending'> {
+  if (platform.deploymentIds.includes(deploymentId)) return 'known';
+  const actor: Actor = { type: 'lms', id: platform.issuer };
+  if (deploymentPolicyOf(platform) === 'auto') {
+    const added = await ctx.models.platforms.updateOne(
+      { _id: platform._id, deploymentIds: { $ne: deploymentId } },
+      { $addToSet: { deploymentIds: deploymentId }, $pull: { pendingDeployments: { deploymentId } } },
+    );
+    if (added.modifiedCount === 1)
+      await recordAudit(ctx.models, {
+        actor,
+        action: 'platform.deployment.added',
+        platformId: platform._id,
+        target: { type: 'platform', id: String(platform._id) },
+        details: { deploymentId, via: 'first-launch', policy: 'auto' },
+      });
+    return 'admitted';
+  }
+  const now = ctx.now();
+  const seen = await ctx.models.platforms.updateOne(
+    { _id: platform._id, 'pendingDeployments.deploymentId': deploymentId },
+    { $set: { 'pendingDeployments.$.lastSeenAt': now } },
+  );
+  if (seen.matchedCount === 0) {
+    const listed = await ctx.models.platforms.updateOne(
+      {
+        _id: platform._id,
+        deploymentIds: { $ne: deploymentId },
+        'pendingDeployments.deploymentId': { $ne: deploymentId },
+        [`pendingDeployments.${MAX_PENDING_DEPLOYMENTS - 1}`]: { $exists: false },
+      },
+      { $push: { pendingDeployments: { deploymentId, firstSeenAt: now, lastSeenAt: now } } },
+    );
+    if (listed.modifiedCount === 1)
+      await recordAudit(ctx.models, {
+        actor,
+        action: 'platform.deployment.pending',
+        platformId: platform._id,
+        target: { type: 'platform', id: String(platform._id) },
+        details: { deploymentId },
+      });
+  }
+  return 'pending';
+}
+
+/** An administrator accepts (adds) or stops (removes) a deployment; adding approves a pending one. */
+export async function changeDeployment(
+  ctx: Context,
+  id: string,
+  change: { add?: string; remove?: string },
+  actor: Actor,
+): Promise<PlatformDoc> {
+  const platform = await getPlatform(ctx, id);
+  const deploymentId = (change.add ?? change.remove ?? '').trim();
+  if (!deploymentId) throw new HttpError(400, 'invalid_request', 'A deployment id is required.');
+  const adding = change.add !== undefined;
+  const updated = await ctx.models.platforms
+    .findOneAndUpdate(
+      { _id: platform._id },
+      adding
+        ? { $addToSet: { deploymentIds: deploymentId }, $pull: { pendingDeployments: { deploymentId } } }
+        : { $pull: { deploymentIds: deploymentId, pendingDeployments: { deploymentId } } },
+      { returnDocument: 'after' },
+    )
+    .lean<PlatformDoc>();
+  if (!updated) throw notFound(`Platform ${id}`);
+  await recordAudit(ctx.models, {
+    actor,
+    action: adding ? 'platform.deployment.added' : 'platform.deployment.removed',
+    platformId: platform._id,
+    target: { type: 'platform', id },
+    details: {
+      deploymentId,
+      ...(adding && platform.pendingDeployments?.some((d) => d.deploymentId === deploymentId)
+        ? { approvedPending: true }
+        : {}),
+    },
+  });
+  return updated;
+}
+
+/** Platform settings an administrator changes after registration. */
+export async function updatePlatformSettings(
+  ctx: Context,
+  id: string,
+  settings: { deploymentPolicy?: DeploymentPolicy; sameLmsAs?: string | null },
+  actor: Actor,
+): Promise<PlatformDoc> {
+  const platform = await getPlatform(ctx, id);
+  const set: Record<string, unknown> = {};
+  if (settings.deploymentPolicy) set.deploymentPolicy = settings.deploymentPolicy;
+  if (settings.sameLmsAs !== undefined) {
+    if (settings.sameLmsAs === null) set.sameLmsAs = null;
+    else {
+      const other = await getPlatform(ctx, settings.sameLmsAs);
+      // Only registrations of one LMS (one issuer) may share courses, and only with a primary.
+      if (other.issuer !== platform.issuer || other._id.equals(platform._id) || other.sameLmsAs)
+        throw new HttpError(
+          409,
+          'not_same_lms',
+          'sameLmsAs must name another, primary registration with the same issuer.',
+        );
+      set.sameLmsAs = other._id;
+    }
+  }
+  const updated = await ctx.models.platforms
+    .findOneAndUpdate({ _id: platform._id }, { $set: set }, { returnDocument: 'after' })
+    .lean<PlatformDoc>();
+  if (!updated) throw notFound(`Platform ${id}`);
+  await recordAudit(ctx.models, {
+    actor,
+    action: 'platform.settings.updated',
+    platformId: platform._id,
+    target: { type: 'platform', id },
+    details: {
+      ...(settings.deploymentPolicy ? { deploymentPolicy: settings.deploymentPolicy } : {}),
+      ...(settings.sameLmsAs !== undefined ? { sameLmsAs: settings.sameLmsAs } : {}),
+    },
+  });
+  return updated;
 }
 
 export async function getPlatform(ctx: Context, id: string): Promise<PlatformDoc> {
@@ -205,6 +379,13 @@ export async function approvePlatform(
 
 export async function deletePlatform(ctx: Context, id: string, by: { actor: Actor; hooks?: PlatformHooks }) {
   const platform = await getPlatform(ctx, id);
+  // Other registrations of the LMS keep their courses and people under this one: it stays.
+  if (await ctx.models.platforms.exists({ sameLmsAs: platform._id }))
+    throw new HttpError(
+      409,
+      'platform_shared',
+      `Platform ${id} holds the courses of other registrations of the same LMS (sameLmsAs); remove those first.`,
+    );
   await by.hooks?.deleted?.(platform);
   await ctx.models.platforms.deleteOne({ _id: platform._id });
   await recordAudit(ctx.models, {

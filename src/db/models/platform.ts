@@ -9,6 +9,16 @@ export type LmsKind = 'moodle' | 'canvas' | 'other';
  */
 export type PlatformStatus = 'active' | 'pending';
 
+/**
+ * What a validly signed launch from a deployment Laurel has not seen does: `auto` records the
+ * deployment and launches (an installation of the same authorised client, signed by the LMS's own
+ * key); `approve` refuses it and lists it as pending until an administrator adds it.
+ */
+export type DeploymentPolicy = 'auto' | 'approve';
+
+/** A deployment that launched under the `approve` policy and waits for an administrator. */
+export type PendingDeployment = { deploymentId: string; firstSeenAt: Date; lastSeenAt: Date };
+
 /** An LMS registered with Laurel: its LTI endpoints and the secret its events are signed with. */
 export interface PlatformDoc {
   _id: Types.ObjectId;
@@ -20,6 +30,19 @@ export interface PlatformDoc {
   authTokenUrl: string;
   jwksUrl: string;
   deploymentIds: string[];
+  /**
+   * Absent: `auto` for dynamically registered platforms (Canvas tells the deployment id only with
+   * the first launch of an installation), `approve` for those an administrator registered with
+   * their deployment ids (see deploymentPolicyOf).
+   */
+  deploymentPolicy?: DeploymentPolicy | null;
+  /** Deployments refused under `approve`, newest last, at most MAX_PENDING_DEPLOYMENTS. */
+  pendingDeployments?: PendingDeployment[];
+  /**
+   * Another registration of the same LMS (same issuer, another client id: a dynamic and a manual
+   * registration of one Moodle): its courses and people are this platform's (identityPlatformIdOf).
+   */
+  sameLmsAs?: Types.ObjectId | null;
   /** Sealed with ENCRYPTION_KEY; never answered after registration. */
   webhookSecretSealed: string;
   /** The secret before the last rotation, accepted until previousSecretUntil. */
@@ -63,6 +86,19 @@ const schema = new Schema<PlatformDoc>(
     authTokenUrl: { type: String, required: true },
     jwksUrl: { type: String, required: true },
     deploymentIds: { type: [String], default: [] },
+    deploymentPolicy: { type: String, enum: ['auto', 'approve', null], default: null },
+    pendingDeployments: {
+      type: [
+        {
+          _id: false,
+          deploymentId: { type: String, required: true },
+          firstSeenAt: { type: Date, required: true },
+          lastSeenAt: { type: Date, required: true },
+        },
+      ],
+      default: undefined,
+    },
+    sameLmsAs: { type: Schema.Types.ObjectId, default: null },
     webhookSecretSealed: { type: String, required: true },
     previousWebhookSecretSealed: { type: String, default: null },
     previousSecretUntil: { type: Date, default: null },
@@ -84,3 +120,12 @@ export const platformModel = (c: Connection): PlatformModel => c.model<PlatformD
 
 /** Whether a platform may launch, send events and be awarded to. */
 export const isActivePlatform = (p: Pick<PlatformDoc, 'status'>): boolean => p.status !== 'pending';
+
+/** The policy in force for new deployments (the stored one, else by how the platform came). */
+export const deploymentPolicyOf = (
+  p: Pick<PlatformDoc, 'deploymentPolicy' | 'registeredBy'>,
+): DeploymentPolicy => p.deploymentPolicy ?? (p.registeredBy === 'dynamic-registration' ? 'auto' : 'approve');
+
+/** The platform whose courses and people a platform's launches and events use (see sameLmsAs). */
+export const identityPlatformIdOf = (p: Pick<PlatformDoc, '_id' | 'sameLmsAs'>): Types.ObjectId =>
+  p.sameLmsAs ?? p._id;

@@ -4,7 +4,7 @@ import type { Context } from '../../context.js';
 import { platformInputSchema } from '../../platforms/schema.js';
 import { issuerProfileChangeSchema } from '../../issuers/openbadges/issuerProfiles.js';
 import { createTemplateSchema, updateTemplateSchema } from '../../templates/schema.js';
-import { approvePlatformSchema } from './platforms.js';
+import { approvePlatformSchema, deploymentSchema, platformSettingsSchema } from './platforms.js';
 import { registrationLinkInputSchema } from './registrationLinks.js';
 
 /** JSON Schema of a request body, straight from the zod schema the route validates with. */
@@ -113,6 +113,24 @@ const schemas = {
         type: 'string',
         description:
           'The name the LMS gave itself at registration; a suggestion only, never used unconfirmed',
+      },
+      deploymentPolicy: {
+        enum: ['auto', 'approve'],
+        description:
+          'What a signed launch from a new deployment does: auto records and admits it (default for dynamically registered platforms); approve refuses it and lists it in pendingDeployments (default for platforms registered through the API or CLI)',
+      },
+      pendingDeployments: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['deploymentId', 'firstSeenAt', 'lastSeenAt'],
+          properties: { deploymentId: { type: 'string' }, firstSeenAt: dateTime, lastSeenAt: dateTime },
+        },
+      },
+      sameLmsAs: {
+        type: ['string', 'null'],
+        description:
+          'Another registration of the same LMS (same issuer) whose courses and people this one shares',
       },
       createdAt: dateTime,
       updatedAt: dateTime,
@@ -433,7 +451,34 @@ export function buildOpenApi(publicUrl: string) {
         delete: {
           summary: 'Remove a platform',
           parameters: [idParam],
-          responses: { 204: { description: 'Removed' }, ...errors(401, 404) },
+          responses: { 204: { description: 'Removed' }, ...errors(401, 404, 409) },
+        },
+      },
+      '/platforms/{id}/settings': {
+        patch: {
+          summary:
+            "Change a platform's deployment policy, or link it to another registration of the same LMS (sameLmsAs)",
+          parameters: [idParam],
+          requestBody: { required: true, content: json(bodySchema(platformSettingsSchema)) },
+          responses: { 200: ok(ref('Platform')), ...errors(400, 401, 404, 409) },
+        },
+      },
+      '/platforms/{id}/deployments': {
+        post: {
+          summary: 'Accept launches from a deployment (approves a pending one)',
+          parameters: [idParam],
+          requestBody: { required: true, content: json(bodySchema(deploymentSchema)) },
+          responses: { 200: ok(ref('Platform')), ...errors(400, 401, 404) },
+        },
+      },
+      '/platforms/{id}/deployments/{deploymentId}': {
+        delete: {
+          summary: 'Stop accepting launches from a deployment',
+          parameters: [
+            idParam,
+            { name: 'deploymentId', in: 'path', required: true, schema: { type: 'string' } },
+          ],
+          responses: { 200: ok(ref('Platform')), ...errors(401, 404) },
         },
       },
       '/platforms/{id}/webhook-secret': {

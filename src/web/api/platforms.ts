@@ -3,12 +3,14 @@ import { z } from 'zod';
 import type { Context } from '../../context.js';
 import {
   approvePlatform,
+  changeDeployment,
   deletePlatform,
   getPlatform,
   listPlatforms,
   registerPlatform,
   rotateWebhookSecret,
   toPublicPlatform,
+  updatePlatformSettings,
   type PlatformHooks,
 } from '../../platforms/service.js';
 import { platformInputSchema } from '../../platforms/schema.js';
@@ -21,6 +23,19 @@ import { afterCursor, page, parseQuery } from './paging.js';
 export const approvePlatformSchema = z.strictObject({
   name: safeText(200).min(1, 'must not be empty').optional(),
 });
+
+/** The body of PATCH /api/v1/platforms/:id/settings. */
+export const platformSettingsSchema = z.strictObject({
+  deploymentPolicy: z.enum(['auto', 'approve']).optional(),
+  sameLmsAs: z
+    .string()
+    .regex(/^[0-9a-f]{24}$/i, 'must be a platform id')
+    .nullable()
+    .optional(),
+});
+
+/** The body of POST /api/v1/platforms/:id/deployments: a deployment to accept (or approve). */
+export const deploymentSchema = z.strictObject({ deploymentId: safeText(255).min(1, 'must not be empty') });
 
 /**
  * /api/v1/platforms: the LMS admin registers an LMS; the webhook secret is shown once. A platform a
@@ -61,6 +76,24 @@ export function platformsRouter(ctx: Context, hooks: PlatformHooks): Router {
       hooks,
     });
     res.json({ ...toPublicPlatform(platform), webhookSecret });
+  });
+  router.patch('/platforms/:id/settings', async (req, res) => {
+    const input = parseOr400(platformSettingsSchema, req.body ?? {}, 'settings');
+    res.json(toPublicPlatform(await updatePlatformSettings(ctx, req.params.id, input, ADMIN_ACTOR)));
+  });
+  router.post('/platforms/:id/deployments', async (req, res) => {
+    const input = parseOr400(deploymentSchema, req.body ?? {}, 'deployment');
+    const platform = await changeDeployment(ctx, req.params.id, { add: input.deploymentId }, ADMIN_ACTOR);
+    res.json(toPublicPlatform(platform));
+  });
+  router.delete('/platforms/:id/deployments/:deploymentId', async (req, res) => {
+    const platform = await changeDeployment(
+      ctx,
+      req.params.id,
+      { remove: String(req.params.deploymentId) },
+      ADMIN_ACTOR,
+    );
+    res.json(toPublicPlatform(platform));
   });
   router.post('/platforms/:id/webhook-secret', async (req, res) => {
     const webhookSecret = await rotateWebhookSecret(ctx, req.params.id, ADMIN_ACTOR);

@@ -27,6 +27,8 @@ export interface PlatformContext {
   defaultClientId: string;
   /** Require the registration token as a Bearer header on the openid configuration too (Canvas documents it). */
   configurationRequiresToken: boolean;
+  /** Whether the dynamic registration's answer carries the deployment id (Canvas: only the first launch). */
+  registrationAnswersDeploymentId?: boolean;
   /** The frame name sent as `lti_storage_target` (platform storage offered), or null. */
   storageTarget: string | null;
   /** Links the home page shows under its title (e.g. the demo's event panel). */

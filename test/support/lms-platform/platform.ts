@@ -103,6 +103,13 @@ export class TestPlatform {
     return this.ctx.store.client(clientId);
   }
 
+  /** Installs the tool once more (a Canvas sub-account, a Moodle tool type): a new deployment id. */
+  addDeployment(clientId = this.clientId): string {
+    const deploymentId = this.ctx.store.newDeploymentId();
+    this.client(clientId).deploymentIds.push(deploymentId);
+    return deploymentId;
+  }
+
   /** The body of Laurel's `POST /api/v1/platforms` for this platform. */
   registrationInfo(clientId = this.clientId): PlatformRegistrationInfo {
     return {

@@ -202,7 +202,10 @@ function register(ctx: PlatformContext, req: Request): Record<string, unknown> {
     ...body,
     client_id: client.clientId,
     scope: scopes.join(' '),
-    [TOOL_CONFIG]: { ...config, deployment_id: deploymentId },
+    [TOOL_CONFIG]:
+      ctx.registrationAnswersDeploymentId === false
+        ? { ...config }
+        : { ...config, deployment_id: deploymentId },
   };
   ctx.store.registrations.push({ clientId: client.clientId, deploymentId, request: body, response });
   return response;

@@ -44,6 +44,11 @@ export interface StartTestPlatformOptions {
   privacy?: PrivacyLevel;
   /** Custom parameter templates of the pre-configured tool; default: what the flavour's admin would set. */
   custom?: Record<string, string>;
+  /**
+   * Whether the dynamic registration's answer names the new deployment (default true). Canvas names
+   * it only in the first launch of the installation: pass false to behave so.
+   */
+  registrationAnswersDeploymentId?: boolean;
   /** Require the registration token on the openid configuration request too. */
   configurationRequiresToken?: boolean;
   /**
@@ -119,6 +124,7 @@ export async function startTestPlatform(opts: StartTestPlatformOptions): Promise
     toolUrl,
     defaultClientId: clientId,
     configurationRequiresToken: opts.configurationRequiresToken ?? false,
+    registrationAnswersDeploymentId: opts.registrationAnswersDeploymentId ?? true,
     storageTarget:
       (opts.platformStorage ?? !!profile.storageTarget) ? (profile.storageTarget ?? 'lti_storage') : null,
     homeLinks: opts.extraPages?.links ?? [],
