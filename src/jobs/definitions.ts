@@ -3,6 +3,7 @@ import { expireCredentials } from '../awards/expire.js';
 import type { Context } from '../context.js';
 import { IssuingBusyError } from '../issuers/openbadges/issue.js';
 import { openBadgeJobs } from '../issuers/openbadges/jobs.js';
+import { pollAgsResults } from '../lms/ags/poll.js';
 import { processPendingEvents } from '../progress/processPending.js';
 import { JOBS } from './names.js';
 
@@ -58,7 +59,20 @@ export function defineJobs(ctx: Context): void {
     },
     { concurrency: 1 },
   );
+  // Each course backs off on its own (src/lms/ags/poll.ts); a run that fails as a whole is retried
+  // at the next interval, and events are idempotent by id, so nothing is lost or stored twice.
+  agenda.define(
+    JOBS.pollAgsResults,
+    async () => {
+      const result = await pollAgsResults(ctx);
+      if (result.stored || result.failed) ctx.logger.info(result, 'AGS results polled');
+    },
+    { concurrency: 1 },
+  );
 }
+
+/** How often Laurel's own gradebook columns are read (AGS results): grades count within minutes. */
+export const AGS_POLL_EVERY = '3 minutes';
 
 /** Recurring jobs are stored once (by name) whichever worker schedules them. */
 export async function scheduleRecurringJobs(ctx: Context): Promise<void> {
@@ -67,4 +81,5 @@ export async function scheduleRecurringJobs(ctx: Context): Promise<void> {
   await agenda.every('1 minute', JOBS.issueCredentials, {});
   await agenda.every('1 minute', JOBS.sweep, {});
   await agenda.every('15 minutes', JOBS.expireCredentials, {});
+  await agenda.every(AGS_POLL_EVERY, JOBS.pollAgsResults, {});
 }

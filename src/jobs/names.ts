@@ -14,6 +14,8 @@ export const JOBS = {
   /** Recovery sweep: stalled awards back into the outbox, status lists behind their revision re-signed. */
   sweep: 'issue-stalled-credentials',
   expireCredentials: 'expire-credentials',
+  /** Reads the results of Laurel's own AGS line items and stores new or changed scores as events. */
+  pollAgsResults: 'poll-ags-results',
 } as const;
 
 export type JobName = (typeof JOBS)[keyof typeof JOBS];

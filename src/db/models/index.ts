@@ -1,4 +1,5 @@
 import type { Connection } from 'mongoose';
+import { agsCourseModel, agsResultSeenModel } from './agsPoll.js';
 import { auditEntryModel } from './auditEntry.js';
 import { courseModel } from './course.js';
 import { credentialModel } from './credential.js';
@@ -31,6 +32,8 @@ export function createModels(connection: Connection) {
     registrationLinks: registrationLinkModel(connection),
     liveEventReceipts: liveEventReceiptModel(connection),
     lmsActivities: lmsActivityModel(connection),
+    agsCourses: agsCourseModel(connection),
+    agsResultsSeen: agsResultSeenModel(connection),
   };
 }
 
