@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { loadConfig, ConfigError } from '../../src/config.js';
 
 const valid = {
@@ -121,5 +122,32 @@ describe('TRUST_PROXY', () => {
     expect(() => loadConfig({ ...base, TRUST_PROXY: value })).toThrow(
       /TRUST_PROXY must be true, false, or the number of proxy hops/,
     );
+  });
+});
+
+describe('every variable of .env.example', () => {
+  const example = readFileSync(new URL('../../.env.example', import.meta.url), 'utf8');
+  const names = [...example.matchAll(/^([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]!);
+  const good = {
+    NODE_ENV: 'production',
+    PUBLIC_URL: 'https://laurel.example.edu',
+    MONGODB_URI: 'mongodb://db/laurel',
+    LTI_KEY: 'k'.repeat(32),
+    ADMIN_API_KEY: 'a'.repeat(24),
+    ENCRYPTION_KEY: '0f'.repeat(32),
+  };
+
+  it('is read by the configuration npm start loads (a bad value of each stops it, naming it)', () => {
+    expect(names.length).toBeGreaterThan(15);
+    for (const name of names) {
+      const bad = name === 'LMS_ALLOWED_HOSTS' ? '10.0.0.0/99' : 'not a valid value!';
+      let named: string | undefined;
+      try {
+        loadConfig({ ...good, [name]: bad });
+      } catch (err) {
+        named = err instanceof ConfigError ? err.variable : String(err);
+      }
+      expect({ name, named }).toEqual({ name, named: name });
+    }
   });
 });
