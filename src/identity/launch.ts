@@ -2,6 +2,7 @@ import type { Types } from 'mongoose';
 import type { CourseDoc } from '../db/models/course.js';
 import type { Models } from '../db/models/index.js';
 import type { PersonDoc } from '../db/models/person.js';
+import { isDuplicateKey } from '../errors.js';
 
 /**
  * Identity as launches and rosters see it: the LTI context and `sub`, plus the LMS's own course and
@@ -9,7 +10,6 @@ import type { PersonDoc } from '../db/models/person.js';
  * later sighting joins the same document and adds its ids, so events and launches meet.
  */
 
-const isDuplicateKey = (err: unknown) => (err as { code?: number })?.code === 11000;
 const present = (v: string | null | undefined): v is string => typeof v === 'string' && v.trim() !== '';
 const distinct = (values: (string | null | undefined)[]) => [...new Set(values.filter(present))];
 

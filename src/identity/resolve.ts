@@ -2,8 +2,7 @@ import type { Types } from 'mongoose';
 import type { Models } from '../db/models/index.js';
 import type { CourseDoc } from '../db/models/course.js';
 import type { PersonDoc } from '../db/models/person.js';
-
-const isDuplicateKey = (err: unknown) => (err as { code?: number })?.code === 11000;
+import { isDuplicateKey } from '../errors.js';
 
 /**
  * The course a platform calls `id` (its LTI context id or its own course id), created on first

@@ -5,6 +5,7 @@ import { isActivePlatform, type PlatformDoc } from '../db/models/platform.js';
 import type { Logger } from '../logger.js';
 import type { PlatformHooks } from '../platforms/service.js';
 import type { LtiDatabase } from './database.js';
+import { isDuplicateKey } from '../errors.js';
 
 const generateRsa = promisify(generateKeyPair);
 
@@ -103,7 +104,7 @@ export function ltiPlatformStore(db: LtiDatabase, ltiKey: string): LtiPlatformSt
     } catch (err) {
       await removeKeys(kid);
       // Another process registered the same platform meanwhile: theirs stands.
-      if ((err as { code?: number }).code === 11000) return;
+      if (isDuplicateKey(err)) return;
       throw err;
     }
   };

@@ -12,7 +12,7 @@ import {
   type PlatformStatus,
 } from '../db/models/platform.js';
 import type { RegistrationLinkDoc } from '../db/models/registrationLink.js';
-import { conflict, HttpError, notFound } from '../errors.js';
+import { conflict, HttpError, notFound, isDuplicateKey } from '../errors.js';
 import type { PlatformInput } from './schema.js';
 
 /** How long the secret before a rotation keeps working, so LMS plugins can be updated. */
@@ -110,7 +110,7 @@ export async function registerPlatform(
     });
     platform = created.toObject();
   } catch (err) {
-    if ((err as { code?: number }).code === 11000)
+    if (isDuplicateKey(err))
       throw conflict(
         `A platform with issuer ${input.issuer} and client id ${input.clientId} is already registered.`,
       );

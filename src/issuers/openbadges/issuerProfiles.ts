@@ -4,12 +4,10 @@ import { z } from 'zod';
 import type { Context } from '../../context.js';
 import type { IssuerProfileDoc } from '../../db/models/issuerProfile.js';
 import type { PlatformDoc } from '../../db/models/platform.js';
-import { badRequest, notFound } from '../../errors.js';
+import { badRequest, notFound, isDuplicateKey } from '../../errors.js';
 import { issuerProfileDocument, type IssuerSummary } from './build.js';
 import { activeKey, generateIssuerKey, multikeyDocument, openSigningKey } from './keys.js';
 import { openBadgeUrls } from './urls.js';
-
-const isDuplicateKey = (err: unknown) => (err as { code?: number })?.code === 11000;
 
 /** A configured MAIL_FROM is the issuer's contact address; the development default is not. */
 const contactEmail = (mailFrom: string) => (/@localhost$/i.test(mailFrom) ? null : mailFrom);

@@ -1,8 +1,7 @@
 import type { Types } from 'mongoose';
 import type { Context } from '../../context.js';
 import type { ActivityDescription } from './mapping.js';
-
-const isDuplicateKey = (err: unknown) => (err as { code?: number })?.code === 11000;
+import { isDuplicateKey } from '../../errors.js';
 
 /**
  * Records what Live Events say about a course's activities. A description only replaces one made

@@ -1,7 +1,7 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Context } from '../../context.js';
-import { HttpError } from '../../errors.js';
+import { HttpError, isDuplicateKey } from '../../errors.js';
 
 export type RateLimit = {
   /** Names the counter, so that cheap and expensive endpoints can have their own budgets. */
@@ -10,8 +10,6 @@ export type RateLimit = {
   limit: number;
   windowMs: number;
 };
-
-const isDuplicateKey = (err: unknown) => (err as { code?: number })?.code === 11000;
 
 /** The eight 16-bit groups of an IPv6 address (`::` expanded, a dotted IPv4 tail turned into two groups). */
 function ipv6Groups(address: string): number[] | null {
