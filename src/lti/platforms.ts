@@ -10,7 +10,7 @@ import { isDuplicateKey } from '../errors.js';
 const generateRsa = promisify(generateKeyPair);
 
 /** What ltijs keeps of a platform (its `platform` document). */
-type LtiPlatformRecord = {
+export type LtiPlatformRecord = {
   platformName: string;
   platformUrl: string;
   clientId: string;

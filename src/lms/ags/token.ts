@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import type { Context } from '../../context.js';
 import type { PlatformDoc } from '../../db/models/platform.js';
 import { LtiDatabase } from '../../lti/database.js';
+import type { LtiPlatformRecord } from '../../lti/platforms.js';
 
 /**
  * The tool's LTI service token for a platform (OAuth 2 client_credentials with a signed client
@@ -30,17 +31,6 @@ type LtijsPlatformClass = new (
 
 const require = createRequire(import.meta.url);
 const Platform = require('ltijs/dist/Utils/Platform.js') as LtijsPlatformClass;
-
-type LtiPlatformRecord = {
-  platformName: string;
-  platformUrl: string;
-  clientId: string;
-  authEndpoint: string;
-  accesstokenEndpoint: string;
-  authorizationServer?: string | null;
-  kid: string;
-  authConfig: unknown;
-};
 
 export const AGS_SCOPES = {
   lineItemReadonly: 'https://purl.imsglobal.org/spec/lti-ags/scope/lineitem.readonly',
