@@ -3,6 +3,7 @@ import type { Context } from '../../context.js';
 import { launchStatsRouter } from '../../lti/launch-paths.js';
 import type { PlatformHooks } from '../../platforms/service.js';
 import { auditRouter } from './audit.js';
+import { failuresRouter } from './failures.js';
 import { issuerRouter } from './issuer.js';
 import { requireAdminKey } from './auth.js';
 import { credentialsRouter } from './credentials.js';
@@ -36,6 +37,7 @@ export function apiRouter(
   admin.use(progressRouter(ctx));
   admin.use(auditRouter(ctx));
   admin.use(issuerRouter(ctx));
+  admin.use(failuresRouter(ctx));
   // Its own admin-key check; it needs the ltijs provider for the tool's LTI service token.
   router.use(canvasSubscriptionRouter(ctx, options.ltiProvider));
   router.use(admin);

@@ -266,6 +266,19 @@ const schemas = {
       updatedAt: dateTime,
     },
   },
+  Failure: {
+    type: 'object',
+    required: ['kind', 'id', 'subject', 'error', 'at', 'attempts'],
+    additionalProperties: false,
+    properties: {
+      kind: { type: 'string', enum: ['event', 'credential', 'gradebook'] },
+      id: { type: 'string' },
+      subject: { type: 'string' },
+      error: { type: ['string', 'null'] },
+      at: { type: ['string', 'null'], format: 'date-time' },
+      attempts: { type: 'integer' },
+    },
+  },
   Issuer: {
     type: 'object',
     required: ['id', 'platformId', 'name', 'keys'],
@@ -678,6 +691,41 @@ export function buildOpenApi(publicUrl: string) {
           summary: 'Sign from now on with a new key; old keys stay published so old credentials verify',
           parameters: [idParam],
           responses: { 200: ok(ref('Issuer')), ...errors(401, 404) },
+        },
+      },
+      '/platforms/{id}/failures': {
+        get: {
+          summary:
+            "The platform's work that gave up and waits for a person: learning events whose processing failed, failed issuances, gradebooks (AGS) whose reading keeps failing",
+          parameters: [idParam],
+          responses: { 200: ok(list('Failure')), ...errors(401, 404) },
+        },
+      },
+      '/platforms/{id}/failures/{kind}/{itemId}/retry': {
+        post: {
+          summary:
+            'Tries one failure again at once (the event is processed, the credential issued, the gradebook read)',
+          parameters: [
+            idParam,
+            {
+              name: 'kind',
+              in: 'path',
+              required: true,
+              schema: { type: 'string', enum: ['event', 'credential', 'gradebook'] },
+            },
+            { ...idParam, name: 'itemId' },
+          ],
+          responses: {
+            202: ok(
+              {
+                type: 'object',
+                required: ['kind', 'id', 'retried'],
+                properties: { kind: { type: 'string' }, id: { type: 'string' }, retried: { const: true } },
+              },
+              'Accepted: the work is queued again',
+            ),
+            ...errors(400, 401, 404, 409),
+          },
         },
       },
       '/audit': {

@@ -7,6 +7,7 @@ import { LaunchRefusal, sendRefusal } from '../../lti/refusals.js';
 import { renderWith } from '../../lti/index.js';
 import { launchSession, requireKind, type Launch } from '../../lti/session.js';
 import { pageLocals } from './links.js';
+import { lmsAdminRouter } from './lmsAdmin.js';
 import { requireCsrf } from '../../lti/csrf.js';
 import { imageOf, instructorRouter } from './instructor.js';
 import { learnerBadges } from '../../courses/learnerView.js';
@@ -64,16 +65,7 @@ export function courseRouter(ctx: Context, lti: Lti): Router {
     });
   });
 
-  router.get(COURSE_PATHS.admin, session, requireKind('admin'), (_req, res) => {
-    const launch = launchOf(res);
-    res.render('course/admin', {
-      ...pageLocals(launch),
-      title: `Laurel · ${launch.platformName}`,
-      platformName: launch.platformName,
-      hasCourse: launch.courseRef !== null,
-      publicUrl: ctx.config.publicUrl,
-    });
-  });
+  router.use(lmsAdminRouter(ctx, session, requireKind('admin'), requireCsrf));
 
   const deepLinking = (res: Response) => {
     if (

@@ -40,9 +40,12 @@ function courseCard(ctx: PlatformContext, course: Course): string {
   const members = ctx.store.members(course.id).filter((m) => m.enrolment.status === 'Active');
   const instructor = members.find((m) => isStaff(m.enrolment.roles));
   const learners = members.filter((m) => m.enrolment.roles.includes('Learner'));
+  // Site administrators launch from any course, enrolled or not, as in Moodle and Canvas.
+  const admins = [...ctx.store.users.values()].filter((u) => u.admin);
   const forms = [
     ...(instructor ? [launchForm(ctx, course, instructor.user, 'Launch as instructor')] : []),
     ...learners.map((m) => launchForm(ctx, course, m.user, 'Launch as learner')),
+    ...admins.map((u) => launchForm(ctx, course, u, 'Launch as administrator')),
   ];
   const people = members
     .map((m) => `<li>${escapeHtml(m.user.name)} — ${escapeHtml(m.enrolment.roles.join(', '))}</li>`)
