@@ -1,8 +1,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import { eventPanelRouter } from '../support/demo-panel.js';
-import { registerTestPlatform, settled, type TestPlatformRecord } from '../support/api.js';
+import { announceDemoActivities, eventPanelRouter } from '../support/demo-panel.js';
+import { ADMIN_KEY, admin, registerTestPlatform, settled, type TestPlatformRecord } from '../support/api.js';
 import { startTestLaurel, type TestLaurel } from '../support/laurel.js';
 
 describe("the demo LMS's event panel", () => {
@@ -21,6 +21,8 @@ describe("the demo LMS's event panel", () => {
         webhookSecret: () => platform.webhookSecret,
         courses: () => [{ id: '101', title: 'Chemistry 101' }],
         learners: () => [{ id: '57', name: 'Ada Lovelace', email: 'ada@example.edu' }],
+        adminApiKey: ADMIN_KEY,
+        lmsUrl: () => 'http://lms.example/',
       }),
     );
     server = app.listen(0, '127.0.0.1');
@@ -96,5 +98,89 @@ describe("the demo LMS's event panel", () => {
     });
     expect(answer.status).toBe(400);
     expect(answer.body).toContain('give a score and a maximum above 0');
+  });
+
+  it('lists activities with their ids, links back to the LMS, and keeps the last choice', async () => {
+    const first = await (await fetch(panelUrl)).text();
+    expect(first).toMatch(/<option value="quiz-3"( selected)?>Quiz 3 \(id quiz-3\)<\/option>/);
+    expect(first).toContain('<a href="http://lms.example/">Back to the LMS</a>');
+    const answer = await send({
+      action: 'grade',
+      course: '101',
+      user: '57',
+      activity: 'final-exam',
+      score: '42',
+      maxScore: '50',
+    });
+    expect(answer.body).toContain('<option value="final-exam" selected>Final exam (id final-exam)</option>');
+    expect(answer.body).toContain('id="g-score" name="score" inputmode="decimal" value="42"');
+    const again = await (await fetch(panelUrl)).text();
+    expect(again).toContain('<option value="final-exam" selected>');
+    expect(again).toContain('value="50" size="6"');
+  });
+
+  it('says which badges the event moved, and that none did when none asks for it', async () => {
+    const created = await admin(t, 'POST', '/templates', {
+      platformId: platform.id,
+      courseId: '101',
+      name: 'Lab hero',
+      groups: [
+        {
+          requirements: [
+            {
+              id: 'lab',
+              event: 'activity.completed',
+              rules: [{ path: 'data.activityId', op: 'eq', value: 'quiz-1' }],
+            },
+          ],
+        },
+        {
+          requirements: [
+            {
+              id: 'q2',
+              event: 'activity.grade.updated',
+              rules: [
+                { path: 'data.activityId', op: 'eq', value: 'quiz-2' },
+                { path: 'data.percent', op: 'gte', value: 50 },
+              ],
+            },
+          ],
+        },
+      ],
+    });
+    expect(created.status).toBe(201);
+    await admin(t, 'POST', `/templates/${created.body.id}/activate`);
+    const half = await send({ action: 'grade', course: '101', user: '57', activity: 'quiz-2', score: '60' });
+    expect(half.body).toContain('<li>Lab hero: 0% → 50%</li>');
+    const done = await send({
+      action: 'complete-activity',
+      course: '101',
+      user: '57',
+      activity: 'quiz-1',
+    });
+    expect(done.body).toContain('<li>Lab hero: 50% → 100% — earned</li>');
+    const nothing = await send({
+      action: 'grade',
+      course: '101',
+      user: '57',
+      activity: 'quiz-3',
+      score: '10',
+    });
+    expect(nothing.body).toContain('No badge moved');
+  });
+
+  it("announces the demo courses' activities as the Moodle plugin does", async () => {
+    const status = await announceDemoActivities(t.url, platform.id, platform.webhookSecret, [
+      { id: '101', title: 'Chemistry 101' },
+    ]);
+    expect(status).toBe(200);
+    const known = await t.laurel.ctx.models.lmsActivities.find({ platformId: platform.id }).lean();
+    expect(known.map((a) => [a.activityId, a.name]).sort()).toEqual([
+      ['final-exam', 'Final exam'],
+      ['lab-report', 'Lab report'],
+      ['quiz-1', 'Quiz 1'],
+      ['quiz-2', 'Quiz 2'],
+      ['quiz-3', 'Quiz 3'],
+    ]);
   });
 });

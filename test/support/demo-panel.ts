@@ -19,30 +19,121 @@ export type EventPanelOptions = {
   learners: () => PanelUser[];
   /** Path the router is mounted at. */
   basePath?: string;
+  /** With the admin key, the panel reads the learner's progress before and after, and says which badges moved. */
+  adminApiKey?: string;
+  /** The LMS's home page, linked back to from the panel. */
+  lmsUrl?: () => string | undefined;
 };
+
+/** What the panel was last asked to send, offered again (a person sends a few grades in a row). */
+type Choice = { course?: string; user?: string; activity?: string; score?: string; maxScore?: string };
+
+/** One badge's progress for a learner, as the admin API's /progress answers it. */
+type ProgressItem = { templateId: string; ratio: number; completedAt: string | null };
+export type BadgeMove = { name: string; before: number; after: number; earned: boolean };
 
 const esc = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 export const DEMO_ACTIVITIES = [
-  { id: 'quiz-1', title: 'Quiz 1' },
-  { id: 'quiz-2', title: 'Quiz 2' },
-  { id: 'quiz-3', title: 'Quiz 3' },
-  { id: 'lab-report', title: 'Lab report' },
-  { id: 'final-exam', title: 'Final exam' },
+  { id: 'quiz-1', title: 'Quiz 1', type: 'quiz' },
+  { id: 'quiz-2', title: 'Quiz 2', type: 'quiz' },
+  { id: 'quiz-3', title: 'Quiz 3', type: 'quiz' },
+  { id: 'lab-report', title: 'Lab report', type: 'assign' },
+  { id: 'final-exam', title: 'Final exam', type: 'quiz' },
 ];
+
+/**
+ * Tells Laurel the demo courses' activities, as the Moodle plugin does with its course structure
+ * (a signed `catalogue` to the Moodle receiver), so the badge builder offers them by name.
+ */
+export async function announceDemoActivities(
+  laurelUrl: string,
+  platformId: string,
+  webhookSecret: string,
+  courses: PanelCourse[],
+): Promise<number> {
+  const raw = JSON.stringify({
+    catalogue: courses.map((c) => ({
+      course: { id: c.id, title: c.title },
+      full: true,
+      activities: DEMO_ACTIVITIES.map((a) => ({ id: a.id, name: a.title, type: a.type, maxScore: 100 })),
+    })),
+  });
+  const res = await fetch(`${laurelUrl}/api/v1/webhooks/moodle/${encodeURIComponent(platformId)}`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'x-laurel-signature': signatureHeader(webhookSecret, raw),
+    },
+    body: raw,
+  });
+  return res.status;
+}
+
+/** The learner's progress on every badge, by template id (empty without the admin key). */
+async function progressOf(options: EventPanelOptions, platformId: string, userId: string) {
+  const out = new Map<string, ProgressItem>();
+  if (!options.adminApiKey) return out;
+  const res = await fetch(
+    `${options.laurelUrl}/api/v1/progress?${new URLSearchParams({ userId, platformId, limit: '500' })}`,
+    { headers: { authorization: `Bearer ${options.adminApiKey}` } },
+  );
+  if (!res.ok) return out;
+  for (const item of ((await res.json()) as { items: ProgressItem[] }).items) out.set(item.templateId, item);
+  return out;
+}
+
+/** Waits (a few seconds at most) for the event to be processed, then compares the learner's progress. */
+async function badgesMoved(
+  options: EventPanelOptions,
+  platformId: string,
+  userId: string,
+  before: Map<string, ProgressItem>,
+): Promise<BadgeMove[]> {
+  const deadline = Date.now() + 4000;
+  let after = before;
+  const changed = () =>
+    [...after.values()].filter((a) => {
+      const b = before.get(a.templateId);
+      return !b || b.ratio !== a.ratio || b.completedAt !== a.completedAt;
+    });
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 250));
+    after = await progressOf(options, platformId, userId);
+    if (changed().length) break;
+  }
+  const moves: BadgeMove[] = [];
+  for (const a of changed()) {
+    const res = await fetch(`${options.laurelUrl}/api/v1/templates/${a.templateId}`, {
+      headers: { authorization: `Bearer ${options.adminApiKey}` },
+    });
+    const name = res.ok ? ((await res.json()) as { name: string }).name : a.templateId;
+    const b = before.get(a.templateId);
+    moves.push({
+      name,
+      before: Math.round((b?.ratio ?? 0) * 100),
+      after: Math.round(a.ratio * 100),
+      earned: a.completedAt !== null && !b?.completedAt,
+    });
+  }
+  return moves;
+}
 
 export function eventPanelRouter(options: EventPanelOptions): Router {
   const base = options.basePath ?? '/lms-panel';
   const router = Router();
+  const last: Choice = {};
   router.use(base, express.urlencoded({ extended: false, limit: '16kb' }));
 
   router.get(base, (_req, res) => {
-    res.type('html').send(page(options, base, null));
+    res.type('html').send(page(options, base, null, last));
   });
 
   router.post(`${base}/send`, async (req, res) => {
     const body = req.body as Record<string, string>;
+    for (const key of ['course', 'user', 'activity', 'score', 'maxScore'] as const)
+      if (typeof body[key] === 'string' && body[key] !== '') last[key] = body[key].slice(0, 200);
     const course = options.courses().find((c) => c.id === body.course);
     const user = options.learners().find((u) => u.id === body.user);
     const platformId = options.platformId();
@@ -51,7 +142,7 @@ export function eventPanelRouter(options: EventPanelOptions): Router {
       res
         .status(400)
         .type('html')
-        .send(page(options, base, { error: 'Choose a course and a learner.' }));
+        .send(page(options, base, { error: 'Choose a course and a learner.' }, last));
       return;
     }
     const activity = DEMO_ACTIVITIES.find((a) => a.id === body.activity);
@@ -64,7 +155,14 @@ export function eventPanelRouter(options: EventPanelOptions): Router {
         res
           .status(400)
           .type('html')
-          .send(page(options, base, { error: 'Choose an activity and give a score and a maximum above 0.' }));
+          .send(
+            page(
+              options,
+              base,
+              { error: 'Choose an activity and give a score and a maximum above 0.' },
+              last,
+            ),
+          );
         return;
       }
       type = 'activity.grade.updated';
@@ -74,7 +172,7 @@ export function eventPanelRouter(options: EventPanelOptions): Router {
         res
           .status(400)
           .type('html')
-          .send(page(options, base, { error: 'Choose an activity.' }));
+          .send(page(options, base, { error: 'Choose an activity.' }, last));
         return;
       }
       type = 'activity.completed';
@@ -85,7 +183,7 @@ export function eventPanelRouter(options: EventPanelOptions): Router {
       res
         .status(400)
         .type('html')
-        .send(page(options, base, { error: 'Choose what happened.' }));
+        .send(page(options, base, { error: 'Choose what happened.' }, last));
       return;
     }
     const event = {
@@ -101,6 +199,8 @@ export function eventPanelRouter(options: EventPanelOptions): Router {
     const signature = signatureHeader(secret, raw);
     let status = 0;
     let answer = '';
+    const before = await progressOf(options, platformId, user.id).catch(() => new Map());
+    let moves: BadgeMove[] | null = null;
     try {
       const sent = await fetch(`${options.laurelUrl}/api/v1/events`, {
         method: 'POST',
@@ -109,12 +209,16 @@ export function eventPanelRouter(options: EventPanelOptions): Router {
       });
       status = sent.status;
       answer = await sent.text();
+      if (status === 200 && options.adminApiKey)
+        moves = await badgesMoved(options, platformId, user.id, before).catch(() => null);
     } catch (err) {
       answer = `Laurel could not be reached: ${(err as Error).message}`;
     }
     res
       .type('html')
-      .send(page(options, base, { sent: JSON.stringify(event, null, 2), signature, status, answer }));
+      .send(
+        page(options, base, { sent: JSON.stringify(event, null, 2), signature, status, answer, moves }, last),
+      );
   });
   return router;
 }
@@ -122,15 +226,31 @@ export function eventPanelRouter(options: EventPanelOptions): Router {
 function page(
   options: EventPanelOptions,
   base: string,
-  result: { error?: string; sent?: string; signature?: string; status?: number; answer?: string } | null,
+  result: {
+    error?: string;
+    sent?: string;
+    signature?: string;
+    status?: number;
+    answer?: string;
+    moves?: BadgeMove[] | null;
+  } | null,
+  last: Choice = {},
 ): string {
   const courses = options.courses();
   const learners = options.learners();
-  const courseOptions = courses.map((c) => `<option value="${esc(c.id)}">${esc(c.title)}</option>`).join('');
-  const learnerOptions = learners.map((u) => `<option value="${esc(u.id)}">${esc(u.name)}</option>`).join('');
+  const selected = (value: string, chosen: string | undefined) => (value === chosen ? ' selected' : '');
+  const courseOptions = courses
+    .map((c) => `<option value="${esc(c.id)}"${selected(c.id, last.course)}>${esc(c.title)}</option>`)
+    .join('');
+  const learnerOptions = learners
+    .map((u) => `<option value="${esc(u.id)}"${selected(u.id, last.user)}>${esc(u.name)}</option>`)
+    .join('');
   const activityOptions = DEMO_ACTIVITIES.map(
-    (a) => `<option value="${esc(a.id)}">${esc(a.title)}</option>`,
+    (a) =>
+      `<option value="${esc(a.id)}"${selected(a.id, last.activity)}>${esc(a.title)} (id ${esc(a.id)})</option>`,
   ).join('');
+  const lmsUrl = options.lmsUrl?.();
+  const backLink = lmsUrl ? `<p><a href="${esc(lmsUrl)}">Back to the LMS</a></p>` : '';
   const who = (prefix: string) => `
       <label for="${prefix}-course">Course</label><select id="${prefix}-course" name="course">${courseOptions}</select>
       <label for="${prefix}-user">Learner</label><select id="${prefix}-user" name="user">${learnerOptions}</select>`;
@@ -143,8 +263,17 @@ function page(
     } catch {
       /* not JSON: shown as it came */
     }
+    const moves = result.moves;
+    const moved =
+      moves == null
+        ? ''
+        : moves.length === 0
+          ? '<p id="moved">No badge moved: no active badge of this course asks for this, or nothing changed.</p>'
+          : `<h3>Badges this event moved</h3><ul id="moved">${moves
+              .map((m) => `<li>${esc(m.name)}: ${m.before}% → ${m.after}%${m.earned ? ' — earned' : ''}</li>`)
+              .join('')}</ul>`;
     outcome = `<section aria-labelledby="result-title" class="result" role="status">
-      <h2 id="result-title">Sent to Laurel: answer ${result.status}</h2>
+      <h2 id="result-title">Sent to Laurel: answer ${result.status}</h2>${moved}
       <h3>Event</h3><pre>${esc(result.sent)}</pre>
       <h3>Header</h3><pre>X-Laurel-Signature: ${esc(result.signature ?? '')}</pre>
       <h3>Laurel's answer</h3><pre>${esc(pretty)}</pre>
@@ -160,15 +289,15 @@ button{font:inherit;margin-top:.75rem;padding:.5rem 1rem;min-height:44px;backgro
 :focus-visible{outline:3px solid #0b5cad;outline-offset:2px}pre{background:#f6f8fa;padding:.5rem;overflow:auto}
 .error{color:#b3261e;font-weight:600}
 </style></head><body><main>
-<h1>Play the LMS: send learning events</h1>
+<h1>Play the LMS: send learning events</h1>${backLink}
 <p>Each button sends one signed event to Laurel, as a Moodle or Canvas plugin would, and shows the answer.
 Open the learner's view in Laurel beside this page to watch the progress bar move.</p>
 ${outcome}
 <form method="post" action="${base}/send"><fieldset><legend>Set a grade on an activity</legend>
   <input type="hidden" name="action" value="grade">${who('g')}
   <label for="g-activity">Activity</label><select id="g-activity" name="activity">${activityOptions}</select>
-  <label for="g-score">Score</label><input id="g-score" name="score" inputmode="decimal" value="85" size="6">
-  <label for="g-max">Out of</label><input id="g-max" name="maxScore" inputmode="decimal" value="100" size="6">
+  <label for="g-score">Score</label><input id="g-score" name="score" inputmode="decimal" value="${esc(last.score ?? '85')}" size="6">
+  <label for="g-max">Out of</label><input id="g-max" name="maxScore" inputmode="decimal" value="${esc(last.maxScore ?? '100')}" size="6">
   <button type="submit">Send the grade</button></fieldset></form>
 <form method="post" action="${base}/send"><fieldset><legend>Complete an activity</legend>
   <input type="hidden" name="action" value="complete-activity">${who('a')}

@@ -6,7 +6,7 @@ import { deletePlatform, registerPlatform } from '../../src/platforms/service.js
 import { publicKeysInProduction, withDevDefaults } from './dev-env.js';
 import { demoFile } from '../../src/cli.js';
 import { startTestDatabase } from './database.js';
-import { eventPanelRouter } from './demo-panel.js';
+import { announceDemoActivities, eventPanelRouter } from './demo-panel.js';
 import { startTestPlatform, type Flavour, type TestPlatform } from './lms-platform/index.js';
 
 /**
@@ -40,6 +40,8 @@ async function startDemoPlatform(
     extraPages: {
       router: eventPanelRouter({
         laurelUrl: laurel.config.publicUrl,
+        adminApiKey: laurel.config.adminApiKey,
+        lmsUrl: () => (live.started ? `${live.started.url}/` : undefined),
         platformId: () => live.registered?.id,
         webhookSecret: () => live.registered?.webhookSecret,
         courses: () =>
@@ -81,6 +83,19 @@ async function startDemoPlatform(
   });
   live.started = platform;
   live.registered = { id: String(record._id), webhookSecret };
+  // The Moodle plugin tells Laurel each course's activities; the demo Moodle does the same, so the
+  // badge builder offers them by name (Canvas's come with its events and gradebook columns).
+  if (flavour === 'moodle') {
+    const courses = Object.values(platform.demo!.courses).map((c) => ({ id: c.id, title: c.title }));
+    const status = await announceDemoActivities(
+      laurel.config.publicUrl,
+      String(record._id),
+      webhookSecret,
+      courses,
+    );
+    if (status !== 200)
+      laurel.ctx.logger.warn({ status }, 'the demo Moodle could not announce its activities');
+  }
   return { platform, webhookSecret };
 }
 
