@@ -14,6 +14,7 @@ import { ltiPlatformStore, type LtiPlatformStore } from './platforms.js';
 import { refusal, refusalForLtijsError, sendRefusal, type PageRenderer } from './refusals.js';
 import { registrationRouter } from './registration.js';
 import { MOODLE_PLUGIN_PATH, moodlePluginHandler } from './moodlePlugin.js';
+import { keepOpenerOfLaunches } from '../web/framing.js';
 import { catchAsyncErrors } from './catchAsyncErrors.js';
 import { ltiRequestGuard, type FieldProblem } from './requestGuard.js';
 import { HttpError } from '../errors.js';
@@ -97,6 +98,7 @@ export async function createLti(ctx: Context, connection: Connection): Promise<L
       tokenMaxAge: TOKEN_MAX_AGE_S,
       cors: false,
       serverAddon: (app) => {
+        app.use(keepOpenerOfLaunches);
         // First: every LTI field is text (a bad `state` used to end the process inside ltijs).
         app.use(ltiRequestGuard('types', refuseMalformed));
         app.use(preLaunchChecks(deps, routes));

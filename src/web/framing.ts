@@ -63,12 +63,29 @@ export function framingPolicy(ctx: Context): RequestHandler {
       const lms = originOf(req.query.openid_configuration);
       origins = Promise.resolve(lms ? [lms] : []);
     } else if (/^\/lti\/(login|launch)(\/|$)/.test(path)) origins = allPlatforms(ctx).then(frameOriginsOf);
+    if (opensFromTheFrame(path)) keepOpener(res);
     if (!origins) return next();
     origins.then((list) => {
       setFrameAncestors(res, list);
       next();
     }, next);
   };
+}
+
+/**
+ * The pages of a launch that continues in a new window (cookies blocked in the LMS's frame) keep
+ * their opener: a deep-linking answer made there is handed back to Laurel's page still in the
+ * frame, which posts it into the LMS's dialog (a `same-origin` opener policy would cut that link
+ * as soon as the window reached Laurel).
+ */
+const opensFromTheFrame = (path: string) =>
+  /^\/lti\/(login|launch)(\/|$)/.test(path) || path === '/course/deep-link' || path === '/course';
+const keepOpener = (res: Response) => res.setHeader('Cross-Origin-Opener-Policy', 'unsafe-none');
+
+/** The same, inside ltijs's own app (mounted at /lti), whose helmet sets `same-origin` again. */
+export function keepOpenerOfLaunches(req: Request, res: Response, next: NextFunction): void {
+  if (opensFromTheFrame(req.baseUrl + req.path)) keepOpener(res);
+  next();
 }
 
 /** HSTS only on answers that came over HTTPS (directly or, with TRUST_PROXY, through the proxy). */

@@ -34,8 +34,8 @@ describe.each(['moodle', 'canvas'] as const)('%s demo home page', (flavour) => {
 
   test('offers instructor and learner launches into the frame or a new window', () => {
     const forms = parseForms(html);
-    // Two courses × (one instructor + two learners).
-    expect(forms).toHaveLength(6);
+    // Two courses × (one instructor, a deep-linking launch of the instructor, two learners).
+    expect(forms).toHaveLength(8);
     for (const form of forms) {
       expect(form).toMatchObject({ method: 'POST', action: `${rig.tool.url}/lti/login`, target: 'tool' });
       expect(form.fields.map(([n]) => n)).toEqual(
@@ -51,7 +51,8 @@ describe.each(['moodle', 'canvas'] as const)('%s demo home page', (flavour) => {
     }
     expect(html.split('>Launch as instructor<').length - 1).toBe(2);
     expect(html.split('>Launch as learner<').length - 1).toBe(4);
-    expect(html.split('formtarget="_blank"').length - 1).toBe(6);
+    expect(html.split('>Add Laurel to the course<').length - 1).toBe(2);
+    expect(html.split('formtarget="_blank"').length - 1).toBe(8);
     expect(html).toContain('aria-label="Launch as learner (Grace Hopper) in a new window"');
   });
 

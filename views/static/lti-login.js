@@ -52,6 +52,23 @@
     form.submit();
   }
 
+  /** The windows this page opened: only they may hand back a deep-linking answer. */
+  var openedWindows = [];
+
+  /**
+   * A deep-linking answer made in the new window comes back here, to be posted from the LMS's own
+   * frame (its dialog expects the answer there, not in another window).
+   */
+  window.addEventListener('message', function (event) {
+    if (event.origin !== window.location.origin || openedWindows.indexOf(event.source) < 0) return;
+    var data = event.data;
+    if (!data || data.type !== 'laurel-deep-link-return') return;
+    if (typeof data.jwt !== 'string' || typeof data.returnUrl !== 'string' || !/^https?:\/\//.test(data.returnUrl))
+      return;
+    event.source.postMessage({ type: 'laurel-deep-link-posted' }, window.location.origin);
+    postForm(data.returnUrl, [{ name: 'JWT', value: data.jwt }]);
+  });
+
   /** Opens the login in a new window (named, so a blocked pop-up shows as null) and says so here. */
   function openWindow(fromClick) {
     var name = 'laurel-' + String(Math.random()).slice(2);
@@ -66,6 +83,7 @@
       if (fromClick) problem('Your browser blocked the new window. Allow pop-ups for this site, then try again.');
       return;
     }
+    openedWindows.push(opened);
     windowForm.target = name;
     windowForm.submit();
     problem('');

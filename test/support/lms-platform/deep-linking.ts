@@ -121,6 +121,24 @@ function isStringMap(v: unknown): v is Record<string, string> {
   return typeof v === 'object' && v !== null && Object.values(v).every((x) => typeof x === 'string');
 }
 
+/**
+ * The answer to a deep-linking return. Moodle's (contentitem_return.php) hands the items to the page
+ * around the frame it loads in, which fails, as in Moodle, when that page is not Moodle's form (a new
+ * window has none): `processContentItemReturnData is not a function`, shown here.
+ */
+function returnPage(ctx: PlatformContext, record: DeepLinkResponseRecord, title: string, message: string) {
+  if (ctx.profile.flavour !== 'moodle') return messagePage(title, message);
+  const items = JSON.stringify(record.created.map((c) => ({ title: c.title }))).replace(/</g, '\\u003c');
+  return messagePage(title, message).replace(
+    '</main>',
+    '<p id="moodle-error" role="alert" hidden></p></main><script>(function(){var items=' +
+      items +
+      ';try{window.parent.processContentItemReturnData(items);}catch(e){' +
+      "var box=document.getElementById('moodle-error');box.hidden=false;" +
+      "box.textContent='Moodle: window.processContentItemReturnData is not a function';}})();</script>",
+  );
+}
+
 export function deepLinkingRouter(ctx: PlatformContext): Router {
   const router = Router();
   router.post(PATHS.deepLinkReturn, async (req: Request, res: Response) => {
@@ -132,7 +150,7 @@ export function deepLinkingRouter(ctx: PlatformContext): Router {
         titles.length > 0
           ? `Added ${titles.length === 1 ? '' : `${titles.length} items: `}${titles.join(', ')}`
           : (record.errormsg ?? record.msg ?? 'Nothing was added');
-      res.type('html').send(messagePage(titles.length > 0 ? 'Added' : 'Nothing added', message));
+      res.type('html').send(returnPage(ctx, record, titles.length > 0 ? 'Added' : 'Nothing added', message));
     } catch (err) {
       if (!(err instanceof Refused)) throw err;
       ctx.store.refuse(PATHS.deepLinkReturn, err.error, err.message);

@@ -22,8 +22,14 @@ function isStaff(roles: CourseRole[]): boolean {
   return roles.includes('Instructor') || roles.includes('TeachingAssistant');
 }
 
-function launchForm(ctx: PlatformContext, course: Course, user: PlatformUser, label: string): string {
-  const launch = createLaunch(ctx, { courseId: course.id, sub: user.sub });
+function launchForm(
+  ctx: PlatformContext,
+  course: Course,
+  user: PlatformUser,
+  label: string,
+  messageType: 'LtiResourceLinkRequest' | 'LtiDeepLinkingRequest' = 'LtiResourceLinkRequest',
+): string {
+  const launch = createLaunch(ctx, { courseId: course.id, sub: user.sub, messageType });
   const action = ctx.store.client(launch.clientId).initiateLoginUri;
   const describedBy = `who-${escapeHtml(launch.id)}`;
   return (
@@ -44,6 +50,10 @@ function courseCard(ctx: PlatformContext, course: Course): string {
   const admins = [...ctx.store.users.values()].filter((u) => u.admin);
   const forms = [
     ...(instructor ? [launchForm(ctx, course, instructor.user, 'Launch as instructor')] : []),
+    // "Select content" of Moodle's activity form, "Add a module item" of Canvas: a deep-linking launch.
+    ...(instructor
+      ? [launchForm(ctx, course, instructor.user, 'Add Laurel to the course', 'LtiDeepLinkingRequest')]
+      : []),
     ...learners.map((m) => launchForm(ctx, course, m.user, 'Launch as learner')),
     ...admins.map((u) => launchForm(ctx, course, u, 'Launch as administrator')),
   ];
@@ -56,6 +66,18 @@ function courseCard(ctx: PlatformContext, course: Course): string {
     `<p>Course ${escapeHtml(course.label)} · id ${escapeHtml(course.id)}</p>` +
     (forms.length > 0 ? forms.join('') : '<p>No one is enrolled yet.</p>') +
     `<details><summary>People</summary><ul class="people">${people}</ul></details></section>`
+  );
+}
+
+/**
+ * What Moodle's activity form does with a deep-linking answer: its return page, loaded in the tool's
+ * frame, calls processContentItemReturnData on the page around it (mod/lti/contentitem_return.php).
+ */
+function contentItemReceiver(): string {
+  return (
+    '<script>window.processContentItemReturnData=function(items){' +
+    "document.getElementById('content-item-result').textContent=" +
+    "'Selected: '+items.map(function(i){return i.title;}).join(', ');};</script>"
   );
 }
 
@@ -75,7 +97,9 @@ export function homePage(ctx: PlatformContext): string {
       : '<p>No courses yet.</p>') +
     '</section><section aria-labelledby="tool-h"><h2 id="tool-h">Laurel</h2>' +
     '<iframe name="tool" title="Laurel" src="about:blank" allow="clipboard-write"></iframe>' +
+    '<p id="content-item-result" role="status"></p>' +
     '</section></main>' +
+    contentItemReceiver() +
     storageFrame(ctx) +
     capabilitiesScript(ctx);
   return page(ctx.name, body, STYLE);
