@@ -28,6 +28,7 @@ export function toCsv(header: string[], rows: CsvValue[][]): string {
 export function csvFileName(badgeName: string, what: string): string {
   const slug = badgeName
     .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
     .replace(/[^A-Za-z0-9]+/g, '-')
     .replace(/^-+|-+$/g, '')
     .slice(0, 60)
