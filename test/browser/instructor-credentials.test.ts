@@ -63,7 +63,7 @@ describe('a badge’s credentials in the LMS frame, in a browser', () => {
     // The learners open Laurel once (the course knows them), then the grades arrive.
     await launchAs(page, 'Ada Lovelace', 'Launch as learner');
     await launchAs(page, 'Grace Hopper', 'Launch as learner');
-    let frame = await launchAs(page, 'Iris Instructor', 'Launch as instructor');
+    const frame = await launchAs(page, 'Iris Instructor', 'Launch as instructor');
 
     const created = await admin(t, 'POST', '/templates', {
       platformId: canvas.id,
