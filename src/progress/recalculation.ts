@@ -17,8 +17,8 @@ import { progressState } from './state.js';
 /**
  * Recalculation, the I/O part: a badge's stored events read by course in pages sorted by learner,
  * each page's learners evaluated in memory (recalculate.ts) with a fixed number of round trips
- * (their progress, their credentials, the badges they hold, one bulk write, the awards), so a large
- * course costs a few round trips per page, not per learner. Awards go through awardMany, exactly
+ * (their credentials and the badges they hold, their progress, their events read again after it,
+ * one bulk write, the awards), so a large course costs a few round trips per page, not per learner. Awards go through awardMany, exactly
  * once by the credentials' unique index, whether a run is repeated or races the live pipeline.
  */
 
@@ -175,10 +175,14 @@ async function evaluatePage(
 
   let pending = learners;
   for (let round = 0; pending.length && round < MAX_CONFLICT_ROUNDS; round++) {
-    if (round > 0) pending = await rereadEvents(ctx, template, pending);
+    // Progress first, then the events: an event the live pipeline applied before this read was
+    // stored before it, so it is among the events read next; one applied after it changes `rev`,
+    // and the write below loses and starts that learner again. (Read the other way round, a live
+    // event stored between the two reads would be dropped from the learner's progress.)
     const docs = await ctx.models.progress
       .find({ templateId: template._id, personId: { $in: pending.map((l) => l.personId) } })
       .lean<ProgressDoc[]>();
+    pending = await rereadEvents(ctx, template, pending);
     const docOf = new Map(docs.map((d) => [String(d.personId), d]));
     const states: States = new Map();
     for (const l of pending) {

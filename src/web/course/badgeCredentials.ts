@@ -40,6 +40,11 @@ const LIST_LIMIT = 500;
 
 const launchOf = (res: Response) => res.locals.launch as Launch;
 const scopeOf = (launch: Launch) => ({ platformId: launch.platformId, courseRef: launch.courseRef });
+/** The credentials' scope: every route here has checked that the launch has a course (needsCourse). */
+const credentialScope = (launch: Launch) => ({
+  platformId: launch.platformId,
+  courseRef: launch.courseRef ?? undefined,
+});
 const actorOf = (launch: Launch) => ({
   type: 'instructor' as const,
   id: String(launch.personId),
@@ -103,7 +108,7 @@ export function badgeCredentialsRouter(
   /** A credential of this badge in this course, or the same refusal as for anything else. */
   const ownCredential = async (res: Response, t: TemplateDoc, cid: unknown): Promise<CredentialDoc> => {
     try {
-      const c = await getCredential(ctx, String(cid), scopeOf(launchOf(res)) as never);
+      const c = await getCredential(ctx, String(cid), credentialScope(launchOf(res)));
       if (String(c.templateId) !== String(t._id)) throw refusal.notAllowed();
       return c;
     } catch (err) {
@@ -194,7 +199,7 @@ export function badgeCredentialsRouter(
         String(credential._id),
         reason.data,
         actorOf(launch),
-        scopeOf(launch) as never,
+        credentialScope(launch),
       );
     } catch (err) {
       if (err instanceof HttpError && err.status === 409) return back(res, template, 'not-live');
