@@ -5,7 +5,7 @@ import { IssuingBusyError } from '../issuers/openbadges/issue.js';
 import { openBadgeJobs } from '../issuers/openbadges/jobs.js';
 import { pollAgsResults } from '../lms/ags/poll.js';
 import { processPendingEvents } from '../progress/processPending.js';
-import { runQueuedRecalculations } from '../progress/recalculation.js';
+import { runQueuedRecalculations } from '../progress/recalculationQueue.js';
 import { JOBS } from './names.js';
 
 /**

@@ -5,7 +5,7 @@ import type { Context } from '../context.js';
 import type { TemplateDoc } from '../db/models/template.js';
 import { HttpError, notFound } from '../errors.js';
 import { resolveCourse } from '../identity/resolve.js';
-import { requestRecalculation } from '../progress/recalculation.js';
+import { requestRecalculation } from '../progress/recalculationQueue.js';
 import { assignRequirementIds, isBadgeRequirement, parseTemplateRules } from '../rules/index.js';
 import type { Penalty, RequirementGroup } from '../rules/index.js';
 import { visibleTemplateFilter, type CourseScope } from '../courses/scope.js';

@@ -1,5 +1,6 @@
 import { Types } from 'mongoose';
-import { recalculateTemplate, runQueuedRecalculations } from '../../src/progress/recalculation.js';
+import { recalculateTemplate } from '../../src/progress/recalculation.js';
+import { runQueuedRecalculations } from '../../src/progress/recalculationQueue.js';
 import { processPendingEvents } from '../../src/progress/processPending.js';
 import type { TemplateDoc } from '../../src/db/models/template.js';
 import { admin, event, sendEvents, settled } from '../support/api.js';

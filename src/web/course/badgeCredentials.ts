@@ -6,7 +6,7 @@ import { credentialUrl } from '../../awards/credentials.js';
 import { getCredential, revokeCredential } from '../../awards/revoke.js';
 import type { Context } from '../../context.js';
 import { credentialStateOf, recalculationStatus } from '../../courses/credentialState.js';
-import { templateProgress } from '../../courses/templateProgress.js';
+import { awardCandidates } from '../../courses/awardCandidates.js';
 import type { CredentialDoc } from '../../db/models/credential.js';
 import type { PersonDoc } from '../../db/models/person.js';
 import type { TemplateDoc } from '../../db/models/template.js';
@@ -16,8 +16,9 @@ import { csrfHeaderFirst } from '../../lti/csrf.js';
 import { COURSE_PATHS, withLtik } from '../../lti/launch.js';
 import { refusal } from '../../lti/refusals.js';
 import type { Launch } from '../../lti/session.js';
-import { recalculateTemplate, requestRecalculation } from '../../progress/recalculation.js';
-import { csvFileName, toCsv } from './csv.js';
+import { recalculateTemplate } from '../../progress/recalculation.js';
+import { requestRecalculation } from '../../progress/recalculationQueue.js';
+import { actorName, credentialsCsv, peopleOf, progressCsv, sendCsv } from './credentialExports.js';
 import { pickFormBody, smallFormBody } from './formBody.js';
 import { BADGE_PATHS, imageOf, scopedTemplate } from './instructor.js';
 import { pageLocals } from './links.js';
@@ -40,11 +41,9 @@ const LIST_LIMIT = 500;
 
 const launchOf = (res: Response) => res.locals.launch as Launch;
 const scopeOf = (launch: Launch) => ({ platformId: launch.platformId, courseRef: launch.courseRef });
-/** The credentials' scope: every route here has checked that the launch has a course (needsCourse). */
-const credentialScope = (launch: Launch) => ({
-  platformId: launch.platformId,
-  courseRef: launch.courseRef ?? undefined,
-});
+/** Every route here has checked that the launch has a course (needsCourse). */
+const courseScope = (launch: Launch) => ({ platformId: launch.platformId, courseRef: launch.courseRef! });
+const credentialScope = courseScope;
 const actorOf = (launch: Launch) => ({
   type: 'instructor' as const,
   id: String(launch.personId),
@@ -136,7 +135,7 @@ export function badgeCredentialsRouter(
       const note = reasonField.safeParse(body.note);
       const errors: Record<string, string> = {};
       if (!note.success) errors.note = note.error.issues[0]?.message ?? 'Say why.';
-      const candidates = await awardCandidates(ctx, launch, template);
+      const candidates = await awardCandidates(ctx, courseScope(launch), template);
       const picked = chosen.filter((id) => candidates.some((c) => c.personId === id));
       if (picked.length === 0 || picked.length !== chosen.length)
         errors.people = 'Choose one or more learners from the list.';
@@ -253,148 +252,15 @@ export function badgeCredentialsRouter(
   });
 
   router.get(CREDENTIAL_PATHS.credentialsCsv(':id'), ...guard, async (req, res) => {
-    const template = await ownBadge(res, req.params.id);
-    const credentials = await ctx.models.credentials
-      .find({ templateId: template._id, platformId: template.platformId, courseRef: template.courseRef })
-      .sort({ awardedAt: 1, _id: 1 })
-      .lean<CredentialDoc[]>();
-    const people = await peopleOf(ctx, credentials);
-    const now = ctx.now();
-    const rows = credentials.map((c) => {
-      const p = people.get(String(c.personId));
-      const state = credentialStateOf(c, now);
-      return [
-        p?.name ?? null,
-        p?.email ?? null,
-        c.userId,
-        state.state,
-        c.awardedAt,
-        actorName(c.awardedBy),
-        c.awardReason,
-        c.issuedAt,
-        c.expiresAt,
-        c.revokedAt,
-        c.revokedReason,
-        c.status === 'failed' ? (c.error ?? null) : null,
-        credentialUrl(ctx, c._id),
-      ];
-    });
-    sendCsv(
-      res,
-      csvFileName(template.name, 'credentials'),
-      toCsv(
-        [
-          'Name',
-          'Email',
-          'LMS user id',
-          'State',
-          'Awarded at',
-          'Awarded by',
-          'Award note',
-          'Issued at',
-          'Expires at',
-          'Revoked at',
-          'Revocation reason',
-          'Issuing error',
-          'Public page',
-        ],
-        rows,
-      ),
-    );
+    sendCsv(res, await credentialsCsv(ctx, await ownBadge(res, req.params.id)));
   });
 
   router.get(CREDENTIAL_PATHS.progressCsv(':id'), ...guard, async (req, res) => {
-    const launch = launchOf(res);
     const template = await ownBadge(res, req.params.id);
-    const result = await templateProgress(ctx, scopeOf(launch), template, {
-      sort: 'name',
-      page: 1,
-      pageSize: Infinity,
-    });
-    const rows = result.rows.map((r) => [
-      r.name,
-      r.email,
-      r.percent,
-      ...result.requirements.map((q) => r.met.includes(q.id)),
-      r.earnedAt,
-      r.updatedAt,
-    ]);
-    sendCsv(
-      res,
-      csvFileName(template.name, 'progress'),
-      toCsv(
-        [
-          'Name',
-          'Email',
-          'Progress (%)',
-          ...result.requirements.map((q) => q.text),
-          'Earned at',
-          'Last change',
-        ],
-        rows,
-      ),
-    );
+    sendCsv(res, await progressCsv(ctx, scopeOf(launchOf(res)), template));
   });
 
   return router;
-}
-
-function sendCsv(res: Response, fileName: string, body: string) {
-  res.setHeader('Content-Disposition', `attachment; filename="${fileName}"`);
-  res.setHeader('Cache-Control', 'no-store');
-  res.type('text/csv; charset=utf-8').send(body);
-}
-
-const actorName = (actor: CredentialDoc['awardedBy'] | null) =>
-  !actor ? null : actor.type === 'system' ? 'Laurel (rules)' : (actor.name ?? actor.type);
-
-async function peopleOf(ctx: Context, credentials: CredentialDoc[]): Promise<Map<string, PersonDoc>> {
-  const ids = [...new Map(credentials.map((c) => [String(c.personId), c.personId])).values()];
-  if (ids.length === 0) return new Map();
-  const people = await ctx.models.people.find({ _id: { $in: ids } }).lean<PersonDoc[]>();
-  return new Map(people.map((p) => [String(p._id), p]));
-}
-
-/**
- * The course's people who hold no live credential of the badge, who may be given it by hand: its
- * learners (launches, the roster), anyone with progress on it, and anyone the LMS sent a result of
- * this course for.
- */
-async function awardCandidates(ctx: Context, launch: Launch, template: TemplateDoc) {
-  const [result, seen] = await Promise.all([
-    templateProgress(ctx, scopeOf(launch), template, { sort: 'name', page: 1, pageSize: Infinity }),
-    ctx.models.events.distinct('personRef', {
-      platformId: launch.platformId,
-      courseRef: launch.courseRef,
-      personRef: { $ne: null },
-    }) as Promise<Types.ObjectId[]>,
-  ]);
-  const rows = result.rows.map((r) => ({
-    personId: r.personId,
-    name: r.name,
-    email: r.email,
-    percent: r.percent,
-    holds: r.earnedAt !== null,
-  }));
-  const listed = new Set(rows.map((r) => r.personId));
-  const others = seen.filter((id) => !listed.has(String(id))).slice(0, 5000);
-  if (others.length) {
-    const people = await ctx.models.people
-      .find({ _id: { $in: others }, platformId: launch.platformId }, { name: 1, email: 1, ids: 1 })
-      .lean<PersonDoc[]>();
-    for (const p of people)
-      rows.push({
-        personId: String(p._id),
-        name: p.name ?? p.email ?? p.ids[0] ?? 'Unknown learner',
-        email: p.email ?? null,
-        percent: 0,
-        holds: false,
-      });
-  }
-  return rows
-    .filter((r) => !r.holds)
-    .sort((a, b) => a.name.localeCompare(b.name))
-    .map(({ holds: _holds, ...r }) => r);
 }
 
 async function renderList(
@@ -417,7 +283,7 @@ async function renderList(
       platformId: template.platformId,
       courseRef: template.courseRef,
     }),
-    awardCandidates(ctx, launch, template),
+    awardCandidates(ctx, courseScope(launch), template),
   ]);
   const people = await peopleOf(ctx, credentials);
   const now = ctx.now();
