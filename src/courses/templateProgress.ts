@@ -33,7 +33,8 @@ export async function templateProgress(
   ctx: Context,
   scope: CourseScope,
   template: TemplateDoc,
-  options: { sort: ProgressSort; page: number },
+  /** `pageSize` Infinity: every learner on one page (the CSV export, the hand-award form). */
+  options: { sort: ProgressSort; page: number; pageSize?: number },
 ): Promise<{
   rows: LearnerProgressRow[];
   total: number;
@@ -94,10 +95,11 @@ export async function templateProgress(
         ? (a, b) => (b.updatedAt?.getTime() ?? 0) - (a.updatedAt?.getTime() ?? 0) || byName(a, b)
         : byName,
   );
-  const pages = Math.max(1, Math.ceil(rows.length / PROGRESS_PAGE_SIZE));
+  const size = options.pageSize ?? PROGRESS_PAGE_SIZE;
+  const pages = Math.max(1, Math.ceil(rows.length / size));
   const page = Math.min(Math.max(1, options.page), pages);
   return {
-    rows: rows.slice((page - 1) * PROGRESS_PAGE_SIZE, page * PROGRESS_PAGE_SIZE),
+    rows: size === Infinity ? rows : rows.slice((page - 1) * size, page * size),
     total: rows.length,
     page,
     pages,

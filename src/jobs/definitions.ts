@@ -5,6 +5,7 @@ import { IssuingBusyError } from '../issuers/openbadges/issue.js';
 import { openBadgeJobs } from '../issuers/openbadges/jobs.js';
 import { pollAgsResults } from '../lms/ags/poll.js';
 import { processPendingEvents } from '../progress/processPending.js';
+import { runQueuedRecalculations } from '../progress/recalculationQueue.js';
 import { JOBS } from './names.js';
 
 /**
@@ -21,9 +22,16 @@ export function defineJobs(ctx: Context): void {
   const drainIssuing = () => openBadgeJobs.issueCredentials(ctx);
   ctx.jobs.onWake?.(JOBS.processEvents, drainEvents);
   ctx.jobs.onWake?.(JOBS.issueCredentials, drainIssuing);
+  // Recalculations wait on their templates (src/progress/recalculation.ts); a run drains them all.
+  const drainRecalculations = async () => {
+    const runs = await runQueuedRecalculations(ctx);
+    if (runs) ctx.logger.debug({ runs }, 'badge recalculations run');
+  };
+  ctx.jobs.onWake?.(JOBS.recalculateBadges, drainRecalculations);
 
   agenda.define(JOBS.processEvents, drainEvents, { concurrency: 1, removeOnComplete: true });
   agenda.define(JOBS.issueCredentials, drainIssuing, { concurrency: 1, removeOnComplete: true });
+  agenda.define(JOBS.recalculateBadges, drainRecalculations, { concurrency: 1, removeOnComplete: true });
   agenda.define<{ credentialId: string }>(
     JOBS.issueCredential,
     (job) => openBadgeJobs.issueCredential(ctx, job.attrs.data.credentialId),
@@ -80,6 +88,7 @@ export async function scheduleRecurringJobs(ctx: Context): Promise<void> {
   await agenda.every('1 minute', JOBS.processEvents, {});
   await agenda.every('1 minute', JOBS.issueCredentials, {});
   await agenda.every('1 minute', JOBS.sweep, {});
+  await agenda.every('1 minute', JOBS.recalculateBadges, {});
   await agenda.every('15 minutes', JOBS.expireCredentials, {});
   await agenda.every(AGS_POLL_EVERY, JOBS.pollAgsResults, {});
 }

@@ -16,6 +16,8 @@ export const JOBS = {
   expireCredentials: 'expire-credentials',
   /** Reads the results of Laurel's own AGS line items and stores new or changed scores as events. */
   pollAgsResults: 'poll-ags-results',
+  /** Re-evaluates the stored events of a course against a badge activated or changed (queued on the template). */
+  recalculateBadges: 'recalculate-badges',
 } as const;
 
 export type JobName = (typeof JOBS)[keyof typeof JOBS];

@@ -102,11 +102,13 @@ function candidates(platform: PlatformTemplates, r: Resolved): TemplateDoc[] {
   if (event.type === 'badge.awarded' && typeof event.data.templateId === 'string')
     for (const t of platform.byTypeAndRequired.get(`${event.type}:${event.data.templateId}`) ?? [])
       found.add(t);
-  return [...found].filter((t) => t.activeSince !== null && t.activeSince <= event.receivedAt);
+  // Every active template listens, whenever the event was stored: what arrived before a badge was
+  // activated is counted by its recalculation (recalculation.ts), so the order never matters.
+  return [...found];
 }
 
-type States = Map<string, ProgressState>;
-const stateKey = (templateId: Types.ObjectId, personId: Types.ObjectId) => `${templateId}:${personId}`;
+export type States = Map<string, ProgressState>;
+export const stateKey = (templateId: Types.ObjectId, personId: Types.ObjectId) => `${templateId}:${personId}`;
 
 async function loadStates(
   ctx: Context,
@@ -191,7 +193,7 @@ function applyOne(
  * person) index refuses a concurrent twin), existing ones replaced field by field only where `rev`
  * is still what was read. Answers the learners whose write lost a race, to be recomputed.
  */
-async function writeStates(ctx: Context, states: States): Promise<string[]> {
+export async function writeStates(ctx: Context, states: States): Promise<string[]> {
   const changed = [...states.values()].filter((s) => s.dirty);
   if (changed.length === 0) return [];
   const ops = changed.map((s) => s.writeOp());
@@ -414,7 +416,7 @@ async function createUnknownPeople(
 }
 
 /** The event as rule paths see it: `type`, `course.id`, `user.id`, `data.…`. */
-function asRuleEvent(ev: LearningEventDoc): LearningEventLike {
+export function asRuleEvent(ev: LearningEventDoc): LearningEventLike {
   return {
     id: ev.eventId,
     type: ev.type,

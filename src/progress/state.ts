@@ -71,6 +71,23 @@ export class ProgressState {
     this.dirty = true;
   }
 
+  /** Replaces the whole state with one computed afresh (a recalculation from the stored events). */
+  replace(template: TemplateDoc, fulfilled: string[], fulfilments: Fulfilment[], now: Date) {
+    const before = { fulfilled: this.fulfilled, ratio: this.ratio, complete: this.completedAt !== null };
+    this.fulfilled = [...fulfilled];
+    this.fulfilments = fulfilments.map((f) => ({ ...f }));
+    this.ratio = Math.round(progressFraction(template.groups, this.fulfilled) * 100) / 100;
+    this.completedAt = isComplete(template.groups, this.fulfilled) ? (this.completedAt ?? now) : null;
+    const same =
+      fulfilled.length === before.fulfilled.length &&
+      fulfilled.every((id) => before.fulfilled.includes(id)) &&
+      this.ratio === before.ratio &&
+      (this.completedAt !== null) === before.complete;
+    // An unchanged state is not written (nor a learner with nothing met and no document yet): a
+    // recalculation run twice writes nothing the second time.
+    this.dirty = this.dirty || !same;
+  }
+
   complete(template: TemplateDoc): boolean {
     return isComplete(template.groups, this.fulfilled);
   }

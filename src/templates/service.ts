@@ -5,6 +5,7 @@ import type { Context } from '../context.js';
 import type { TemplateDoc } from '../db/models/template.js';
 import { HttpError, notFound } from '../errors.js';
 import { resolveCourse } from '../identity/resolve.js';
+import { requestRecalculation } from '../progress/recalculationQueue.js';
 import { assignRequirementIds, isBadgeRequirement, parseTemplateRules } from '../rules/index.js';
 import type { Penalty, RequirementGroup } from '../rules/index.js';
 import { visibleTemplateFilter, type CourseScope } from '../courses/scope.js';
@@ -220,6 +221,9 @@ export async function updateTemplate(
     .findOneAndUpdate({ _id: current._id }, { $set: set, $inc: { version: 1 } }, { returnDocument: 'after' })
     .lean<TemplateDoc>();
   if (!updated) throw notFound(`Badge template ${id}`);
+  // Changed rules of an active badge: the stored events are evaluated against them again.
+  if (updated.state === 'active' && (input.groups !== undefined || input.penalties !== undefined))
+    await requestRecalculation(ctx, updated._id);
   await recordAudit(ctx.models, {
     actor,
     action: 'template.updated',
@@ -231,7 +235,7 @@ export async function updateTemplate(
   return updated;
 }
 
-/** draft or inactive → active. Only events stored from now on count. */
+/** draft or inactive → active. The events stored so far count too: a recalculation is queued. */
 export async function activateTemplate(ctx: Context, id: string, actor: Actor, scope: TemplateScope = {}) {
   const current = await getTemplate(ctx, id, scope);
   if (current.state === 'active') return current;
@@ -266,6 +270,7 @@ async function changeState(ctx: Context, current: TemplateDoc, state: 'active' |
     target: { type: 'template', id: String(current._id) },
     details: { from: current.state, to: state },
   });
+  if (state === 'active') await requestRecalculation(ctx, updated._id);
   return updated;
 }
 

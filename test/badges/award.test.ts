@@ -126,7 +126,11 @@ describe('earning a badge end to end over HTTP', () => {
     await settled(t);
     const progress = await admin(t, 'GET', `/progress?templateId=${created.body.id}&userId=90`);
     expect(progress.body.items[0].fulfilled).toEqual(['done']);
-    expect((await admin(t, 'GET', `/credentials?templateId=${created.body.id}`)).body.items).toEqual([]);
+    // (Learner 57 of the first test met this badge before it existed: the recalculation on
+    // activation awards it to them; learner 90 gets nothing.)
+    expect(
+      (await admin(t, 'GET', `/credentials?templateId=${created.body.id}&userId=90`)).body.items,
+    ).toEqual([]);
   });
 
   it('counts a resent event once', async () => {

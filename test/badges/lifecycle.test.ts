@@ -121,7 +121,7 @@ describe('badge lifecycle', () => {
     expect(await credentialsOf(id)).toHaveLength(1);
   });
 
-  it('does not award from a draft or a withdrawn template, nor count events stored meanwhile', async () => {
+  it('does not award from a draft or a withdrawn template; their events count once it is activated', async () => {
     const { id, courseId } = await template(
       { groups: [{ requirements: [gradeAtLeast('quiz', 50)] }] },
       false,
@@ -138,25 +138,28 @@ describe('badge lifecycle', () => {
       );
       await settled(t);
     };
+    const users = async () => (await credentialsOf(id)).map((c) => c.userId).sort();
     await send('u-draft');
     expect(await credentialsOf(id)).toHaveLength(0);
     expect((await admin(t, 'GET', `/progress?templateId=${id}`)).body.items).toHaveLength(0);
 
+    // Activated: the recalculation counts the event stored while it was a draft.
     await admin(t, 'POST', `/templates/${id}/activate`);
+    await t.laurel.ctx.jobs.idle?.();
+    expect(await users()).toEqual(['u-draft']);
     await send('u-active');
-    expect((await credentialsOf(id)).map((c) => c.userId)).toEqual(['u-active']);
+    expect(await users()).toEqual(['u-active', 'u-draft']);
 
     const withdrawn = await admin(t, 'POST', `/templates/${id}/withdraw`);
     expect(withdrawn.body.state).toBe('inactive');
     await send('u-withdrawn');
-    expect((await credentialsOf(id)).map((c) => c.userId)).toEqual(['u-active']);
+    expect(await users()).toEqual(['u-active', 'u-draft']);
 
-    // Reactivated: the event stored while withdrawn still does not count; a new one does.
+    // Reactivated: the event stored while withdrawn counts now, and nobody gets a second award.
     await admin(t, 'POST', `/templates/${id}/activate`);
+    await t.laurel.ctx.jobs.idle?.();
     await processPendingEvents(t.laurel.ctx);
-    expect((await credentialsOf(id)).map((c) => c.userId)).toEqual(['u-active']);
-    await send('u-withdrawn');
-    expect((await credentialsOf(id)).map((c) => c.userId).sort()).toEqual(['u-active', 'u-withdrawn']);
+    expect(await users()).toEqual(['u-active', 'u-draft', 'u-withdrawn']);
   });
 
   it('revokes with a reason; a revoked badge is earned again only when the template allows it', async () => {

@@ -167,7 +167,7 @@ describe('in-course badge pages', () => {
       (l) => l.includes('/state') && l.includes('action=activate'),
     )!;
     const confirm = await follow(t, confirmLink);
-    expect(confirm.body).toContain('Only what happens from now on counts');
+    expect(confirm.body).toContain('Results Laurel already received count too');
     const done = await submit(t, confirm.body, new URL(confirmLink, t.url).pathname, {});
     expect(done.status).toBe(303);
     const listed = await follow(t, done.location!);
@@ -247,7 +247,7 @@ describe('in-course badge pages', () => {
     const page = await follow(t, badgeUrl);
     const confirmLink = linksOf(page.body).find((l) => l.includes('action=withdraw'))!;
     const confirm = await follow(t, confirmLink);
-    expect(confirm.body).toContain('badges already awarded stay valid');
+    expect(confirm.body).toContain('Nothing is revoked: learners who earned it keep it.');
     const done = await submit(t, confirm.body, new URL(confirmLink, t.url).pathname, {});
     expect(done.status).toBe(303);
     const stored = await t.laurel.ctx.models.templates.findOne({ name: 'Lab star' }).lean();

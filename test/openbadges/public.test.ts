@@ -149,6 +149,11 @@ describe('public credential pages, downloads and OB 2.0 hosted objects', () => {
     });
     const res = await page(`/credentials/${id}`);
     expect(field(res.text, 'status')).toBe('⌛ Expired');
+    // Said first, the picture greyed, and nothing to download although it was signed.
+    expect(res.text.indexOf('data-field="status"')).toBeLessThan(res.text.indexOf('id="badge-name"'));
+    expect(res.text).toContain('class="credential credential-ended"');
+    expect(res.text).not.toContain('Download or share');
+    expect(res.text).not.toContain('/image.png');
   });
 
   it('round-trips the baked PNG and SVG (OB 3.0), and the OB 2.0 baked PNG', async () => {

@@ -56,6 +56,8 @@ schema.index({ platformId: 1, personRef: 1, occurredAt: 1 });
 schema.index({ claim: 1 });
 // The learner and instructor pages list the activities seen in a course's events (activities.ts).
 schema.index({ platformId: 1, courseRef: 1, 'data.activityId': 1 });
+// A recalculation reads a course's events learner by learner (src/progress/recalculation.ts).
+schema.index({ platformId: 1, courseRef: 1, personRef: 1, _id: 1 });
 
 export type LearningEventModel = Model<LearningEventDoc>;
 export const learningEventModel = (c: Connection): LearningEventModel =>

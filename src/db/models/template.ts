@@ -2,6 +2,21 @@ import { Schema, type Connection, type Model, type Types } from 'mongoose';
 import type { Penalty, RequirementGroup } from '../../rules/index.js';
 
 export type TemplateState = 'draft' | 'active' | 'inactive';
+
+export interface Recalculation {
+  state: 'queued' | 'running' | 'done' | 'failed';
+  requestedAt: Date;
+  /** The run that holds it while running, and until when (a run that died is taken over after). */
+  claim: string | null;
+  leaseUntil: Date | null;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  /** Learners evaluated so far, of `total` (learners with a stored event of the badge's scope). */
+  done: number;
+  total: number;
+  awarded: number;
+  error: string | null;
+}
 export type TemplateSource = 'local' | 'credly' | 'accredible';
 
 export interface Alignment {
@@ -41,8 +56,13 @@ export interface TemplateDoc {
    */
   shared: boolean;
   state: TemplateState;
-  /** Events stored before this moment do not count (they were stored while it was not active). */
+  /**
+   * When it was last activated (for display). Events stored before count too: activation queues a
+   * recalculation from the stored events (src/progress/recalculation.ts).
+   */
   activeSince: Date | null;
+  /** The latest recalculation from the stored events: queued, running (with progress) or finished. */
+  recalculation: Recalculation | null;
   groups: RequirementGroup[];
   penalties: Penalty[];
   eventTypes: string[];
@@ -72,6 +92,7 @@ const schema = new Schema<TemplateDoc>(
     shared: { type: Boolean, default: false },
     state: { type: String, enum: ['draft', 'active', 'inactive'], default: 'draft' },
     activeSince: { type: Date, default: null },
+    recalculation: { type: Schema.Types.Mixed, default: null },
     // Mixed: the rule shapes are validated by src/rules before they get here.
     groups: { type: Schema.Types.Mixed, default: () => [] },
     penalties: { type: Schema.Types.Mixed, default: () => [] },

@@ -598,7 +598,8 @@ export function buildOpenApi(publicUrl: string) {
       },
       '/templates/{id}/activate': {
         post: {
-          summary: 'Activate: from now on, events count',
+          summary:
+            'Activate: new events count, and a recalculation job re-evaluates the events already stored',
           parameters: [idParam],
           responses: { 200: ok(ref('Template')), ...errors(400, 401, 404, 409) },
         },

@@ -39,6 +39,9 @@ export const FORM_LIMITS = {
   /** The small forms (confirmations, deep linking): an ltik, a token and a choice. */
   smallBytes: 16 * 1024,
   smallFields: 20,
+  /** A choice among the course's learners (award by hand): one field per chosen learner and a note. */
+  pickBytes: 64 * 1024,
+  pickFields: 520,
   fields: 1000,
   /** 5,000 characters of description in UTF-8 with CRLF line breaks fit. */
   fieldBytes: 32 * 1024,
@@ -249,6 +252,23 @@ export const smallFormBody: RequestHandler = (req, res, next) => {
     return next();
   }
   if (req.is('application/x-www-form-urlencoded')) return smallUrlencoded(req, res, next);
+  closeIfBodyUnread(req, res);
+  next(new HttpError(415, 'unsupported_media_type', 'Send the form as application/x-www-form-urlencoded.'));
+};
+
+const pickUrlencoded = bounded(
+  urlencoded(FORM_LIMITS.pickBytes, FORM_LIMITS.pickFields, 0),
+  FORM_LIMITS.pickBytes,
+  false,
+);
+
+/** A form that picks learners (many fields of one name), urlencoded, 64 KiB at most. */
+export const pickFormBody: RequestHandler = (req, res, next) => {
+  if (!hasBody(req)) {
+    req.body = {};
+    return next();
+  }
+  if (req.is('application/x-www-form-urlencoded')) return pickUrlencoded(req, res, next);
   closeIfBodyUnread(req, res);
   next(new HttpError(415, 'unsupported_media_type', 'Send the form as application/x-www-form-urlencoded.'));
 };

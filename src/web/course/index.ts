@@ -10,6 +10,7 @@ import { pageLocals } from './links.js';
 import { lmsAdminRouter } from './lmsAdmin.js';
 import { requireCsrf } from '../../lti/csrf.js';
 import { imageOf, instructorRouter } from './instructor.js';
+import { badgeCredentialsRouter } from './badgeCredentials.js';
 import { learnerBadges } from '../../courses/learnerView.js';
 import { gradebookColumns } from './gradebook.js';
 import { closeIfBodyUnread, smallFormBody } from './formBody.js';
@@ -39,6 +40,8 @@ export function courseRouter(ctx: Context, lti: Lti): Router {
       gradebookColumns(lti, res.locals.ltiToken, ctx.logger),
     ),
   );
+
+  router.use(badgeCredentialsRouter(ctx, session, staff, requireCsrf));
 
   router.get(COURSE_PATHS.learner, session, async (_req, res) => {
     const launch = launchOf(res);

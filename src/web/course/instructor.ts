@@ -11,6 +11,7 @@ import { courseBadgeOverview, describeContextFor } from '../../courses/overview.
 import { visibleTemplateFilter, type CourseScope } from '../../courses/scope.js';
 import { visibleTemplateIds } from '../../courses/visibility.js';
 import { csrfHeaderFirst } from '../../lti/csrf.js';
+import { recalculationStatus } from '../../courses/credentialState.js';
 import { PROGRESS_SORTS, templateProgress, type ProgressSort } from '../../courses/templateProgress.js';
 import { storeBadgeImage } from '../../images/store.js';
 import { describeRule, isBadgeRequirement, parseTemplateRules } from '../../rules/index.js';
@@ -51,10 +52,13 @@ export const BADGE_PATHS = {
   one: (id: string) => `${COURSE_PATHS.instructor}/badges/${id}`,
   state: (id: string) => `${COURSE_PATHS.instructor}/badges/${id}/state`,
   progress: (id: string) => `${COURSE_PATHS.instructor}/badges/${id}/progress`,
+  /** Served by badgeCredentials.ts, with the dry run and the exports beside it. */
+  credentials: (id: string) => `${COURSE_PATHS.instructor}/badges/${id}/credentials`,
+  dryRun: (id: string) => `${COURSE_PATHS.instructor}/badges/${id}/dry-run`,
 };
 
 /** A badge of this launch's course; anything else is refused alike, so no URL reveals another course's badges. */
-async function scopedTemplate(
+export async function scopedTemplate(
   ctx: Context,
   id: string,
   scope: { platformId: Launch['platformId']; courseRef?: Launch['courseRef'] },
@@ -156,6 +160,8 @@ export function instructorRouter(
         allCourses: s.template.courseRef === null,
         editLink: s.template.courseRef ? link(BADGE_PATHS.one(String(s.template._id))) : null,
         progressLink: link(BADGE_PATHS.progress(String(s.template._id))),
+        credentialsLink: s.template.courseRef ? link(BADGE_PATHS.credentials(String(s.template._id))) : null,
+        recalculation: recalculationStatus(s.template.recalculation),
       })),
     });
   });
@@ -253,6 +259,7 @@ export function instructorRouter(
       formAction: withLtik(BADGE_PATHS.state(String(template._id)), launch.ltik),
       backLink: withLtik(BADGE_PATHS.one(String(template._id)), launch.ltik),
       noGroups: template.groups.length === 0,
+      dryRunLink: withLtik(BADGE_PATHS.dryRun(String(template._id)), launch.ltik),
       csrfToken: res.locals.csrfToken,
     });
   });

@@ -47,6 +47,7 @@ export function presentCredential(
   const issuerName = signed && isObject(signed.issuer) ? str(signed.issuer.name) : (issuer?.name ?? null);
   const issuerUrl = signed && isObject(signed.issuer) ? str(signed.issuer.url) : (issuer?.url ?? null);
   const verified = verification?.valid ?? false;
+  const ended = state === 'revoked' || state === 'expired';
   const on = (d: Date | null | undefined) => (d ? ` on ${formatDate(d)!.text}` : '');
   const banner =
     state === 'revoked'
@@ -87,6 +88,8 @@ export function presentCredential(
     isRevoked: state === 'revoked',
     isExpired: state === 'expired',
     isIssuing: state === 'issuing',
+    /** Revoked or expired: the page greys the picture and offers no downloads. */
+    isEnded: ended,
     revokedReason: c.revokedReason,
     badge: {
       name: (achievement && str(achievement.name)) ?? template.name,
@@ -122,14 +125,15 @@ export function presentCredential(
           })),
         }
       : null,
-    downloads: signed
-      ? {
-          json: `${urls.credential(c._id)}/credential.json`,
-          png: urls.credentialImage(c._id, 'png'),
-          svg: urls.credentialImage(c._id, 'svg'),
-          ob2Png: `${urls.credential(c._id)}/image-ob2.png`,
-          ob2Assertion: urls.ob2Assertion(c._id),
-        }
-      : null,
+    downloads:
+      signed && !ended
+        ? {
+            json: `${urls.credential(c._id)}/credential.json`,
+            png: urls.credentialImage(c._id, 'png'),
+            svg: urls.credentialImage(c._id, 'svg'),
+            ob2Png: `${urls.credential(c._id)}/image-ob2.png`,
+            ob2Assertion: urls.ob2Assertion(c._id),
+          }
+        : null,
   };
 }

@@ -1,0 +1,309 @@
+import { Types } from 'mongoose';
+import { SYSTEM } from '../audit/record.js';
+import { awardMany, type AwardRequest } from '../awards/award.js';
+import type { Context } from '../context.js';
+import type { CredentialDoc } from '../db/models/credential.js';
+import type { LearningEventDoc } from '../db/models/learningEvent.js';
+import type { PersonDoc } from '../db/models/person.js';
+import type { ProgressDoc } from '../db/models/progress.js';
+import type { TemplateDoc } from '../db/models/template.js';
+import { asRuleEvent, stateKey, writeStates, type States } from './processBatch.js';
+import { evaluateLearner, standingOf, type StoredEvent, type Standing } from './recalculate.js';
+import { progressState } from './state.js';
+
+/**
+ * Recalculation, the I/O part: a badge's stored events read by course in pages sorted by learner,
+ * each page's learners evaluated in memory (recalculate.ts) with a fixed number of round trips
+ * (their credentials and the badges they hold, their progress, their events read again after it,
+ * one bulk write, the awards), so a large course costs a few round trips per page, not per learner. Awards go through awardMany, exactly
+ * once by the credentials' unique index, whether a run is repeated or races the live pipeline.
+ */
+
+/** Events read per round trip. */
+export const RECALC_PAGE = 2000;
+const MAX_CONFLICT_ROUNDS = 5;
+
+export type LearnerStanding = { personId: string; name: string; percent: number; standing: Standing };
+
+export type RecalcSummary = {
+  learners: number;
+  awarded: number;
+  /** Dry run only: who would earn it now, who is close, who has met it but may not earn it again. */
+  wouldEarn: LearnerStanding[];
+  close: LearnerStanding[];
+  blocked: LearnerStanding[];
+};
+
+type Options = {
+  dryRun: boolean;
+  pageSize?: number;
+  /** After each page: learners done so far; answers false to stop (the run was superseded). */
+  onPage?: (done: number, awarded: number) => Promise<boolean>;
+};
+
+/** The stored events that can move this badge: its event types in its course, and required badges' awards. */
+export function eventFilter(template: TemplateDoc): Record<string, unknown> {
+  const types = template.eventTypes.filter((t) => t !== 'badge.awarded');
+  const or: Record<string, unknown>[] = [];
+  if (types.length)
+    or.push({ type: { $in: types }, ...(template.courseRef ? { courseRef: template.courseRef } : {}) });
+  if (template.requiresTemplates.length)
+    or.push({ type: 'badge.awarded', 'data.templateId': { $in: template.requiresTemplates } });
+  if (or.length === 0) return { _id: null };
+  return { platformId: template.platformId, personRef: { $ne: null }, $or: or };
+}
+
+type Learner = { personId: Types.ObjectId; events: LearningEventDoc[] };
+
+/** Evaluates (or, dry, only assesses) every learner with a stored event of the badge's scope. */
+export async function recalculateTemplate(
+  ctx: Context,
+  template: TemplateDoc,
+  options: Options,
+): Promise<RecalcSummary> {
+  const pageSize = options.pageSize ?? RECALC_PAGE;
+  const base = eventFilter(template);
+  const summary: RecalcSummary = { learners: 0, awarded: 0, wouldEarn: [], close: [], blocked: [] };
+  const standings: { personId: Types.ObjectId; percent: number; standing: Standing }[] = [];
+  let after: { personRef: Types.ObjectId; id: Types.ObjectId } | null = null;
+  let carry: Learner | null = null;
+  for (;;) {
+    const filter: Record<string, unknown> = after
+      ? {
+          $and: [
+            base,
+            {
+              $or: [
+                { personRef: { $gt: after.personRef } },
+                { personRef: after.personRef, _id: { $gt: after.id } },
+              ],
+            },
+          ],
+        }
+      : base;
+    const docs: LearningEventDoc[] = await ctx.models.events
+      .find(filter)
+      .sort({ personRef: 1, _id: 1 })
+      .limit(pageSize)
+      .lean<LearningEventDoc[]>();
+    const learners: Learner[] = [];
+    for (const doc of docs) {
+      const last = learners.at(-1);
+      if (last && String(last.personId) === String(doc.personRef)) last.events.push(doc);
+      else learners.push({ personId: doc.personRef!, events: [doc] });
+    }
+    if (carry) {
+      if (learners[0] && String(learners[0].personId) === String(carry.personId))
+        learners[0].events.unshift(...carry.events);
+      else learners.unshift(carry);
+      carry = null;
+    }
+    const full = docs.length === pageSize;
+    // The page's last learner may have more events on the next page: kept for it.
+    if (full) carry = learners.pop() ?? null;
+    if (learners.length) {
+      const page = await evaluatePage(ctx, template, learners, options.dryRun);
+      summary.learners += learners.length;
+      summary.awarded += page.awarded;
+      standings.push(...page.standings);
+      if (options.onPage && !(await options.onPage(summary.learners, summary.awarded))) return summary;
+    }
+    if (!full) break;
+    const lastDoc: LearningEventDoc = docs.at(-1)!;
+    after = { personRef: lastDoc.personRef!, id: lastDoc._id };
+  }
+  if (options.dryRun) await nameStandings(ctx, standings, summary);
+  return summary;
+}
+
+/** One page of learners: a fixed number of round trips, whatever its size. */
+async function evaluatePage(
+  ctx: Context,
+  template: TemplateDoc,
+  learners: Learner[],
+  dryRun: boolean,
+): Promise<{
+  awarded: number;
+  standings: { personId: Types.ObjectId; percent: number; standing: Standing }[];
+}> {
+  const personIds = learners.map((l) => l.personId);
+  const [credentials, held] = await Promise.all([
+    ctx.models.credentials
+      .find(
+        { templateId: template._id, personId: { $in: personIds } },
+        { personId: 1, liveSlot: 1, status: 1, revokedAt: 1, expiredAt: 1 },
+      )
+      .lean<CredentialDoc[]>(),
+    heldBadges(ctx, template, personIds),
+  ]);
+  const live = new Set<string>();
+  const revoked = new Set<string>();
+  const since = new Map<string, Date>();
+  for (const c of credentials) {
+    const key = String(c.personId);
+    if (c.liveSlot === 'live') live.add(key);
+    if (c.status === 'revoked') revoked.add(key);
+    const ended = c.status === 'revoked' ? c.revokedAt : c.status === 'expired' ? c.expiredAt : null;
+    if (ended && (!since.has(key) || since.get(key)! < ended)) since.set(key, ended);
+  }
+  const evaluate = (l: Learner) =>
+    evaluateLearner(
+      template,
+      l.events.map(storedOf),
+      held.get(String(l.personId)) ?? new Set(),
+      since.get(String(l.personId)) ?? null,
+    );
+
+  if (dryRun)
+    return {
+      awarded: 0,
+      standings: learners.map((l) => {
+        const result = evaluate(l);
+        const key = String(l.personId);
+        return {
+          personId: l.personId,
+          percent: Math.round(result.fraction * 100),
+          standing: standingOf(result, live.has(key), !revoked.has(key) || template.allowReEarn),
+        };
+      }),
+    };
+
+  let pending = learners;
+  for (let round = 0; pending.length && round < MAX_CONFLICT_ROUNDS; round++) {
+    // Progress first, then the events: an event the live pipeline applied before this read was
+    // stored before it, so it is among the events read next; one applied after it changes `rev`,
+    // and the write below loses and starts that learner again. (Read the other way round, a live
+    // event stored between the two reads would be dropped from the learner's progress.)
+    const docs = await ctx.models.progress
+      .find({ templateId: template._id, personId: { $in: pending.map((l) => l.personId) } })
+      .lean<ProgressDoc[]>();
+    pending = await rereadEvents(ctx, template, pending);
+    const docOf = new Map(docs.map((d) => [String(d.personId), d]));
+    const states: States = new Map();
+    for (const l of pending) {
+      const result = evaluate(l);
+      const state = progressState(docOf.get(String(l.personId)) ?? null, {
+        templateId: template._id,
+        personId: l.personId,
+        platformId: template.platformId,
+        courseRef: template.courseRef ?? l.events[0]?.courseRef ?? null,
+      });
+      state.replace(template, result.fulfilled, result.fulfilments, ctx.now());
+      states.set(stateKey(template._id, l.personId), state);
+    }
+    const lost = new Set(await writeStates(ctx, states));
+    pending = pending.filter((l) => lost.has(String(l.personId)));
+  }
+  if (pending.length)
+    throw new Error(
+      `progress of ${pending.length} learner(s) on ${template._id} kept changing under the recalculation`,
+    );
+
+  // Award whoever is complete now and holds no live credential (awardMany refuses a repeat).
+  const complete = await ctx.models.progress
+    .find(
+      { templateId: template._id, personId: { $in: personIds }, completedAt: { $ne: null } },
+      { personId: 1, fulfilments: 1 },
+    )
+    .lean<ProgressDoc[]>();
+  const byPerson = new Map(learners.map((l) => [String(l.personId), l]));
+  const requests: AwardRequest[] = complete
+    .filter((p) => !live.has(String(p.personId)))
+    .map((p) => {
+      const latest = byPerson.get(String(p.personId))!.events.at(-1)!;
+      return {
+        template,
+        personId: p.personId,
+        userId: latest.user.id,
+        courseRef: template.courseRef ?? latest.courseRef,
+        courseId: template.courseId ?? latest.course?.id ?? null,
+        evidence: p.fulfilments.map((f) => ({ ...f })),
+        actor: SYSTEM,
+      };
+    });
+  const outcomes = await awardMany(ctx, requests);
+  return { awarded: outcomes.filter((o) => o.awarded).length, standings: [] };
+}
+
+async function rereadEvents(ctx: Context, template: TemplateDoc, learners: Learner[]): Promise<Learner[]> {
+  const docs = await ctx.models.events
+    .find({ $and: [eventFilter(template), { personRef: { $in: learners.map((l) => l.personId) } }] })
+    .sort({ personRef: 1, _id: 1 })
+    .lean<LearningEventDoc[]>();
+  return learners.map((l) => ({
+    personId: l.personId,
+    events: docs.filter((d) => String(d.personRef) === String(l.personId)),
+  }));
+}
+
+/** Per learner: the required badges (template ids) they hold a live credential of, anywhere on the platform. */
+async function heldBadges(
+  ctx: Context,
+  template: TemplateDoc,
+  personIds: Types.ObjectId[],
+): Promise<Map<string, Set<string>>> {
+  const held = new Map<string, Set<string>>();
+  const required = template.requiresTemplates.filter(Types.ObjectId.isValid);
+  if (required.length === 0) return held;
+  const live = await ctx.models.credentials
+    .find(
+      {
+        platformId: template.platformId,
+        personId: { $in: personIds },
+        templateId: { $in: required.map((id) => new Types.ObjectId(id)) },
+        liveSlot: 'live',
+      },
+      { templateId: 1, personId: 1 },
+    )
+    .lean<CredentialDoc[]>();
+  for (const c of live) {
+    const set = held.get(String(c.personId)) ?? new Set<string>();
+    set.add(String(c.templateId));
+    held.set(String(c.personId), set);
+  }
+  return held;
+}
+
+const storedOf = (e: LearningEventDoc): StoredEvent => ({
+  event: asRuleEvent(e),
+  eventId: e.eventId,
+  occurredAt: e.occurredAt,
+  receivedAt: e.receivedAt,
+});
+
+/** A dry run's lists, with names, in one read of the people they name (each list cut at 500). */
+async function nameStandings(
+  ctx: Context,
+  standings: { personId: Types.ObjectId; percent: number; standing: Standing }[],
+  summary: RecalcSummary,
+) {
+  const listed = standings
+    .filter((s) => s.standing === 'would-earn' || s.standing === 'close' || s.standing === 'blocked')
+    .sort((a, b) => b.percent - a.percent);
+  const cut = [
+    ...listed.filter((s) => s.standing === 'would-earn').slice(0, 500),
+    ...listed.filter((s) => s.standing === 'close').slice(0, 500),
+    ...listed.filter((s) => s.standing === 'blocked').slice(0, 500),
+  ];
+  const people = new Map(
+    (
+      await ctx.models.people
+        .find({ _id: { $in: cut.map((s) => s.personId) } }, { name: 1, email: 1, ids: 1 })
+        .lean<PersonDoc[]>()
+    ).map((p) => [String(p._id), p]),
+  );
+  for (const s of cut) {
+    const p = people.get(String(s.personId));
+    const row: LearnerStanding = {
+      personId: String(s.personId),
+      name: p?.name?.trim() || p?.email || p?.ids[0] || 'A learner',
+      percent: s.percent,
+      standing: s.standing,
+    };
+    if (s.standing === 'would-earn') summary.wouldEarn.push(row);
+    else if (s.standing === 'close') summary.close.push(row);
+    else summary.blocked.push(row);
+  }
+  for (const list of [summary.wouldEarn, summary.close, summary.blocked])
+    list.sort((a, b) => b.percent - a.percent || a.name.localeCompare(b.name));
+}
