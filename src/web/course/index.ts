@@ -8,7 +8,8 @@ import { renderWith } from '../../lti/index.js';
 import { launchSession, requireKind, type Launch } from '../../lti/session.js';
 import { pageLocals } from './links.js';
 import { requireCsrf } from '../../lti/csrf.js';
-import { imageOf, instructorRouter } from './instructor.js';
+import { instructorRouter } from './instructor.js';
+import { learnerBadgeCards, learnerStatus } from './learnerPage.js';
 import { learnerBadges } from '../../courses/learnerView.js';
 import { gradebookColumns } from './gradebook.js';
 import { closeIfBodyUnread, smallFormBody } from './formBody.js';
@@ -20,6 +21,9 @@ import { closeIfBodyUnread, smallFormBody } from './formBody.js';
  */
 
 const launchOf = (res: Response) => res.locals.launch as Launch;
+
+/** The learner page's own state, as JSON, for its script to poll. */
+export const LEARNER_STATUS_PATH = `${COURSE_PATHS.learner}/status`;
 
 export function courseRouter(ctx: Context, lti: Lti): Router {
   const router = Router();
@@ -39,29 +43,35 @@ export function courseRouter(ctx: Context, lti: Lti): Router {
     ),
   );
 
-  router.get(COURSE_PATHS.learner, session, async (_req, res) => {
+  const learnerCards = async (res: Response) => {
     const launch = launchOf(res);
     const badges = await learnerBadges(
       ctx,
       { platformId: launch.platformId, courseRef: launch.courseRef },
       launch.personId,
     );
+    return learnerBadgeCards(badges);
+  };
+
+  router.get(COURSE_PATHS.learner, session, async (_req, res) => {
+    const launch = launchOf(res);
+    const badges = await learnerCards(res);
     res.render('course/learner', {
       ...pageLocals(launch),
       title: launch.courseTitle ? `Your badges · ${launch.courseTitle}` : 'Your badges',
       courseTitle: launch.courseTitle,
       preview: launch.kind !== 'learner',
-      badges: badges.map((b) => ({
-        name: b.template.name,
-        description: b.template.description,
-        criteria: b.template.criteria,
-        image: imageOf(b.template),
-        rule: b.rule,
-        percent: b.percent,
-        requirements: b.groups.flatMap((g) => g.requirements),
-        earned: b.earned ? { on: b.earned.at.toISOString().slice(0, 10), url: b.earned.url } : null,
-      })),
+      badges,
+      version: learnerStatus(badges).version,
+      statusUrl: withLtik(LEARNER_STATUS_PATH, launch.ltik),
     });
+  });
+
+  // What the learner page polls to update itself (a few seconds apart): the launch's own course and
+  // person only, as the page itself. Polling, rather than a stream, passes every LMS proxy.
+  router.get(LEARNER_STATUS_PATH, session, async (_req, res) => {
+    res.set('Cache-Control', 'no-store');
+    res.json(learnerStatus(await learnerCards(res)));
   });
 
   router.get(COURSE_PATHS.admin, session, requireKind('admin'), (_req, res) => {
