@@ -152,7 +152,9 @@ export async function builderActivities(
   };
   for (const a of lms) add(a.activityId, a.name ?? null, kindWord(a.kind), 'lms');
   for (const a of seen) add(a.id, a.title, null, a.source);
-  for (const a of columns) add(a.id, a.title, null, 'gradebook');
+  // A column known only by its line item URL (no resourceId or tag; Laurel's own column is one) is
+  // named by no event, so a condition on it could never be met: not offered.
+  for (const a of columns) if (!/^https?:\/\//i.test(a.id)) add(a.id, a.title, null, 'gradebook');
   for (const a of byId.values()) if (!a.kind && a.sources.includes('gradebook')) a.kind = 'Gradebook column';
   return [...byId.values()].sort((a, b) => (a.title ?? a.id).localeCompare(b.title ?? b.id)).slice(0, limit);
 }
