@@ -113,7 +113,7 @@ describe.each(['canvas', 'moodle'] as const)(
           },
         ].map((a) => ({
           ...a,
-          platformId: new models.platforms.base.Types.ObjectId(lms.id),
+          platformId: new Types.ObjectId(lms.id),
           courseId: demo.courses.chemistry.id,
           source: flavour,
         })),
