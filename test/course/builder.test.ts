@@ -132,6 +132,10 @@ describe('the requirement builder', () => {
       '<input type="checkbox" id="confirm-activity-0" name="confirmActivity" value="Quiz 3">',
     );
     expect(text).toContain('Yes, “Quiz 3” is right: save it anyway');
+    // The name of a known activity typed where its id belongs: the warning says which id it is.
+    expect(text).toContain(
+      '“Quiz 3” is the name of an activity whose id is <strong>42</strong> (Quiz 3 · Quiz · id 42)',
+    );
     // Beside the field too, and what was typed is kept.
     expect(text).toMatch(/id="g0r0-activity"[^>]*value="Quiz 3"/);
     expect(text).toContain(

@@ -95,7 +95,15 @@ export function badgeFormLocals(
       name: a.title ?? '',
       kind: a.kind ?? '',
     })),
-    unknownActivities: [...unknown].map((id, i) => ({ id, inputId: `confirm-activity-${i}` })),
+    // A name typed where the id belongs ("Quiz 3" for 42) is the usual slip: say which id it is.
+    unknownActivities: [...unknown].map((id, i) => {
+      const named = known.activities.find((a) => a.title?.trim().toLowerCase() === id.toLowerCase());
+      return {
+        id,
+        inputId: `confirm-activity-${i}`,
+        suggestion: named ? { id: named.id, label: activityLabel(named) } : null,
+      };
+    }),
     groupsError: errors.groups ?? null,
     groups: groups.map((rows, g) =>
       groupLocals(
