@@ -102,7 +102,7 @@ export async function learnerBadges(
             return {
               text: capitalise(learnerPhrase(req, names)),
               state: met ? 'met' : groupMet ? 'not-needed' : 'unmet',
-              best: target && mine !== null ? describeBest(mine, target, met) : null,
+              best: target && mine !== null ? describeBest(mine, target, met || groupMet) : null,
             };
           }),
         };

@@ -9,7 +9,8 @@ import { launchSession, requireKind, type Launch } from '../../lti/session.js';
 import { pageLocals } from './links.js';
 import { requireCsrf } from '../../lti/csrf.js';
 import { instructorRouter } from './instructor.js';
-import { learnerBadgeCards, learnerStatus } from './learnerPage.js';
+import { learnerBadgeCards } from './learnerPage.js';
+import { learnerStatusOf } from '../../courses/learnerStatus.js';
 import { learnerBadges } from '../../courses/learnerView.js';
 import { gradebookColumns } from './gradebook.js';
 import { closeIfBodyUnread, smallFormBody } from './formBody.js';
@@ -43,26 +44,21 @@ export function courseRouter(ctx: Context, lti: Lti): Router {
     ),
   );
 
-  const learnerCards = async (res: Response) => {
-    const launch = launchOf(res);
-    const badges = await learnerBadges(
-      ctx,
-      { platformId: launch.platformId, courseRef: launch.courseRef },
-      launch.personId,
-    );
-    return learnerBadgeCards(badges);
-  };
+  const learnerScope = (launch: Launch) => ({ platformId: launch.platformId, courseRef: launch.courseRef });
 
   router.get(COURSE_PATHS.learner, session, async (_req, res) => {
     const launch = launchOf(res);
-    const badges = await learnerCards(res);
+    const [badges, status] = await Promise.all([
+      learnerBadges(ctx, learnerScope(launch), launch.personId),
+      learnerStatusOf(ctx, learnerScope(launch), launch.personId),
+    ]);
     res.render('course/learner', {
       ...pageLocals(launch),
       title: launch.courseTitle ? `Your badges · ${launch.courseTitle}` : 'Your badges',
       courseTitle: launch.courseTitle,
       preview: launch.kind !== 'learner',
-      badges,
-      version: learnerStatus(badges).version,
+      badges: learnerBadgeCards(badges),
+      version: status.version,
       statusUrl: withLtik(LEARNER_STATUS_PATH, launch.ltik),
     });
   });
@@ -70,8 +66,9 @@ export function courseRouter(ctx: Context, lti: Lti): Router {
   // What the learner page polls to update itself (a few seconds apart): the launch's own course and
   // person only, as the page itself. Polling, rather than a stream, passes every LMS proxy.
   router.get(LEARNER_STATUS_PATH, session, async (_req, res) => {
+    const launch = launchOf(res);
     res.set('Cache-Control', 'no-store');
-    res.json(learnerStatus(await learnerCards(res)));
+    res.json(await learnerStatusOf(ctx, learnerScope(launch), launch.personId));
   });
 
   router.get(COURSE_PATHS.admin, session, requireKind('admin'), (_req, res) => {

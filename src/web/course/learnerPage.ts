@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { LearnerBadge } from '../../courses/learnerView.js';
 import { imageOf } from './instructor.js';
 
@@ -31,23 +30,4 @@ export function learnerBadgeCards(badges: LearnerBadge[]) {
     expired: b.lost?.status === 'expired' ? { on: day(b.lost.at) } : null,
     canEarnAgain: Boolean(b.lost?.canEarnAgain),
   }));
-}
-
-export type LearnerCards = ReturnType<typeof learnerBadgeCards>;
-
-/**
- * What the learner page's script polls: a version that changes whenever anything the page shows
- * changes, and each badge's progress in brief. The script reloads the list when the version moves.
- */
-export function learnerStatus(cards: LearnerCards) {
-  return {
-    version: createHash('sha256').update(JSON.stringify(cards)).digest('base64url').slice(0, 22),
-    badges: cards.map((c) => ({
-      id: c.id,
-      name: c.name,
-      percent: c.percent,
-      earned: c.earned !== null,
-      revoked: c.revoked !== null,
-    })),
-  };
 }
