@@ -113,6 +113,9 @@ describe('the requirement builder', () => {
     });
     expect(answer.status).toBe(303);
     expect(await models().templates.countDocuments({ name: 'Quiz ace' })).toBe(1);
+    // Shown again, the condition names its activity, without JavaScript.
+    const edit = await follow(t, answer.location!);
+    expect(edit.body).toContain('<p id="g0r0-activity-hint" class="activity-hint">Quiz 3 (Quiz), id 42</p>');
   });
 
   it('warns about an activity Laurel has never heard of, and saves it only once confirmed', async () => {

@@ -37,6 +37,12 @@ export function badgeFormLocals(
     (known.template?.groups ?? []).flatMap((g) => g.requirements).map((r) => [r.id, JSON.stringify(r)]),
   );
   const requirementIds = (known.template?.groups ?? []).flatMap((g) => g.requirements.map((r) => r.id));
+  // What the field names: the same words badge-builder.js shows as one types.
+  const byId = new Map(known.activities.map((a) => [a.id, a]));
+  const hintOf = (id: string) => {
+    const a = id ? byId.get(id) : undefined;
+    return a ? `${a.title ?? 'Unnamed activity'}${a.kind ? ` (${a.kind})` : ''}, id ${a.id}` : null;
+  };
   const number = (i: number | string) => (typeof i === 'number' ? i + 1 : '');
   const groupLocals = <R>(g: number | string, rows: R[]) => ({
     index: g,
@@ -54,6 +60,7 @@ export function badgeFormLocals(
       groupNumber: number(g),
       remove: `remove-row:${g}:${r}`,
       unknownActivity: unknown.has((row.activityId ?? '').trim()) && /^activity-/.test(row.kind ?? ''),
+      activityHint: hintOf((row.activityId ?? '').trim()),
       custom: row.kind === 'custom',
       customText: row.kind === 'custom' ? (customText.get(row.id ?? '') ?? '') : '',
       idBase: `g${g}r${r}`,
