@@ -80,3 +80,126 @@ export function mergeActivities(...lists: KnownActivity[][]): KnownActivity[] {
     }
   return [...byId.values()].sort((a, b) => (a.title ?? a.id).localeCompare(b.title ?? b.id));
 }
+
+/** One activity the badge builder offers: its LMS id, its name, its kind, and where Laurel learnt of it. */
+export type ActivityOption = {
+  id: string;
+  title: string | null;
+  /** A person's word for its kind ("Quiz", "Assignment", "Gradebook column"), when known. */
+  kind: string | null;
+  sources: KnownActivity['source'][];
+};
+
+const KIND_WORDS: Readonly<Record<string, string>> = {
+  quiz: 'Quiz',
+  assign: 'Assignment',
+  assignment: 'Assignment',
+  manual: 'Manual grade item',
+  forum: 'Forum',
+  lesson: 'Lesson',
+  workshop: 'Workshop',
+  scorm: 'SCORM package',
+  h5pactivity: 'H5P',
+  lti: 'External tool',
+  discussion_topic: 'Discussion',
+  online_quiz: 'Quiz',
+};
+
+/** The LMS's own kind ("assign", "online_quiz") in a person's words. */
+export function kindWord(kind: string | null | undefined): string | null {
+  if (!kind) return null;
+  const k = kind.toLowerCase();
+  if (Object.prototype.hasOwnProperty.call(KIND_WORDS, k)) return KIND_WORDS[k]!;
+  return k.charAt(0).toUpperCase() + k.slice(1).replace(/_/g, ' ');
+}
+
+/**
+ * Every activity of the course Laurel knows of, for the badge builder: what the LMS's own feed
+ * described (the Moodle plugin's course structure, Canvas Live Events' assignments), the gradebook
+ * columns the launch can read (AGS, given by the caller), and the activities named in stored events.
+ * The LMS's name wins (it follows renames); sorted by name.
+ */
+export async function builderActivities(
+  ctx: Context,
+  scope: CourseScope,
+  columns: KnownActivity[],
+  limit = 500,
+): Promise<ActivityOption[]> {
+  if (!scope.courseRef) return [];
+  const course = await ctx.models.courses
+    .findOne({ _id: scope.courseRef, platformId: scope.platformId }, { ids: 1 })
+    .lean();
+  const [lms, seen] = await Promise.all([
+    course && course.ids.length
+      ? ctx.models.lmsActivities
+          .find(
+            { platformId: scope.platformId, courseId: { $in: course.ids }, state: { $ne: 'deleted' } },
+            { activityId: 1, name: 1, kind: 1 },
+          )
+          .sort({ activityId: 1 })
+          .limit(limit)
+          .lean()
+      : [],
+    activitiesSeenInEvents(ctx, scope, limit),
+  ]);
+  const byId = new Map<string, ActivityOption>();
+  const add = (id: string, title: string | null, kind: string | null, source: KnownActivity['source']) => {
+    const known = byId.get(id);
+    if (!known) return void byId.set(id, { id, title, kind, sources: [source] });
+    known.title ??= title;
+    known.kind ??= kind;
+    if (!known.sources.includes(source)) known.sources.push(source);
+  };
+  for (const a of lms) add(a.activityId, a.name ?? null, kindWord(a.kind), 'lms');
+  for (const a of seen) add(a.id, a.title, null, a.source);
+  // A column known only by its line item URL (no resourceId or tag; Laurel's own column is one) is
+  // named by no event, so a condition on it could never be met: not offered.
+  for (const a of columns) if (!/^https?:\/\//i.test(a.id)) add(a.id, a.title, null, 'gradebook');
+  for (const a of byId.values()) if (!a.kind && a.sources.includes('gradebook')) a.kind = 'Gradebook column';
+  return [...byId.values()].sort((a, b) => (a.title ?? a.id).localeCompare(b.title ?? b.id)).slice(0, limit);
+}
+
+/**
+ * The ids among `ids` that no source names for this course: not described by the LMS (deleted ones
+ * count as known: rules naming them still read), never in an event of the course, and not a
+ * gradebook column. `columns` is asked for only when the database does not know them all.
+ */
+export async function unknownActivityIds(
+  ctx: Context,
+  scope: CourseScope,
+  ids: string[],
+  columns: () => Promise<KnownActivity[]>,
+): Promise<string[]> {
+  const wanted = [...new Set(ids)];
+  if (wanted.length === 0 || !scope.courseRef) return wanted;
+  const course = await ctx.models.courses
+    .findOne({ _id: scope.courseRef, platformId: scope.platformId }, { ids: 1 })
+    .lean();
+  const [lms, seen] = await Promise.all([
+    course && course.ids.length
+      ? ctx.models.lmsActivities
+          .find(
+            { platformId: scope.platformId, courseId: { $in: course.ids }, activityId: { $in: wanted } },
+            { activityId: 1 },
+          )
+          .lean()
+      : [],
+    ctx.models.events.aggregate<{ _id: string }>([
+      {
+        $match: {
+          platformId: scope.platformId,
+          courseRef: scope.courseRef,
+          'data.activityId': { $in: wanted },
+        },
+      },
+      { $group: { _id: '$data.activityId' } },
+    ]),
+  ]);
+  const known = new Set<string>([...lms.map((a) => a.activityId), ...seen.map((e) => e._id)]);
+  let unknown = wanted.filter((id) => !known.has(id));
+  if (unknown.length) {
+    const fromGradebook = new Set((await columns()).map((c) => c.id));
+    unknown = unknown.filter((id) => !fromGradebook.has(id));
+  }
+  return unknown;
+}

@@ -4,61 +4,121 @@ import type { Context } from '../context.js';
 import type { CredentialDoc } from '../db/models/credential.js';
 import type { ProgressDoc } from '../db/models/progress.js';
 import type { TemplateDoc } from '../db/models/template.js';
-import { describeRequirement, describeRule, groupStatus, progressFraction } from '../rules/index.js';
+import {
+  capitalise,
+  describeBest,
+  describeForLearner,
+  groupStatus,
+  learnerPhrase,
+  progressFraction,
+  requirementTarget,
+} from '../rules/index.js';
+import { bestResultsOf, bestFor } from './bestResults.js';
 import { describeContextFor } from './overview.js';
 import { courseTemplateFilter, type CourseScope } from './scope.js';
 
+/** `not-needed`: an alternative of a group that another alternative already met. */
+export type RequirementState = 'met' | 'unmet' | 'not-needed';
+
 export type LearnerBadge = {
   template: TemplateDoc;
+  /** "Earn this badge by: …", in a learner's words. */
   rule: string;
   percent: number;
-  groups: { met: boolean; requirements: { text: string; met: boolean }[] }[];
+  groups: {
+    met: boolean;
+    /** More than one requirement: any one of them meets the group. */
+    alternatives: boolean;
+    requirements: { text: string; state: RequirementState; best: string | null }[];
+  }[];
   earned: { at: Date; url: string; status: CredentialDoc['status'] } | null;
+  /** The newest credential of this badge the learner lost (revoked or expired) and holds no other. */
+  lost: { status: 'revoked' | 'expired'; at: Date; reason: string | null; canEarnAgain: boolean } | null;
+  /** Withdrawn by the instructor: shown only to those who hold it. */
+  withdrawn: boolean;
 };
 
 /**
- * What a learner sees of a course: every active badge, what earns it in plain language, which
- * requirements are met, how far along they are; earned badges first, newest first.
+ * What a learner sees of a course: every active badge, and every withdrawn one they hold; what earns
+ * it in plain language, which requirements are met and their best result on each, how far along they
+ * are, and a badge they lost (revoked, with the reason, or expired); earned badges first, newest first.
  */
 export async function learnerBadges(
   ctx: Context,
   scope: CourseScope,
   personId: Types.ObjectId,
 ): Promise<LearnerBadge[]> {
-  const templates = await ctx.models.templates
-    .find({ ...courseTemplateFilter(scope), state: 'active' })
+  const found = await ctx.models.templates
+    .find({ ...courseTemplateFilter(scope), state: { $in: ['active', 'inactive'] } })
     .sort({ name: 1 })
     .limit(500)
     .lean<TemplateDoc[]>();
-  if (templates.length === 0) return [];
-  const ids = templates.map((t) => t._id);
-  const [progress, credentials, names] = await Promise.all([
+  if (found.length === 0) return [];
+  const ids = found.map((t) => t._id);
+  const [progress, credentials] = await Promise.all([
     ctx.models.progress.find({ personId, templateId: { $in: ids } }).lean<ProgressDoc[]>(),
+    // Live ones, and the dead ones that say what happened (newest first, one per badge kept below).
     ctx.models.credentials
-      .find({ personId, templateId: { $in: ids }, liveSlot: 'live' })
+      .find({ personId, templateId: { $in: ids } })
+      .sort({ awardedAt: -1 })
+      .limit(2000)
       .lean<CredentialDoc[]>(),
+  ]);
+  const live = new Map<string, CredentialDoc>();
+  const dead = new Map<string, CredentialDoc>();
+  for (const c of credentials) {
+    const key = String(c.templateId);
+    if (c.liveSlot === 'live') live.set(key, c);
+    else if ((c.status === 'revoked' || c.status === 'expired') && !dead.has(key)) dead.set(key, c);
+  }
+  // A withdrawn badge is gone for everyone but its holders.
+  const templates = found.filter((t) => t.state === 'active' || live.has(String(t._id)));
+  if (templates.length === 0) return [];
+  const [names, best] = await Promise.all([
     describeContextFor(ctx, scope),
+    bestResultsOf(ctx, scope, personId),
   ]);
   const progressOf = new Map(progress.map((p) => [String(p.templateId), p]));
-  const credentialOf = new Map(credentials.map((c) => [String(c.templateId), c]));
   const badges = templates.map((template): LearnerBadge => {
-    const fulfilled = progressOf.get(String(template._id))?.fulfilled ?? [];
-    const credential = credentialOf.get(String(template._id));
+    const key = String(template._id);
+    const fulfilled = progressOf.get(key)?.fulfilled ?? [];
+    const credential = live.get(key);
+    const lost = credential ? undefined : dead.get(key);
     const status = groupStatus(template.groups, fulfilled);
     return {
       template,
-      rule: describeRule(template.groups, names),
+      rule: describeForLearner(template.groups, names),
       percent: credential ? 100 : Math.round(progressFraction(template.groups, fulfilled) * 100),
-      groups: template.groups.map((group, g) => ({
-        met: Boolean(credential) || status[g]!.met,
-        requirements: group.requirements.map((req) => ({
-          text: describeRequirement(req, names),
-          met: fulfilled.includes(req.id),
-        })),
-      })),
+      groups: template.groups.map((group, g) => {
+        // An earned badge (even one awarded by hand) has every group met.
+        const groupMet = Boolean(credential) || status[g]!.met;
+        return {
+          met: groupMet,
+          alternatives: group.requirements.length > 1,
+          requirements: group.requirements.map((req) => {
+            const met = fulfilled.includes(req.id);
+            const target = requirementTarget(req);
+            const mine = target ? bestFor(best, target) : null;
+            return {
+              text: capitalise(learnerPhrase(req, names)),
+              state: met ? 'met' : groupMet ? 'not-needed' : 'unmet',
+              best: target && mine !== null ? describeBest(mine, target, met || groupMet) : null,
+            };
+          }),
+        };
+      }),
       earned: credential
         ? { at: credential.awardedAt, url: credentialUrl(ctx, credential._id), status: credential.status }
         : null,
+      lost: lost
+        ? {
+            status: lost.status as 'revoked' | 'expired',
+            at: (lost.status === 'revoked' ? lost.revokedAt : lost.expiredAt) ?? lost.awardedAt,
+            reason: lost.status === 'revoked' ? lost.revokedReason : null,
+            canEarnAgain: template.state === 'active' && (lost.status === 'expired' || template.allowReEarn),
+          }
+        : null,
+      withdrawn: template.state === 'inactive',
     };
   });
   return badges.sort((a, b) => {

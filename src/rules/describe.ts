@@ -154,3 +154,134 @@ export function describePenalty(
   });
   return `If ${describeCondition(penalty.event, penalty.rules ?? [], ctx)}, progress on ${joinAnd(targets)} is undone.`;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Learners' words. A learner reads a sentence, never logic notation, rule paths or raw ids:
+// "Earn this badge by: scoring 80% or more on Quiz 3, and completing the course". An activity whose
+// title Laurel does not know is "an activity of this course"; a badge it may not name, "another badge".
+
+/** What a threshold requirement compares, so a learner's best result can be shown beside it. */
+export interface RequirementTarget {
+  scope: 'activity' | 'course';
+  /** The activity's id, for `scope: 'activity'`. */
+  activityId: string | null;
+  unit: 'percent' | 'points';
+  op: 'eq' | 'gt' | 'gte' | 'lt' | 'lte';
+  value: number;
+}
+
+const TARGET_EVENTS: Readonly<Record<string, RequirementTarget['scope']>> = {
+  'activity.grade.updated': 'activity',
+  'course.grade.updated': 'course',
+};
+
+/** The grade a requirement asks for ("80% or more on quiz-3"), or null when it asks for no grade. */
+export function requirementTarget(req: Requirement): RequirementTarget | null {
+  if (isBadgeRequirement(req)) return null;
+  const scope = Object.prototype.hasOwnProperty.call(TARGET_EVENTS, req.event)
+    ? TARGET_EVENTS[req.event]
+    : undefined;
+  if (!scope) return null;
+  const rules = req.rules ?? [];
+  const activityRule = rules.find((r) => isIdRule(r, 'data.activityId'));
+  const others = rules.filter((r) => r !== activityRule);
+  if ((scope === 'activity') !== (activityRule !== undefined) || others.length !== 1) return null;
+  const [rule] = others;
+  if (rule.path !== 'data.percent' && rule.path !== 'data.score') return null;
+  if (!THRESHOLD_OPS.includes(rule.op) || typeof rule.value !== 'number') return null;
+  return {
+    scope,
+    activityId: activityRule ? (activityRule.value as string) : null,
+    unit: rule.path === 'data.percent' ? 'percent' : 'points',
+    op: rule.op as RequirementTarget['op'],
+    value: rule.value,
+  };
+}
+
+/** "80%", "12 points", "1 point". */
+export function formatAmount(value: number, unit: RequirementTarget['unit']): string {
+  return unit === 'percent' ? `${value}%` : `${value} ${value === 1 ? 'point' : 'points'}`;
+}
+
+/** "80% or more", "more than 80%", "exactly 12 points", … */
+function amountPhrase(target: Pick<RequirementTarget, 'op' | 'value' | 'unit'>): string {
+  const amount = formatAmount(target.value, target.unit);
+  switch (target.op) {
+    case 'gte':
+      return `${amount} or more`;
+    case 'gt':
+      return `more than ${amount}`;
+    case 'eq':
+      return `exactly ${amount}`;
+    case 'lte':
+      return `${amount} or less`;
+    case 'lt':
+      return `less than ${amount}`;
+  }
+}
+
+function learnerActivity(id: string, ctx: DescribeContext): string {
+  return lookup(ctx.activityTitles, id) ?? 'an activity of this course';
+}
+
+/** One requirement as a learner reads it, a phrase that follows "Earn this badge by:". */
+export function learnerPhrase(req: Requirement, ctx: DescribeContext = {}): string {
+  if (req.label !== undefined && req.label.trim() !== '') return req.label.trim();
+  if (isBadgeRequirement(req)) {
+    const name = lookup(ctx.badgeNames, req.badge);
+    return name === undefined ? 'earning another badge' : `earning the “${name}” badge`;
+  }
+  const target = requirementTarget(req);
+  if (target?.scope === 'activity')
+    return `scoring ${amountPhrase(target)} on ${learnerActivity(target.activityId!, ctx)}`;
+  if (target?.scope === 'course') return `getting a course grade of ${amountPhrase(target)}`;
+  const rules = req.rules ?? [];
+  const activityRule = rules.find((r) => isIdRule(r, 'data.activityId'));
+  const activity = activityRule ? learnerActivity(activityRule.value as string, ctx) : null;
+  const extra = rules.length > (activityRule ? 1 : 0) ? ', as your instructor set out' : '';
+  if (req.event === 'activity.completed' && activity) return `completing ${activity}${extra}`;
+  if (req.event === 'activity.grade.updated' && activity) return `getting a grade on ${activity}${extra}`;
+  if (req.event === 'course.completed') return `completing the course${extra}`;
+  if (req.event === 'course.grade.updated') return `getting a course grade${extra}`;
+  if (req.event === 'enrollment.created') return `enrolling in the course${extra}`;
+  if (req.event === 'badge.awarded') return `earning another badge${extra}`;
+  return 'a step your instructor set out';
+}
+
+/** "A", "A or B", "A, B or C". */
+function joinOr(items: readonly string[]): string {
+  if (items.length <= 1) return items.join('');
+  return `${items.slice(0, -1).join(', ')} or ${items[items.length - 1]}`;
+}
+
+/** One group for a learner: its one requirement, or its alternatives ("either A or B"). */
+export function learnerGroupPhrase(group: RequirementGroup, ctx: DescribeContext = {}): string {
+  const parts = group.requirements.map((req) => learnerPhrase(req, ctx));
+  if (parts.length === 0) return 'a step that cannot be met yet';
+  if (parts.length === 1) return parts[0];
+  return `${parts.length === 2 ? 'either' : 'any one of'} ${joinOr(parts)}`;
+}
+
+/** The whole badge for a learner: "Earn this badge by: scoring 80% or more on Quiz 3, and completing the course". */
+export function describeForLearner(groups: readonly RequirementGroup[], ctx: DescribeContext = {}): string {
+  if (groups.length === 0) return 'Your instructor has not said yet how to earn this badge.';
+  const parts = groups.map((group) => learnerGroupPhrase(group, ctx));
+  const sentence =
+    parts.length === 1 ? parts[0] : `${parts.slice(0, -1).join(', ')}, and ${parts[parts.length - 1]}`;
+  return `Earn this badge by: ${sentence}`;
+}
+
+/** "Scoring 80% or more on Quiz 3": a phrase standing alone, as in a checklist. */
+export function capitalise(phrase: string): string {
+  return phrase.charAt(0).toUpperCase() + phrase.slice(1);
+}
+
+/**
+ * A learner's best result beside a requirement: "your best: 79%, needs 80%" while it is unmet,
+ * "your best: 85%" once met. `best` is in the target's unit.
+ */
+export function describeBest(best: number, target: RequirementTarget, met: boolean): string {
+  const mine = `your best: ${formatAmount(Math.round(best * 100) / 100, target.unit)}`;
+  const needs = target.op === 'gte' ? formatAmount(target.value, target.unit) : amountPhrase(target);
+  return met ? mine : `${mine}, needs ${needs}`;
+}

@@ -41,12 +41,19 @@ export {
   templateRulesSchema,
   templateRulesShape,
 } from './validate.js';
-export type { DescribeContext } from './describe.js';
+export type { DescribeContext, RequirementTarget } from './describe.js';
 export {
+  capitalise,
+  describeBest,
   describeCondition,
+  describeForLearner,
   describeGroup,
   describePenalty,
   describeRequirement,
   describeRule,
   describeRuleClause,
+  formatAmount,
+  learnerGroupPhrase,
+  learnerPhrase,
+  requirementTarget,
 } from './describe.js';

@@ -99,15 +99,25 @@ describe('badges in the LMS frame, in a browser', () => {
     await frame.locator('#g0r0-kind').selectOption('activity-grade');
     await frame.locator('#g0r0-activity').fill('quiz-3');
     await frame.locator('#g0r0-threshold').fill('80');
+    // Groups and conditions are added as needed (in the page, with JavaScript).
+    await frame.getByRole('button', { name: 'Add a group (all of these)' }).click();
     await frame.locator('#g1r0-kind').selectOption('course-completed');
+    await frame.getByRole('button', { name: 'Add an alternative to group 2' }).click();
     await frame.locator('#g1r1-kind').selectOption('activity-grade');
     await frame.locator('#g1r1-activity').fill('final-exam');
     await frame.locator('#g1r1-threshold').fill('70');
     // With JavaScript the summary follows the form before it is saved.
-    await frame.waitForFunction(() => document.getElementById('rule-summary')?.textContent?.includes('AND'));
+    await frame.waitForFunction(() =>
+      document.getElementById('rule-summary')?.textContent?.includes('final-exam” ≥ 70'),
+    );
     expect(await frame.locator('#rule-summary').innerText()).toBe(
       'Earned when: activity “quiz-3” ≥ 80% AND (course completed OR activity “final-exam” ≥ 70%)',
     );
+    await frame.getByRole('button', { name: 'Create the badge' }).click();
+    // No grade has named these activities yet: Laurel asks before saving conditions on them.
+    await frame.locator('#unknown-activities').waitFor();
+    await frame.getByLabel('Yes, “quiz-3” is right: save it anyway').check();
+    await frame.getByLabel('Yes, “final-exam” is right: save it anyway').check();
     await frame.getByRole('button', { name: 'Create the badge' }).click();
     await frame.waitForURL(/saved=1/);
     expect(await frame.locator('[role=status]').first().innerText()).toBe('Saved.');

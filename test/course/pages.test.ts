@@ -111,8 +111,13 @@ describe('in-course badge pages', () => {
       t,
       linksOf(instructorPage.body).find((l) => l.startsWith('/course/instructor/badges/new'))!,
     );
-    expect(form.body).toContain('<option value="lab-practical">Lab practical (lab-practical)</option>');
-    expect(form.body).toContain('<option value="essay-1">First essay (essay-1)</option>');
+    // Each by name, kind and id (the list is searchable by any of them).
+    expect(form.body).toContain(
+      '<option value="lab-practical" data-name="Lab practical" data-kind="Gradebook column">Lab practical · Gradebook column · id lab-practical</option>',
+    );
+    expect(form.body).toContain(
+      '<option value="essay-1" data-name="First essay" data-kind="">First essay · id essay-1</option>',
+    );
   });
 
   it('refuses a form post without the launch’s CSRF token', async () => {
@@ -131,7 +136,7 @@ describe('in-course badge pages', () => {
       t,
       linksOf(instructorPage.body).find((l) => l.startsWith('/course/instructor/badges/new'))!,
     );
-    const answer = await submit(t, form.body, '/course/instructor/badges', {
+    const fields = {
       name: 'Lab star',
       description: 'Great lab work.',
       criteria: 'Score 80% on Quiz 3, and finish the course or pass the final.',
@@ -145,8 +150,32 @@ describe('in-course badge pages', () => {
       'groups[1][1][activityId]': 'final',
       'groups[1][1][threshold]': '70',
       'groups[1][1][unit]': 'percent',
+    };
+    const first = await submit(t, form.body, '/course/instructor/badges', fields);
+    // No grade has named quiz-3 or final yet: the form asks to confirm them before saving.
+    expect(first.status).toBe(400);
+    expect(decodeEntities(first.body)).toContain('Laurel has never heard of these activities');
+    expect(first.body).toContain('name="confirmActivity" value="quiz-3"');
+    expect(first.body).toContain('name="confirmActivity" value="final"');
+    expect(await t.laurel.ctx.models.templates.countDocuments({ name: 'Lab star' })).toBe(0);
+    // Confirming one of the two is not enough.
+    const half = await submit(t, first.body, '/course/instructor/badges', {
+      ...fields,
+      confirmActivity: 'quiz-3',
     });
-    expect(answer.status).toBe(303);
+    expect(half.status).toBe(400);
+    expect(half.body).not.toContain('name="confirmActivity" value="quiz-3"');
+    expect(half.body).toContain('name="confirmActivity" value="final"');
+    const body = new FormData();
+    for (const [k, v] of parseForms(half.body)[0]!.fields) body.append(k, v);
+    for (const [k, v] of Object.entries(fields)) body.set(k, v);
+    body.append('confirmActivity', 'quiz-3');
+    body.append('confirmActivity', 'final');
+    const answer = await fetch(new URL(parseForms(half.body)[0]!.action, t.url), {
+      method: 'POST',
+      body,
+      redirect: 'manual',
+    }).then((r) => ({ status: r.status, location: r.headers.get('location') }));
     badgeUrl = answer.location!;
     const page = await follow(t, badgeUrl);
     expect(page.status).toBe(200);
@@ -192,7 +221,13 @@ describe('in-course badge pages', () => {
     await settled(t);
     let again = await follow(t, learner.url);
     expect(again.body).toMatch(/<progress max="100" value="50"/);
-    expect(again.body).toMatch(/Done:<\/span> activity “quiz-3” ≥ 80%/);
+    // In a learner's words, with their best result; no rule notation, no raw id.
+    expect(decodeEntities(again.body)).toContain(
+      'Done:</span> Scoring 80% or more on an activity of this course <span class="best">(your best: 90%)</span>',
+    );
+    expect(decodeEntities(again.body)).toContain(
+      'Earn this badge by: scoring 80% or more on an activity of this course, and either completing the course or scoring 70% or more on an activity of this course',
+    );
 
     await send({ type: 'course.completed', data: {} });
     await settled(t);

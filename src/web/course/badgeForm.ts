@@ -41,9 +41,10 @@ const str = (v: unknown) => (typeof v === 'string' ? v : '');
 /** qs turns `a[0][1][kind]` into arrays, or into objects past its index limit: accept both. */
 const list = (v: unknown): unknown[] =>
   Array.isArray(v)
-    ? v
+    ? v.filter(() => true) // rows added in the page may leave gaps in the indexes: compact them
     : v && typeof v === 'object'
       ? Object.keys(v)
+          .filter((k) => /^\d+$/.test(k))
           .sort((a, b) => +a - +b)
           .map((k) => (v as Record<string, unknown>)[k])
       : [];
@@ -259,3 +260,81 @@ export const PENALTY_KINDS = [
   { kind: 'course-grade-below', label: 'The course grade falls below' },
   { kind: 'unenrolled', label: 'The learner leaves the course' },
 ] as const;
+
+/**
+ * A builder button pressed without JavaScript: add or remove a condition or a group. The form comes
+ * back with the change and nothing saved (with JavaScript the same buttons work in the page).
+ */
+export type BuilderEdit =
+  | { op: 'add-row'; group: number }
+  | { op: 'add-group' }
+  | { op: 'remove-row'; group: number; row: number }
+  | { op: 'remove-group'; group: number };
+
+export function builderEditOf(body: Record<string, unknown>): BuilderEdit | null {
+  const v = str(body.builder);
+  let m: RegExpExecArray | null;
+  if (v === 'add-group') return { op: 'add-group' };
+  if ((m = /^add-row:(\d{1,3})$/.exec(v))) return { op: 'add-row', group: +m[1]! };
+  if ((m = /^remove-group:(\d{1,3})$/.exec(v))) return { op: 'remove-group', group: +m[1]! };
+  if ((m = /^remove-row:(\d{1,3}):(\d{1,3})$/.exec(v)))
+    return { op: 'remove-row', group: +m[1]!, row: +m[2]! };
+  return null;
+}
+
+export const blankRow = (): ConditionRow => ({
+  kind: '',
+  activityId: '',
+  threshold: '',
+  unit: 'percent',
+  templateId: '',
+  id: '',
+});
+
+/** At most this many groups, and conditions in a group, in the form (the API allows as many). */
+export const BUILDER_LIMITS = { groups: 20, rows: 20 } as const;
+
+/** The values with one builder edit applied; an edit out of range changes nothing. */
+export function applyBuilderEdit(values: BadgeFormValues, edit: BuilderEdit): BadgeFormValues {
+  const groups = values.groups.map((rows) => [...rows]);
+  if (edit.op === 'add-group' && groups.length < BUILDER_LIMITS.groups) groups.push([blankRow()]);
+  if (edit.op === 'add-row' && groups[edit.group] && groups[edit.group]!.length < BUILDER_LIMITS.rows)
+    groups[edit.group]!.push(blankRow());
+  if (edit.op === 'remove-group' && groups[edit.group]) groups.splice(edit.group, 1);
+  if (edit.op === 'remove-row' && groups[edit.group]?.[edit.row]) {
+    groups[edit.group]!.splice(edit.row, 1);
+    if (groups[edit.group]!.length === 0) groups.splice(edit.group, 1);
+  }
+  return { ...values, groups };
+}
+
+/** The activity ids the posted conditions and penalties name (trimmed, each once). */
+export function activityIdsOf(values: BadgeFormValues): string[] {
+  const ids = [
+    ...values.groups.flat().filter((r) => r.kind === 'activity-grade' || r.kind === 'activity-completed'),
+    ...values.penalties.filter((p) => p.kind === 'activity-grade-below'),
+  ]
+    .map((r) => (r.activityId ?? '').trim())
+    .filter(Boolean);
+  return [...new Set(ids)];
+}
+
+/** The activity ids of a stored template's rules (already saved, so not warned about again). */
+export function storedActivityIds(t: TemplateDoc | null): Set<string> {
+  const ids = new Set<string>();
+  for (const rules of [
+    ...(t?.groups ?? []).flatMap((g) => g.requirements.map((r) => ('rules' in r ? r.rules : undefined))),
+    ...(t?.penalties ?? []).map((p) => p.rules),
+  ])
+    for (const rule of rules ?? [])
+      if (rule.path === 'data.activityId' && rule.op === 'eq' && typeof rule.value === 'string')
+        ids.add(rule.value);
+  return ids;
+}
+
+/** The unknown activity ids the instructor confirmed on the form's warning (`confirmActivity`). */
+export function confirmedActivityIds(body: Record<string, unknown>): Set<string> {
+  const v = body.confirmActivity;
+  const all = Array.isArray(v) ? v : [v];
+  return new Set(all.filter((x): x is string => typeof x === 'string').map((x) => x.trim()));
+}

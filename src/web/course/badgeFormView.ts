@@ -1,79 +1,129 @@
 import type { TemplateDoc } from '../../db/models/template.js';
-import type { KnownActivity } from '../../courses/activities.js';
-import { CONDITION_KINDS, PENALTY_KINDS, type BadgeFormValues, type FieldErrors } from './badgeForm.js';
+import type { ConditionRow } from '../../templates/builder.js';
+import type { ActivityOption } from '../../courses/activities.js';
+import {
+  blankRow,
+  CONDITION_KINDS,
+  PENALTY_KINDS,
+  type BadgeFormValues,
+  type FieldErrors,
+} from './badgeForm.js';
+
+/** "Quiz 3 · Quiz · id 42": what the activity list shows, so a name, a kind and an id can be searched. */
+export function activityLabel(a: ActivityOption): string {
+  return [a.title, a.kind, `id ${a.id}`].filter(Boolean).join(' · ');
+}
 
 /**
  * The badge form's view model: option lists with the chosen one marked and each error beside its
- * field, because Handlebars templates hold no logic. Every group gets one blank row, and one blank
- * group follows, so the builder works without JavaScript (blank rows are ignored on save).
+ * field, because Handlebars templates hold no logic. The groups are exactly the posted or stored
+ * ones (a new badge starts with one empty condition); the form's "add" and "remove" buttons change
+ * them, in the page with JavaScript or through the server without it, so nothing grows by itself.
+ * `unknownActivities`: ids no source names, shown with a warning and a checkbox to confirm each.
  */
 export function badgeFormLocals(
   values: BadgeFormValues,
   errors: FieldErrors,
   known: {
-    activities: KnownActivity[];
+    activities: ActivityOption[];
     badges: { id: string; name: string }[];
     template: TemplateDoc | null;
+    unknownActivities?: string[];
   },
 ) {
-  const blankRow = { kind: '', activityId: '', threshold: '', unit: 'percent', templateId: '', id: '' };
-  // Saved groups get one blank row for another alternative; then blank groups follow, at least
-  // one and enough for two groups in all, so "all of these" can be built in one go.
-  const saved = values.groups.filter((rows) => rows.length).map((rows) => [...rows, blankRow]);
-  const blankGroups = Math.max(1, 2 - saved.length);
-  const groups = [...saved, ...Array.from({ length: blankGroups }, () => [blankRow, blankRow])];
+  const groups = values.groups.length ? values.groups : [[blankRow()]];
+  const unknown = new Set(known.unknownActivities ?? []);
   const customText = new Map(
     (known.template?.groups ?? []).flatMap((g) => g.requirements).map((r) => [r.id, JSON.stringify(r)]),
   );
   const requirementIds = (known.template?.groups ?? []).flatMap((g) => g.requirements.map((r) => r.id));
+  // What the field names: the same words badge-builder.js shows as one types.
+  const byId = new Map(known.activities.map((a) => [a.id, a]));
+  const hintOf = (id: string) => {
+    const a = id ? byId.get(id) : undefined;
+    return a ? `${a.title ?? 'Unnamed activity'}${a.kind ? ` (${a.kind})` : ''}, id ${a.id}` : null;
+  };
+  const number = (i: number | string) => (typeof i === 'number' ? i + 1 : '');
+  const groupLocals = <R>(g: number | string, rows: R[]) => ({
+    index: g,
+    number: number(g),
+    addRow: `add-row:${g}`,
+    removeGroup: `remove-group:${g}`,
+    rows,
+  });
+  const rowLocals = (row: ConditionRow, g: number | string, r: number | string) => {
+    const field = (name: string) => `groups[${g}][${r}][${name}]`;
+    const err = (name: string) => errors[`groups.${g}.${r}.${name}`] ?? null;
+    return {
+      index: r,
+      number: number(r),
+      groupNumber: number(g),
+      remove: `remove-row:${g}:${r}`,
+      unknownActivity: unknown.has((row.activityId ?? '').trim()) && /^activity-/.test(row.kind ?? ''),
+      activityHint: hintOf((row.activityId ?? '').trim()),
+      custom: row.kind === 'custom',
+      customText: row.kind === 'custom' ? (customText.get(row.id ?? '') ?? '') : '',
+      idBase: `g${g}r${r}`,
+      names: {
+        kind: field('kind'),
+        activityId: field('activityId'),
+        threshold: field('threshold'),
+        unit: field('unit'),
+        templateId: field('templateId'),
+        id: field('id'),
+      },
+      values: row,
+      errors: {
+        kind: err('kind'),
+        activityId: err('activityId'),
+        threshold: err('threshold'),
+        templateId: err('templateId'),
+      },
+      kinds: [{ kind: '', label: '— nothing —' }, ...CONDITION_KINDS].map((k) => ({
+        ...k,
+        selected: k.kind === (row.kind ?? ''),
+      })),
+      units: [
+        { value: 'percent', label: '%', selected: row.unit !== 'points' },
+        { value: 'points', label: 'points', selected: row.unit === 'points' },
+      ],
+      badges: known.badges.map((b) => ({ ...b, selected: b.id === row.templateId })),
+    };
+  };
   return {
     values,
     errors,
     expiryNone: values.expiry === 'none',
     expiryDays: values.expiry === 'days',
     expiryDate: values.expiry === 'date',
-    activities: known.activities.map((a) => ({ id: a.id, label: a.title ? `${a.title} (${a.id})` : a.id })),
-    groupsError: errors.groups ?? null,
-    groups: groups.map((rows, g) => ({
-      index: g,
-      number: g + 1,
-      rows: rows.map((row, r) => {
-        const field = (name: string) => `groups[${g}][${r}][${name}]`;
-        const err = (name: string) => errors[`groups.${g}.${r}.${name}`] ?? null;
-        const idBase = `g${g}r${r}`;
-        return {
-          custom: row.kind === 'custom',
-          customText: row.kind === 'custom' ? (customText.get(row.id ?? '') ?? '') : '',
-          idBase,
-          names: {
-            kind: field('kind'),
-            activityId: field('activityId'),
-            threshold: field('threshold'),
-            unit: field('unit'),
-            templateId: field('templateId'),
-            id: field('id'),
-          },
-          values: row,
-          errors: {
-            kind: err('kind'),
-            activityId: err('activityId'),
-            threshold: err('threshold'),
-            templateId: err('templateId'),
-          },
-          kinds: [{ kind: '', label: '— nothing —' }, ...CONDITION_KINDS].map((k) => ({
-            ...k,
-            selected: k.kind === (row.kind ?? ''),
-          })),
-          units: [
-            { value: 'percent', label: '%', selected: row.unit !== 'points' },
-            { value: 'points', label: 'points', selected: row.unit === 'points' },
-          ],
-          badges: known.badges.map((b) => ({ ...b, selected: b.id === row.templateId })),
-        };
-      }),
+    activities: known.activities.map((a) => ({
+      id: a.id,
+      label: activityLabel(a),
+      name: a.title ?? '',
+      kind: a.kind ?? '',
     })),
+    // A name typed where the id belongs ("Quiz 3" for 42) is the usual slip: say which id it is.
+    unknownActivities: [...unknown].map((id, i) => {
+      const named = known.activities.find((a) => a.title?.trim().toLowerCase() === id.toLowerCase());
+      return {
+        id,
+        inputId: `confirm-activity-${i}`,
+        suggestion: named ? { id: named.id, label: activityLabel(named) } : null,
+      };
+    }),
+    groupsError: errors.groups ?? null,
+    groups: groups.map((rows, g) =>
+      groupLocals(
+        g,
+        rows.map((row, r) => rowLocals(row, g, r)),
+      ),
+    ),
+    // Blank ones for the page's script to copy; it puts new indexes where __G__ and __R__ are.
+    blankGroup: groupLocals('__G__', [rowLocals(blankRow(), '__G__', '__R__')]),
+    blankRow: rowLocals(blankRow(), '__G__', '__R__'),
+    // One blank penalty row after the chosen ones (a blank one posted back is not kept, so none pile up).
     penalties: [
-      ...values.penalties,
+      ...values.penalties.filter((p) => p.kind),
       { kind: '', activityId: '', threshold: '', unit: 'percent', resets: 'all' },
     ].map((row, p) => ({
       index: p,

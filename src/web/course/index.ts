@@ -9,8 +9,10 @@ import { launchSession, requireKind, type Launch } from '../../lti/session.js';
 import { pageLocals } from './links.js';
 import { lmsAdminRouter } from './lmsAdmin.js';
 import { requireCsrf } from '../../lti/csrf.js';
-import { imageOf, instructorRouter } from './instructor.js';
+import { instructorRouter } from './instructor.js';
 import { badgeCredentialsRouter } from './badgeCredentials.js';
+import { learnerBadgeCards } from './learnerPage.js';
+import { learnerStatusOf } from '../../courses/learnerStatus.js';
 import { learnerBadges } from '../../courses/learnerView.js';
 import { gradebookColumns } from './gradebook.js';
 import { closeIfBodyUnread, smallFormBody } from './formBody.js';
@@ -22,6 +24,9 @@ import { closeIfBodyUnread, smallFormBody } from './formBody.js';
  */
 
 const launchOf = (res: Response) => res.locals.launch as Launch;
+
+/** The learner page's own state, as JSON, for its script to poll. */
+export const LEARNER_STATUS_PATH = `${COURSE_PATHS.learner}/status`;
 
 export function courseRouter(ctx: Context, lti: Lti): Router {
   const router = Router();
@@ -42,30 +47,31 @@ export function courseRouter(ctx: Context, lti: Lti): Router {
   );
 
   router.use(badgeCredentialsRouter(ctx, session, staff, requireCsrf));
+  const learnerScope = (launch: Launch) => ({ platformId: launch.platformId, courseRef: launch.courseRef });
 
   router.get(COURSE_PATHS.learner, session, async (_req, res) => {
     const launch = launchOf(res);
-    const badges = await learnerBadges(
-      ctx,
-      { platformId: launch.platformId, courseRef: launch.courseRef },
-      launch.personId,
-    );
+    const [badges, status] = await Promise.all([
+      learnerBadges(ctx, learnerScope(launch), launch.personId),
+      learnerStatusOf(ctx, learnerScope(launch), launch.personId),
+    ]);
     res.render('course/learner', {
       ...pageLocals(launch),
       title: launch.courseTitle ? `Your badges · ${launch.courseTitle}` : 'Your badges',
       courseTitle: launch.courseTitle,
       preview: launch.kind !== 'learner',
-      badges: badges.map((b) => ({
-        name: b.template.name,
-        description: b.template.description,
-        criteria: b.template.criteria,
-        image: imageOf(b.template),
-        rule: b.rule,
-        percent: b.percent,
-        requirements: b.groups.flatMap((g) => g.requirements),
-        earned: b.earned ? { on: b.earned.at.toISOString().slice(0, 10), url: b.earned.url } : null,
-      })),
+      badges: learnerBadgeCards(badges),
+      version: status.version,
+      statusUrl: withLtik(LEARNER_STATUS_PATH, launch.ltik),
     });
+  });
+
+  // What the learner page polls to update itself (a few seconds apart): the launch's own course and
+  // person only, as the page itself. Polling, rather than a stream, passes every LMS proxy.
+  router.get(LEARNER_STATUS_PATH, session, async (_req, res) => {
+    const launch = launchOf(res);
+    res.set('Cache-Control', 'no-store');
+    res.json(await learnerStatusOf(ctx, learnerScope(launch), launch.personId));
   });
 
   router.use(lmsAdminRouter(ctx, session, requireKind('admin'), requireCsrf));

@@ -6,7 +6,7 @@ import { HttpError } from '../../errors.js';
 import { COURSE_PATHS, withLtik } from '../../lti/launch.js';
 import { refusal } from '../../lti/refusals.js';
 import type { Launch } from '../../lti/session.js';
-import { activitiesSeenInEvents, mergeActivities, type KnownActivity } from '../../courses/activities.js';
+import { builderActivities, type KnownActivity } from '../../courses/activities.js';
 import { courseBadgeOverview, describeContextFor } from '../../courses/overview.js';
 import { visibleTemplateFilter, type CourseScope } from '../../courses/scope.js';
 import { visibleTemplateIds } from '../../courses/visibility.js';
@@ -24,12 +24,15 @@ import {
 } from '../../templates/service.js';
 import { IMAGE_LIMITS } from '../../images/check.js';
 import {
+  applyBuilderEdit,
   badgeInputOf,
+  builderEditOf,
   formValuesOf,
   readBadgeForm,
   type BadgeFormValues,
   type FieldErrors,
 } from './badgeForm.js';
+import { unconfirmedActivities } from './badgeFormChecks.js';
 import { badgeFormLocals } from './badgeFormView.js';
 import { badgeFormBody, smallFormBody } from './formBody.js';
 import { pageLocals } from './links.js';
@@ -176,12 +179,24 @@ export function instructorRouter(
   router.post(BADGE_PATHS.create, ...form, async (req, res) => {
     const launch = launchOf(res);
     const values = readBadgeForm(req.body ?? {});
+    const edit = builderEditOf(req.body ?? {});
+    if (edit)
+      return renderForm(ctx, lineItems, res, {
+        values: applyBuilderEdit(values, edit),
+        errors: {},
+        template: null,
+      });
     const parsed = badgeInputOf(values, null);
     const errors: FieldErrors = 'errors' in parsed ? parsed.errors : {};
     await refuseUnseenBadges(ctx, scopeOf(launch), values, errors);
     const imageId = await imageFrom(ctx, req, errors);
     if ('errors' in parsed || Object.keys(errors).length)
       return renderForm(ctx, lineItems, res, { values, errors, template: null }, 400);
+    const unknown = await unconfirmedActivities(ctx, scopeOf(launch), req.body ?? {}, values, null, () =>
+      lineItems(res),
+    );
+    if (unknown.length)
+      return renderForm(ctx, lineItems, res, { values, errors, template: null, unknown }, 400);
     const course = await ctx.models.courses.findById(launch.courseRef).lean<CourseDoc>();
     const created = await createTemplate(
       ctx,
@@ -214,6 +229,13 @@ export function instructorRouter(
     const launch = launchOf(res);
     const template = await scopedTemplate(ctx, String(req.params.id), scopeOf(launch));
     const values = readBadgeForm(req.body ?? {});
+    const edit = builderEditOf(req.body ?? {});
+    if (edit)
+      return renderForm(ctx, lineItems, res, {
+        values: applyBuilderEdit(values, edit),
+        errors: {},
+        template,
+      });
     const parsed = badgeInputOf(values, template);
     const errors: FieldErrors = 'errors' in parsed ? parsed.errors : {};
     await refuseUnseenBadges(ctx, scopeOf(launch), values, errors);
@@ -223,6 +245,10 @@ export function instructorRouter(
     const imageId = await imageFrom(ctx, req, errors);
     if ('errors' in parsed || Object.keys(errors).length)
       return renderForm(ctx, lineItems, res, { values, errors, template }, 400);
+    const unknown = await unconfirmedActivities(ctx, scopeOf(launch), req.body ?? {}, values, template, () =>
+      lineItems(res),
+    );
+    if (unknown.length) return renderForm(ctx, lineItems, res, { values, errors, template, unknown }, 400);
     await updateTemplate(
       ctx,
       String(template._id),
@@ -367,14 +393,20 @@ async function renderForm(
   ctx: Context,
   lineItems: LineItemSource,
   res: Response,
-  state: { values: BadgeFormValues; errors: FieldErrors; template: TemplateDoc | null; saved?: boolean },
+  state: {
+    values: BadgeFormValues;
+    errors: FieldErrors;
+    template: TemplateDoc | null;
+    saved?: boolean;
+    /** Activity ids no source names, to confirm before saving. */
+    unknown?: string[];
+  },
   status = 200,
 ) {
   const launch = launchOf(res);
   const scope = scopeOf(launch);
-  const [seen, columns, badges, names] = await Promise.all([
-    activitiesSeenInEvents(ctx, scope),
-    lineItems(res),
+  const [activities, badges, names] = await Promise.all([
+    lineItems(res).then((columns) => builderActivities(ctx, scope, columns)),
     // Only badges this course may see are offered (never another course's unshared badge).
     ctx.models.templates
       .find(
@@ -386,7 +418,6 @@ async function renderForm(
       .lean(),
     describeContextFor(ctx, scope),
   ]);
-  const activities = mergeActivities(seen, columns);
   const t = state.template;
   res.status(status).render('course/badge-form', {
     ...pageLocals(launch),
@@ -394,6 +425,7 @@ async function renderForm(
       activities,
       badges: badges.map((b) => ({ id: String(b._id), name: b.name })),
       template: t,
+      unknownActivities: state.unknown,
     }),
     title: t ? `Edit “${t.name}”` : 'Create a badge',
     editing: Boolean(t),

@@ -122,7 +122,8 @@ export function scanPage(html: string): ScannedPage {
       if (tag.name === 'form') current = undefined;
       continue;
     }
-    if (tag.name === 'script' || tag.name === 'textarea' || tag.name === 'style') {
+    // A <template>'s controls are inert: a browser submits none of them.
+    if (tag.name === 'script' || tag.name === 'textarea' || tag.name === 'style' || tag.name === 'template') {
       const close = html.toLowerCase().indexOf(`</${tag.name}`, i);
       const content = html.slice(i, close < 0 ? html.length : close);
       i = close < 0 ? html.length : close;

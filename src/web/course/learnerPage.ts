@@ -1,0 +1,33 @@
+import type { LearnerBadge } from '../../courses/learnerView.js';
+import { imageOf } from './instructor.js';
+
+const day = (d: Date) => d.toISOString().slice(0, 10);
+
+/** The learner page's badges as the view shows them (Handlebars templates hold no logic). */
+export function learnerBadgeCards(badges: LearnerBadge[]) {
+  return badges.map((b) => ({
+    id: String(b.template._id),
+    name: b.template.name,
+    description: b.template.description,
+    criteria: b.template.criteria,
+    image: imageOf(b.template),
+    rule: b.rule,
+    percent: b.percent,
+    groups: b.groups.map((g) => ({
+      alternatives: g.alternatives,
+      met: g.met,
+      requirements: g.requirements.map((r) => ({
+        text: r.text,
+        best: r.best,
+        met: r.state === 'met',
+        notNeeded: r.state === 'not-needed',
+        unmet: r.state === 'unmet',
+      })),
+    })),
+    earned: b.earned ? { on: day(b.earned.at), url: b.earned.url } : null,
+    withdrawn: b.withdrawn,
+    revoked: b.lost?.status === 'revoked' ? { on: day(b.lost.at), reason: b.lost.reason } : null,
+    expired: b.lost?.status === 'expired' ? { on: day(b.lost.at) } : null,
+    canEarnAgain: Boolean(b.lost?.canEarnAgain),
+  }));
+}
