@@ -16,6 +16,8 @@ export const JOBS = {
   expireCredentials: 'expire-credentials',
   /** Reads the results of Laurel's own AGS line items and stores new or changed scores as events. */
   pollAgsResults: 'poll-ags-results',
+  /** E-mails learners about their new and revoked credentials (src/mail/notices.ts). */
+  notifyLearners: 'notify-learners',
 } as const;
 
 export type JobName = (typeof JOBS)[keyof typeof JOBS];
