@@ -268,5 +268,11 @@ describe('the learner’s backpack pages', () => {
     const page = await new Visitor(t).get('/backpack/sign-in');
     expect(page.status).toBe(200);
     expect(page.body).toContain('Signing in by e-mail is not set up');
+    // No mail at all: no notice was claimed for Ada's award, no sign-in link is stored.
+    const asked = await new Visitor(t).post('/backpack/sign-in', { email: 'ada@example.edu' });
+    expect(asked.body).toContain('Check your e-mail');
+    expect(await t.laurel.ctx.models.signInLinks.countDocuments({})).toBe(0);
+    expect(await t.laurel.ctx.models.learnerNotices.countDocuments({})).toBe(0);
+    expect(await t.laurel.ctx.models.noticeCursors.countDocuments({})).toBe(0);
   });
 });

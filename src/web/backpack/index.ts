@@ -38,6 +38,7 @@ export function backpackRouter(ctx: Context, deps: BackpackDeps): Router {
   const session = requireSession(ctx);
   // Per client network: sign-in requests and link uses are cheap to send and costly to answer.
   const signInLimit = rateLimit(ctx, { bucket: 'sign-in', limit: 10, windowMs: 60_000 });
+  const linkLimit = rateLimit(ctx, { bucket: 'sign-in-link', limit: 20, windowMs: 60_000 });
   const noStore = (_req: Request, res: Response, next: NextFunction) => {
     res.set('Cache-Control', 'no-store');
     next();
@@ -91,7 +92,7 @@ export function backpackRouter(ctx: Context, deps: BackpackDeps): Router {
     });
   });
 
-  router.post(`${SIGN_IN_PATH}/:token`, noStore, signInLimit, async (req, res) => {
+  router.post(`${SIGN_IN_PATH}/:token`, noStore, linkLimit, async (req, res) => {
     const token = await consumeSignIn(ctx, req.params.token);
     if (!token) {
       res
@@ -120,7 +121,7 @@ export function backpackRouter(ctx: Context, deps: BackpackDeps): Router {
     const done = Boolean(await ctx.models.mailOptOuts.exists({ _id: email }));
     res.render('backpack/unsubscribe', { title: 'Unsubscribe', email, done, action: req.originalUrl });
   });
-  router.post(`${BACKPACK}/unsubscribe`, noStore, signInLimit, formBody, async (req, res) => {
+  router.post(`${BACKPACK}/unsubscribe`, noStore, linkLimit, formBody, async (req, res) => {
     const email = unsubscribeAddress(ctx.config, req.query.e, req.query.s);
     if (!email) {
       res.status(404).render('backpack/unsubscribe', { title: 'Unsubscribe', invalid: true });
