@@ -5,6 +5,7 @@ import { backpackSessionModel } from './backpackSession.js';
 import { badgeSharingModel } from './badgeSharing.js';
 import { courseModel } from './course.js';
 import { credentialModel } from './credential.js';
+import { importedBadgeModel } from './importedBadge.js';
 import { issuerProfileModel } from './issuerProfile.js';
 import { learnerNoticeModel } from './learnerNotice.js';
 import { learningEventModel } from './learningEvent.js';
@@ -47,6 +48,7 @@ export function createModels(connection: Connection) {
     mailOptOuts: mailOptOutModel(connection),
     learnerNotices: learnerNoticeModel(connection),
     noticeCursors: noticeCursorModel(connection),
+    importedBadges: importedBadgeModel(connection),
   };
 }
 

@@ -12,6 +12,7 @@ import { rateLimit } from '../public/rateLimit.js';
 import { setFrameAncestors } from '../framing.js';
 import { imageOf } from '../course/instructor.js';
 import { loadOwnCredential } from './own.js';
+import { importedBadges } from './imports.js';
 import { BACKPACK, backpackOf, formBody, requireBackpackCsrf } from './session.js';
 import type { RequestHandler } from 'express';
 
@@ -68,7 +69,9 @@ export function badgePagesRouter(ctx: Context, session: RequestHandler): Router 
       .find({ _id: { $in: earned.map((e) => e.credential._id) } })
       .lean();
     const visibility = new Map(sharings.map((s) => [String(s._id), s.visibility]));
+    const others = await importedBadges(ctx, res);
     res.render('backpack/badges', {
+      others,
       title: 'My badges',
       csrf: bp.csrf,
       nav: { badges: true },

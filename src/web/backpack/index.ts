@@ -10,6 +10,7 @@ import { consumeSignIn, LINK_MINUTES, requestSignIn, SIGN_IN_PATH } from '../../
 import { looksLikeToken } from '../../backpack/tokens.js';
 import { rateLimit } from '../public/rateLimit.js';
 import { badgePagesRouter } from './badges.js';
+import { importsRouter } from './imports.js';
 import {
   BACKPACK,
   clearSessionCookie,
@@ -136,5 +137,6 @@ export function backpackRouter(ctx: Context, deps: BackpackDeps): Router {
   });
 
   router.use(badgePagesRouter(ctx, session));
+  router.use(importsRouter(ctx, session));
   return router;
 }
