@@ -2,6 +2,7 @@ import type { Connection } from 'mongoose';
 import { agsCourseModel, agsResultSeenModel } from './agsPoll.js';
 import { auditEntryModel } from './auditEntry.js';
 import { backpackSessionModel } from './backpackSession.js';
+import { badgeCollectionModel } from './badgeCollection.js';
 import { badgeSharingModel } from './badgeSharing.js';
 import { courseModel } from './course.js';
 import { credentialModel } from './credential.js';
@@ -49,6 +50,7 @@ export function createModels(connection: Connection) {
     learnerNotices: learnerNoticeModel(connection),
     noticeCursors: noticeCursorModel(connection),
     importedBadges: importedBadgeModel(connection),
+    badgeCollections: badgeCollectionModel(connection),
   };
 }
 

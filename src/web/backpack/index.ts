@@ -11,6 +11,7 @@ import { looksLikeToken } from '../../backpack/tokens.js';
 import { rateLimit } from '../public/rateLimit.js';
 import { badgePagesRouter } from './badges.js';
 import { importsRouter } from './imports.js';
+import { collectionsRouter } from './collections.js';
 import {
   BACKPACK,
   clearSessionCookie,
@@ -138,5 +139,6 @@ export function backpackRouter(ctx: Context, deps: BackpackDeps): Router {
 
   router.use(badgePagesRouter(ctx, session));
   router.use(importsRouter(ctx, session));
+  router.use(collectionsRouter(ctx, session));
   return router;
 }
