@@ -282,7 +282,7 @@ export function collectionsRouter(ctx: Context, session: RequestHandler): Router
     res.setHeader('Cache-Control', 'no-store');
     if (embed) setFrameAncestors(res, ['*']);
     res.render('backpack/shared', {
-      layout: embed ? false : undefined,
+      ...(embed ? { layout: false } : {}),
       embed,
       title: c.name,
       name: c.name,
