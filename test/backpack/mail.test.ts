@@ -155,6 +155,11 @@ describe('the learner’s e-mail and sign-in by e-mailed link', () => {
     expect(record.status).toBe(200);
     expect(record.body).toContain('Signed in as ada@example.edu');
     expect(record.body).toContain('Lab star');
+    // The award mail's link opens the badge's page in the backpack.
+    const badgeLink = linkIn(mailsTo('ada@example.edu')[0]!, `${t.laurel.config.publicUrl}/backpack/badges/`);
+    const badge = await visitor.get(new URL(badgeLink).pathname);
+    expect(badge.status).toBe(200);
+    expect(badge.body).toContain('<h1>Lab star</h1>');
     const course = await visitor.get('/course/learner');
     expect(course.status).toBe(401);
     const again = await new Visitor(t).post(action, {});
