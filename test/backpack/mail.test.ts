@@ -38,6 +38,8 @@ describe('the learner’s e-mail and sign-in by e-mailed link', () => {
 
   const notices = () => sendLearnerNotices(t.laurel.ctx, createMailer(t.laurel.config));
   const mailsTo = (address: string) => smtp.mails.filter((m) => m.to.includes(address));
+  const signInMailsTo = (address: string) =>
+    mailsTo(address).filter((m) => m.subject === 'Your sign-in link for the Laurel backpack');
   const nthMailTo = (address: string, n: number) =>
     waitFor(`mail ${n} to ${address}`, async () => {
       await notices();
@@ -118,6 +120,38 @@ describe('the learner’s e-mail and sign-in by e-mailed link', () => {
     expect(answer.body).toContain('aria-invalid="true"');
   });
 
+  it('sends a notice again whose sender crashed before marking it sent', async () => {
+    const answer = await admin(t, 'POST', '/credentials', {
+      templateId: templates[0],
+      userId: p.demo!.users.grace.sub,
+      reason: 'test award',
+    });
+    expect(answer.status).toBe(201);
+    const id = answer.body.id as string;
+    const credential = await t.laurel.ctx.models.credentials.findById(id).lean();
+    // A worker claimed the notice and died while sending: its lease ran out a minute ago.
+    await t.laurel.ctx.models.learnerNotices.create({
+      _id: `award:${id}`,
+      kind: 'award',
+      credentialId: credential!._id,
+      platformId: credential!.platformId,
+      personId: credential!.personId,
+      state: 'sending',
+      leaseUntil: new Date(Date.now() - 60_000),
+      createdAt: new Date(),
+    });
+    const mail = await waitFor('the award mail to Grace', async () => {
+      await notices();
+      return mailsTo('grace@example.edu').find((m) => m.subject === 'You earned the badge “Lab star”');
+    });
+    expect(mail.text).toContain(`/backpack/badges/${id}`);
+    await notices();
+    expect(mailsTo('grace@example.edu').filter((m) => m.subject.startsWith('You earned'))).toHaveLength(1);
+    expect(await t.laurel.ctx.models.learnerNotices.findById(`award:${id}`).lean()).toMatchObject({
+      state: 'sent',
+    });
+  });
+
   let signInLink: string;
 
   it('e-mails a one-time sign-in link, with the same answer for an unknown address', async () => {
@@ -171,10 +205,16 @@ describe('the learner’s e-mail and sign-in by e-mailed link', () => {
     const visitor = new Visitor(t);
     for (let i = 0; i < 4; i++)
       expect((await visitor.post('/backpack/sign-in', { email: 'grace@example.edu' })).status).toBe(200);
-    await waitFor('three sign-in mails to Grace', async () => mailsTo('grace@example.edu').length === 3);
+    await waitFor(
+      'three sign-in mails to Grace',
+      async () => signInMailsTo('grace@example.edu').length === 3,
+    );
     await new Promise((r) => setTimeout(r, 300));
-    expect(mailsTo('grace@example.edu')).toHaveLength(3);
-    const link = linkIn(mailsTo('grace@example.edu')[0]!, `${t.laurel.config.publicUrl}/backpack/sign-in/`);
+    expect(signInMailsTo('grace@example.edu')).toHaveLength(3);
+    const link = linkIn(
+      signInMailsTo('grace@example.edu')[0]!,
+      `${t.laurel.config.publicUrl}/backpack/sign-in/`,
+    );
     await t.laurel.ctx.models.signInLinks.updateMany(
       { email: 'grace@example.edu' },
       { $set: { expiresAt: new Date(Date.now() - 1000) } },
