@@ -18,6 +18,9 @@ import { courseRouter } from './web/course/index.js';
 import { publicRouter } from './web/public/index.js';
 import { framingPolicy } from './web/framing.js';
 import { adminRouter } from './web/admin/index.js';
+import { backpackRouter } from './web/backpack/index.js';
+import { createMailer } from './mail/mailer.js';
+import { defineMailJobs, scheduleMailJobs } from './mail/jobs.js';
 
 export type Laurel = {
   config: Config;
@@ -55,11 +58,14 @@ export async function startLaurel(config: Config, options: { logger?: Logger } =
     now: () => new Date(),
   };
   defineJobs(ctx);
+  const mailer = createMailer(config);
+  defineMailJobs(ctx, mailer);
   const lti = await createLti(ctx, connection);
   defineLtiJobs(ctx, { nrps: lti.provider.NamesAndRoles });
   if (config.role !== 'web') {
     await queue.startProcessing();
     await scheduleRecurringJobs(ctx);
+    await scheduleMailJobs(ctx, mailer);
   }
 
   const app = createApp({
@@ -75,6 +81,7 @@ export async function startLaurel(config: Config, options: { logger?: Logger } =
     app.use(courseRouter(ctx, lti));
     app.use(publicRouter(ctx));
     app.use(adminRouter(ctx, { platformHooks: lti.platformHooks }));
+    app.use(backpackRouter(ctx, { ltiDb: lti.db, mailer }));
   }
   finishApp(app, logger);
 
@@ -101,6 +108,7 @@ export async function startLaurel(config: Config, options: { logger?: Logger } =
       server.closeAllConnections();
       await serverClosed;
       // ltijs stores through this connection too (src/lti/database.ts): closing it closes ltijs's store.
+      mailer?.close();
       await connection.close();
       logger.info('Laurel stopped');
     })());

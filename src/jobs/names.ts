@@ -18,6 +18,8 @@ export const JOBS = {
   pollAgsResults: 'poll-ags-results',
   /** Re-evaluates the stored events of a course against a badge activated or changed (queued on the template). */
   recalculateBadges: 'recalculate-badges',
+  /** E-mails learners about their new and revoked credentials (src/mail/notices.ts). */
+  notifyLearners: 'notify-learners',
 } as const;
 
 export type JobName = (typeof JOBS)[keyof typeof JOBS];

@@ -1,17 +1,25 @@
 import type { Connection } from 'mongoose';
 import { agsCourseModel, agsResultSeenModel } from './agsPoll.js';
 import { auditEntryModel } from './auditEntry.js';
+import { backpackSessionModel } from './backpackSession.js';
+import { badgeCollectionModel } from './badgeCollection.js';
+import { badgeSharingModel } from './badgeSharing.js';
 import { courseModel } from './course.js';
 import { credentialModel } from './credential.js';
+import { importedBadgeModel } from './importedBadge.js';
 import { issuerProfileModel } from './issuerProfile.js';
+import { learnerNoticeModel } from './learnerNotice.js';
 import { learningEventModel } from './learningEvent.js';
 import { liveEventReceiptModel } from './liveEventReceipt.js';
 import { lmsActivityModel } from './lmsActivity.js';
+import { mailOptOutModel } from './mailOptOut.js';
+import { noticeCursorModel } from './noticeCursor.js';
 import { personModel } from './person.js';
 import { platformModel } from './platform.js';
 import { progressModel } from './progress.js';
 import { rateWindowModel } from './rateLimit.js';
 import { registrationLinkModel } from './registrationLink.js';
+import { signInLinkModel } from './signInLink.js';
 import { statusListModel } from './statusList.js';
 import { templateModel } from './template.js';
 
@@ -34,6 +42,15 @@ export function createModels(connection: Connection) {
     lmsActivities: lmsActivityModel(connection),
     agsCourses: agsCourseModel(connection),
     agsResultsSeen: agsResultSeenModel(connection),
+    // The learner's backpack (src/backpack) and its e-mail (src/mail).
+    backpackSessions: backpackSessionModel(connection),
+    signInLinks: signInLinkModel(connection),
+    badgeSharings: badgeSharingModel(connection),
+    mailOptOuts: mailOptOutModel(connection),
+    learnerNotices: learnerNoticeModel(connection),
+    noticeCursors: noticeCursorModel(connection),
+    importedBadges: importedBadgeModel(connection),
+    badgeCollections: badgeCollectionModel(connection),
   };
 }
 

@@ -37,7 +37,7 @@ export function credentialsRouter(ctx: Context): Router {
   const verifications = verificationCache(ctx);
   const router = Router();
   router.get('/credentials/:id', async (req, res) => {
-    const pc = await loadPublicCredential(ctx, req.params.id);
+    const pc = await loadPublicCredential(ctx, req.params.id, req.query.key);
     const wanted = req.accepts(['text/html', ...JSON_TYPES]);
     if (wanted && wanted !== 'text/html') {
       sendJson(req, res, requireSigned(pc, res));
@@ -51,26 +51,31 @@ export function credentialsRouter(ctx: Context): Router {
       throw err;
     });
     const view = presentCredential(ctx, pc, verification);
+    // Opened through its holder's link: the downloads carry the same key (src/backpack/visibility.ts).
+    const key = typeof req.query.key === 'string' ? req.query.key : null;
+    if (key && view.downloads)
+      for (const name of Object.keys(view.downloads) as (keyof typeof view.downloads)[])
+        view.downloads[name] += `?key=${encodeURIComponent(key)}`;
     res.render(view.isIssuing ? 'public/issuing' : 'public/credential', view);
   });
   router.get('/credentials/:id/credential.json', async (req, res) => {
-    const pc = await loadPublicCredential(ctx, req.params.id);
+    const pc = await loadPublicCredential(ctx, req.params.id, req.query.key);
     sendJson(req, res, requireSigned(pc, res), `credential-${req.params.id}.json`);
   });
   router.get('/credentials/:id/image.png', async (req, res) => {
-    const pc = await loadPublicCredential(ctx, req.params.id);
+    const pc = await loadPublicCredential(ctx, req.params.id, req.query.key);
     requireSigned(pc, res);
     res.setHeader('Cache-Control', 'public, max-age=3600');
     res.type('image/png').send(await bakedPng(ctx, pc));
   });
   router.get('/credentials/:id/image-ob2.png', async (req, res) => {
-    const pc = await loadPublicCredential(ctx, req.params.id);
+    const pc = await loadPublicCredential(ctx, req.params.id, req.query.key);
     requireSigned(pc, res);
     res.setHeader('Cache-Control', 'public, max-age=3600');
     res.type('image/png').send(await bakedOb2Png(ctx, pc));
   });
   router.get('/credentials/:id/image.svg', async (req, res) => {
-    const pc = await loadPublicCredential(ctx, req.params.id);
+    const pc = await loadPublicCredential(ctx, req.params.id, req.query.key);
     requireSigned(pc, res);
     res.setHeader('Cache-Control', 'public, max-age=3600');
     res.setHeader('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; img-src data:");

@@ -5,6 +5,7 @@ import type { IssuerProfileDoc } from '../../db/models/issuerProfile.js';
 import type { PersonDoc } from '../../db/models/person.js';
 import type { TemplateDoc } from '../../db/models/template.js';
 import { notFound } from '../../errors.js';
+import { publiclyVisible } from '../../backpack/visibility.js';
 
 /** A credential with what its public pages show: template, learner and issuer. */
 export type PublicCredential = {
@@ -14,19 +15,28 @@ export type PublicCredential = {
   issuer: IssuerProfileDoc | null;
 };
 
-/** Loads a credential for its public pages; any id that is not a credential is a plain 404. */
-export async function loadPublicCredential(ctx: Context, id: string): Promise<PublicCredential> {
+/**
+ * Loads a credential for its public pages; any id that is not a credential is a plain 404, and so is
+ * a credential its holder hid (src/backpack/visibility.ts; `holderKey` is the `key` of their link).
+ */
+export async function loadPublicCredential(
+  ctx: Context,
+  id: string,
+  holderKey?: unknown,
+): Promise<PublicCredential> {
   if (!/^[0-9a-f]{24}$/.test(id)) throw notFound(`Credential ${id}`);
   const credential = await ctx.models.credentials.findById(new Types.ObjectId(id)).lean<CredentialDoc>();
   if (!credential) throw notFound(`Credential ${id}`);
-  const [template, person, issuer] = await Promise.all([
+  const [template, person, issuer, sharing] = await Promise.all([
     ctx.models.templates.findById(credential.templateId).lean<TemplateDoc>(),
     ctx.models.people.findById(credential.personId).lean<PersonDoc>(),
     credential.issuerProfileId
       ? ctx.models.issuerProfiles.findById(credential.issuerProfileId).lean<IssuerProfileDoc>()
       : ctx.models.issuerProfiles.findOne({ platformId: credential.platformId }).lean<IssuerProfileDoc>(),
+    ctx.models.badgeSharings.findById(credential._id, { visibility: 1 }).lean(),
   ]);
   if (!template) throw notFound(`Credential ${id}`);
+  if (!publiclyVisible(ctx.config, credential._id, sharing, holderKey)) throw notFound(`Credential ${id}`);
   return { credential, template, person, issuer };
 }
 

@@ -23,7 +23,7 @@ export function ob2Router(ctx: Context): Router {
   const router = Router();
   const urls = openBadgeUrls(ctx.config.publicUrl);
   router.get('/ob2/assertions/:id', async (req, res) => {
-    const pc = await loadPublicCredential(ctx, req.params.id);
+    const pc = await loadPublicCredential(ctx, req.params.id, req.query.key);
     const { credential: c } = pc;
     const id = urls.ob2Assertion(c._id);
     if (c.status === 'revoked') {
