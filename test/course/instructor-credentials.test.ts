@@ -428,4 +428,40 @@ describe('a badge’s credentials and recalculation (instructor pages)', () => {
     const shown = await follow(t, done.location!);
     expect(shown.body).toContain('Laurel is recounting the results already received.');
   });
+  it('shows a recount under way on the badges page, and issuing and expired credentials by state', async () => {
+    await models().templates.collection.updateOne(
+      { _id: badge._id },
+      { $set: { 'recalculation.state': 'running', 'recalculation.done': 1, 'recalculation.total': 4 } },
+    );
+    const list = await follow(t, instructor.url);
+    expect(list.body).toMatch(
+      /<progress max="100" value="25" aria-label="Recount of Quiz and course">25%<\/progress><span>Recounting the results already received: 1 of 4 learners\.<\/span>/,
+    );
+    await models().templates.collection.updateOne(
+      { _id: badge._id },
+      { $set: { 'recalculation.state': 'done' } },
+    );
+
+    const [first, second] = await liveOf(badge._id);
+    await models().credentials.updateOne(
+      { _id: first!._id },
+      { $set: { status: 'awarded', issuingUntil: new Date(Date.now() + 60_000) } },
+    );
+    const expiredAt = new Date('2026-01-31T00:00:00Z');
+    await models().credentials.updateOne(
+      { _id: second!._id },
+      { $set: { status: 'expired', liveSlot: String(second!._id), expiresAt: expiredAt, expiredAt } },
+    );
+    const page = await follow(t, credentialsPage());
+    expect(page.body).toMatch(
+      new RegExp(`data-credential="${first!._id}">[\\s\\S]*?data-state="issuing">Issuing<`),
+    );
+    expect(page.body).toMatch(
+      new RegExp(
+        `data-credential="${second!._id}">[\\s\\S]*?data-state="expired">Expired</span><br><span class="muted" data-field="detail">Expired 2026-01-31<`,
+      ),
+    );
+    // An ended credential offers no revocation.
+    expect(linksOf(page.body).some((l) => l.includes(`/credentials/${second!._id}/revoke`))).toBe(false);
+  });
 });

@@ -105,6 +105,8 @@ const schema = new Schema<TemplateDoc>(
 // The candidate look-up of event processing: platform, state, event type, course.
 schema.index({ platformId: 1, state: 1, eventTypes: 1, courseRef: 1 });
 schema.index({ platformId: 1, courseId: 1, createdAt: -1 });
+// The recalculate-badges job looks for queued (or abandoned) recalculations.
+schema.index({ 'recalculation.state': 1 });
 
 export type TemplateModel = Model<TemplateDoc>;
 export const templateModel = (c: Connection): TemplateModel => c.model<TemplateDoc>('Template', schema);
