@@ -5,6 +5,7 @@ import { IssuingBusyError } from '../issuers/openbadges/issue.js';
 import { openBadgeJobs } from '../issuers/openbadges/jobs.js';
 import { pollAgsResults } from '../lms/ags/poll.js';
 import { processPendingEvents } from '../progress/processPending.js';
+import { defineProviderJobs, scheduleProviderJobs } from '../providers/jobs.js';
 import { JOBS } from './names.js';
 
 /**
@@ -69,6 +70,7 @@ export function defineJobs(ctx: Context): void {
     },
     { concurrency: 1 },
   );
+  defineProviderJobs(ctx);
 }
 
 /** How often Laurel's own gradebook columns are read (AGS results): grades count within minutes. */
@@ -82,4 +84,5 @@ export async function scheduleRecurringJobs(ctx: Context): Promise<void> {
   await agenda.every('1 minute', JOBS.sweep, {});
   await agenda.every('15 minutes', JOBS.expireCredentials, {});
   await agenda.every(AGS_POLL_EVERY, JOBS.pollAgsResults, {});
+  await scheduleProviderJobs(ctx);
 }

@@ -16,6 +16,12 @@ export const JOBS = {
   expireCredentials: 'expire-credentials',
   /** Reads the results of Laurel's own AGS line items and stores new or changed scores as events. */
   pollAgsResults: 'poll-ags-results',
+  /** Issues and revokes Credly and Accredible badges waiting in the credentials' outbox (src/providers). */
+  providerOutbox: 'provider-outbox',
+  /** Syncs Credly badge templates and Accredible groups: all platforms, or `{ platformId, provider }`. */
+  syncProviderTemplates: 'sync-provider-templates',
+  /** Reads back issued Accredible credentials (Accredible has no webhooks). */
+  reconcileAccredible: 'reconcile-accredible',
 } as const;
 
 export type JobName = (typeof JOBS)[keyof typeof JOBS];

@@ -10,6 +10,8 @@ import { lmsActivityModel } from './lmsActivity.js';
 import { personModel } from './person.js';
 import { platformModel } from './platform.js';
 import { progressModel } from './progress.js';
+import { providerEventModel } from './providerEvent.js';
+import { providerSettingsModel } from './providerSettings.js';
 import { rateWindowModel } from './rateLimit.js';
 import { registrationLinkModel } from './registrationLink.js';
 import { statusListModel } from './statusList.js';
@@ -34,6 +36,8 @@ export function createModels(connection: Connection) {
     lmsActivities: lmsActivityModel(connection),
     agsCourses: agsCourseModel(connection),
     agsResultsSeen: agsResultSeenModel(connection),
+    providerSettings: providerSettingsModel(connection),
+    providerEvents: providerEventModel(connection),
   };
 }
 
