@@ -12,6 +12,7 @@ import { imageOf, instructorRouter } from './instructor.js';
 import { learnerBadges } from '../../courses/learnerView.js';
 import { gradebookColumns } from './gradebook.js';
 import { closeIfBodyUnread, smallFormBody } from './formBody.js';
+import { providersPageRouter } from './providers.js';
 
 /**
  * The pages a launch opens, inside the LMS's iframe. Every query is scoped by the launch's platform
@@ -74,6 +75,9 @@ export function courseRouter(ctx: Context, lti: Lti): Router {
       publicUrl: ctx.config.publicUrl,
     });
   });
+
+  // Credly and Accredible settings: the LMS administrator's own page (src/web/course/providers.ts).
+  router.use(providersPageRouter(ctx, [session, requireKind('admin')], requireCsrf));
 
   const deepLinking = (res: Response) => {
     if (
