@@ -13,7 +13,13 @@ export type LearnerBadge = {
   rule: string;
   percent: number;
   groups: { met: boolean; requirements: { text: string; met: boolean }[] }[];
-  earned: { at: Date; url: string; status: CredentialDoc['status'] } | null;
+  earned: {
+    at: Date;
+    url: string;
+    status: CredentialDoc['status'];
+    /** A Credly or Accredible badge's page at the service, once issued there. */
+    externalUrl: string | null;
+  } | null;
 };
 
 /**
@@ -57,7 +63,12 @@ export async function learnerBadges(
         })),
       })),
       earned: credential
-        ? { at: credential.awardedAt, url: credentialUrl(ctx, credential._id), status: credential.status }
+        ? {
+            at: credential.awardedAt,
+            url: credentialUrl(ctx, credential._id),
+            status: credential.status,
+            externalUrl: credential.externalUrl ?? null,
+          }
         : null,
     };
   });

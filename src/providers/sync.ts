@@ -47,9 +47,11 @@ export const fromAccredible = (g: AccredibleGroup, image: string | null): Upstre
 });
 
 /**
- * Creates or updates one synced template; answers whether something changed. An upstream state
- * other than `active` withdraws it here (no new awards); it is never reactivated by a sync, since
- * only an instructor decides that a badge is awarded.
+ * Creates or updates one synced template; answers whether something changed. The platform-wide
+ * entry (no course) is the catalogue instructors pick from; each course that picked it holds its own
+ * copy with its own requirements, and every copy follows the service's changes. An upstream state
+ * other than `active` withdraws them all (no new awards); none is reactivated by a sync, since only
+ * an instructor decides that a badge is awarded.
  */
 export async function upsertUpstreamTemplate(
   ctx: Context,
@@ -57,11 +59,11 @@ export async function upsertUpstreamTemplate(
   source: ProviderName,
   up: UpstreamTemplate,
 ): Promise<'created' | 'updated' | 'unchanged'> {
-  const current = await ctx.models.templates
-    .findOne({ platformId, source, externalId: up.externalId })
-    .lean<TemplateDoc>();
+  const copies = await ctx.models.templates
+    .find({ platformId, source, externalId: up.externalId })
+    .lean<TemplateDoc[]>();
   const usable = up.externalState === 'active';
-  if (!current) {
+  if (copies.length === 0) {
     await ctx.models.templates.create({
       platformId,
       courseId: null,
@@ -77,23 +79,27 @@ export async function upsertUpstreamTemplate(
     });
     return 'created';
   }
-  const set: Record<string, unknown> = {};
-  for (const key of ['name', 'description', 'externalUrl', 'externalImageUrl', 'externalState'] as const)
-    if ((current[key] ?? null) !== (up[key] ?? null)) set[key] = up[key];
-  if (!usable && current.state !== 'inactive') set.state = 'inactive';
-  if (Object.keys(set).length === 0) return 'unchanged';
-  await ctx.models.templates.updateOne({ _id: current._id }, { $set: set, $inc: { version: 1 } });
-  if (set.state === 'inactive')
-    await recordAudit(ctx.models, {
-      actor: SYSTEM,
-      action: 'template.withdrawn',
-      platformId,
-      courseRef: current.courseRef,
-      target: { type: 'template', id: String(current._id) },
-      reason: `${source === 'credly' ? 'Credly' : 'Accredible'} template is ${up.externalState}`,
-      details: { from: current.state, to: 'inactive' },
-    });
-  return 'updated';
+  let changed = false;
+  for (const current of copies) {
+    const set: Record<string, unknown> = {};
+    for (const key of ['name', 'description', 'externalUrl', 'externalImageUrl', 'externalState'] as const)
+      if ((current[key] ?? null) !== (up[key] ?? null)) set[key] = up[key];
+    if (!usable && current.state !== 'inactive') set.state = 'inactive';
+    if (Object.keys(set).length === 0) continue;
+    changed = true;
+    await ctx.models.templates.updateOne({ _id: current._id }, { $set: set, $inc: { version: 1 } });
+    if (set.state === 'inactive')
+      await recordAudit(ctx.models, {
+        actor: SYSTEM,
+        action: 'template.withdrawn',
+        platformId,
+        courseRef: current.courseRef,
+        target: { type: 'template', id: String(current._id) },
+        reason: `${source === 'credly' ? 'Credly' : 'Accredible'} template is ${up.externalState}`,
+        details: { from: current.state, to: 'inactive' },
+      });
+  }
+  return changed ? 'updated' : 'unchanged';
 }
 
 /** How long one worker may hold a service's sync before another may take it over. */

@@ -3,7 +3,7 @@ import type { Context } from '../../context.js';
 import type { Lti } from '../../lti/index.js';
 import { badgesContentItem, deepLinkingAnswer } from '../../lti/deep-linking.js';
 import { COURSE_PATHS, withLtik } from '../../lti/launch.js';
-import { LaunchRefusal, sendRefusal } from '../../lti/refusals.js';
+import { LaunchRefusal, refusal, sendRefusal } from '../../lti/refusals.js';
 import { renderWith } from '../../lti/index.js';
 import { launchSession, requireKind, type Launch } from '../../lti/session.js';
 import { pageLocals } from './links.js';
@@ -13,6 +13,7 @@ import { learnerBadges } from '../../courses/learnerView.js';
 import { gradebookColumns } from './gradebook.js';
 import { closeIfBodyUnread, smallFormBody } from './formBody.js';
 import { providersPageRouter } from './providers.js';
+import { serviceBadgesRouter } from './serviceBadges.js';
 
 /**
  * The pages a launch opens, inside the LMS's iframe. Every query is scoped by the launch's platform
@@ -26,6 +27,10 @@ export function courseRouter(ctx: Context, lti: Lti): Router {
   const router = Router();
   const session = launchSession(ctx, lti.db);
   const staff = requireKind('instructor', 'admin');
+  const needsCourse = (_req: Request, res: Response, next: NextFunction) => {
+    if (!launchOf(res).courseRef) throw refusal.notAllowed();
+    next();
+  };
   // No body parser for all of /course: each form route reads its body itself, bounded, after the
   // launch is checked where the form allows (formBody.ts).
 
@@ -34,6 +39,9 @@ export function courseRouter(ctx: Context, lti: Lti): Router {
     res.redirect(303, withLtik(COURSE_PATHS[launch.kind], launch.ltik));
   });
 
+  // Credly and Accredible templates for a course (src/web/course/serviceBadges.ts),
+  // before the instructor's /badges/:id routes, which would take its path for an id.
+  router.use(serviceBadgesRouter(ctx, [session, staff, needsCourse], requireCsrf));
   router.use(
     instructorRouter(ctx, session, staff, requireCsrf, (res) =>
       gradebookColumns(lti, res.locals.ltiToken, ctx.logger),
@@ -60,7 +68,13 @@ export function courseRouter(ctx: Context, lti: Lti): Router {
         rule: b.rule,
         percent: b.percent,
         requirements: b.groups.flatMap((g) => g.requirements),
-        earned: b.earned ? { on: b.earned.at.toISOString().slice(0, 10), url: b.earned.url } : null,
+        earned: b.earned
+          ? {
+              on: b.earned.at.toISOString().slice(0, 10),
+              url: b.earned.url,
+              externalUrl: b.earned.externalUrl,
+            }
+          : null,
       })),
     });
   });
