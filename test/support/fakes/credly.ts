@@ -107,6 +107,27 @@ export class FakeCredly extends FakeService {
     };
   }
 
+  /** What this stand-in holds, in words. */
+  summary(): string {
+    const lines = [
+      `Local Credly stand-in for organisation ${this.organizationId} (${this.orgName})`,
+      '',
+      'Badge templates:',
+      ...this.templates.map((t) => `  ${t.name} [${t.state}] ${t.id}`),
+      '',
+      'Badges issued:',
+      ...(this.badges.length
+        ? this.badges.map(
+            (b) =>
+              `  ${b.issued_to_first_name} ${b.issued_to_last_name} <${b.recipient_email}>: ${
+                this.templates.find((t) => t.id === b.badge_template.id)?.name ?? b.badge_template.id
+              } [${b.state}] ${b.id}`,
+          )
+        : ['  (none yet)']),
+    ];
+    return `${lines.join('\n')}\n`;
+  }
+
   private error(status: number, message: string, field?: string): Reply {
     return { status, body: { errors: [{ message, ...(field ? { field } : {}) }] } };
   }
@@ -164,6 +185,8 @@ export class FakeCredly extends FakeService {
   }
 
   private route(method: string, url: URL, body: unknown, authorization: string | undefined): Reply {
+    // Not Credly's: the demo's page of what was issued here, for people trying Laurel.
+    if (method === 'GET' && url.pathname === '/') return { status: 200, text: this.summary() };
     const expected = `Basic ${Buffer.from(`${this.token}:`).toString('base64')}`;
     const prefix = `/v1/organizations/${this.organizationId}`;
     if (!url.pathname.startsWith('/v1/organizations/')) return this.error(404, 'Not Found');
