@@ -2,7 +2,7 @@ import { Types } from 'mongoose';
 import type { Context } from '../context.js';
 import type { ProviderName } from '../db/models/providerSettings.js';
 import { JOBS } from '../jobs/names.js';
-import { drainProviderOutbox } from './outbox.js';
+import { drainProviderOutbox, requeueProviderAwards } from './outbox.js';
 import { syncAllTemplates, syncTemplates } from './sync.js';
 import { reconcileAccredible } from './webhooks.js';
 
@@ -18,7 +18,13 @@ export function defineProviderJobs(ctx: Context): void {
     if (result.done || result.failed || result.retrying) ctx.logger.info(result, 'provider outbox run');
   };
   ctx.jobs.onWake?.(JOBS.providerOutbox, drain);
-  agenda.define(JOBS.providerOutbox, drain, { concurrency: 1, removeOnComplete: true });
+  // The recurring run also picks up awards that never reached the outbox.
+  const sweepThenDrain = async () => {
+    const requeued = await requeueProviderAwards(ctx);
+    if (requeued) ctx.logger.info({ requeued }, 'Credly and Accredible awards put into the outbox');
+    await drain();
+  };
+  agenda.define(JOBS.providerOutbox, sweepThenDrain, { concurrency: 1, removeOnComplete: true });
   agenda.define<{ platformId?: string; provider?: ProviderName }>(
     JOBS.syncProviderTemplates,
     async (job) => {

@@ -40,6 +40,22 @@ const label = (p: ProviderName) => (p === 'credly' ? 'Credly' : 'Accredible');
 /** What was found or made at the service. */
 type External = { id: string; url: string | null; state: string };
 
+/**
+ * Awards of Credly and Accredible templates made before they had an outbox (or whose entry was lost)
+ * are put into it; the recurring run calls this before draining.
+ */
+export async function requeueProviderAwards(ctx: Context): Promise<number> {
+  const templates = await ctx.models.templates
+    .find({ source: { $in: ['credly', 'accredible'] } }, { _id: 1 })
+    .lean();
+  if (templates.length === 0) return 0;
+  const result = await ctx.models.credentials.updateMany(
+    { templateId: { $in: templates.map((t) => t._id) }, status: 'awarded', outbox: null },
+    { $set: { outbox: 'provider-issue' } },
+  );
+  return result.modifiedCount;
+}
+
 /** Runs the outbox until it is empty or the budget is spent; answers what it did. */
 export async function drainProviderOutbox(
   ctx: Context,
@@ -92,8 +108,14 @@ async function runOne(
   const template = await ctx.models.templates.findById(c.templateId).lean<TemplateDoc>();
   const provider = template?.source;
   if (!template || provider === 'local' || !provider || !template.externalId) {
+    const error = 'Its template is not a Credly or Accredible badge (or has lost its id there).';
     await ctx.models.credentials.updateOne(mine, {
-      $set: { ...release, outbox: null, error: 'Its template is not a Credly or Accredible badge.' },
+      $set: {
+        ...release,
+        outbox: null,
+        error,
+        ...(c.outbox === 'provider-issue' ? { status: 'failed' } : {}),
+      },
     });
     return 'failed';
   }

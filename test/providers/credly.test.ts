@@ -1,5 +1,9 @@
 import { Types } from 'mongoose';
-import { drainProviderOutbox, MAX_PROVIDER_ATTEMPTS } from '../../src/providers/outbox.js';
+import {
+  drainProviderOutbox,
+  MAX_PROVIDER_ATTEMPTS,
+  requeueProviderAwards,
+} from '../../src/providers/outbox.js';
 import { syncTemplates } from '../../src/providers/sync.js';
 import { FakeCredly } from '../support/fakes/credly.js';
 import type { TestLaurel } from '../support/laurel.js';
@@ -178,6 +182,30 @@ describe('Credly template sync', () => {
   });
 });
 
+describe('Credly reads under a rate limit', () => {
+  it('a 429 during the sync waits its Retry-After (recorded by the test sleep) and the sync completes', async () => {
+    credly.per = 1;
+    credly.addTemplate();
+    credly.addTemplate();
+    const platform = await platformWithCredly();
+    credly.inject(
+      {
+        kind: 'status',
+        status: 429,
+        body: '{"errors":[{"message":"Too Many Requests"}]}',
+        headers: { 'retry-after': '7' },
+      },
+      { method: 'GET', path: /badge_templates$/ },
+    );
+    const clock = testDeps();
+    expect(await syncTemplates(t.laurel.ctx, platform.oid, 'credly', clock.deps)).toMatchObject({
+      templates: 2,
+    });
+    expect(clock.slept).toEqual([7000]);
+    expect(credly.count('GET', /badge_templates/)).toBe(3);
+  });
+});
+
 describe('issuing at Credly', () => {
   it('issues one badge with the documented fields and keeps its id, state and page on the credential', async () => {
     const { credentialId, tpl, clock } = await awarded();
@@ -299,6 +327,21 @@ describe('issuing at Credly', () => {
     expect(shown.body.error).toContain('503');
     expect(credly.count('POST', /\/badges$/)).toBe(MAX_PROVIDER_ATTEMPTS);
     expect(credly.badges).toHaveLength(0);
+  });
+});
+
+describe('awards made before the outbox', () => {
+  it('are put into it by the recurring run and issued', async () => {
+    const { credentialId, clock } = await awarded();
+    // As an award stored by an earlier version: no outbox entry, waiting forever.
+    await t.laurel.ctx.models.credentials.updateOne(
+      { _id: new Types.ObjectId(credentialId) },
+      { $set: { outbox: null } },
+    );
+    expect(await drain(clock)).toEqual({ done: 0, retrying: 0, failed: 0 });
+    expect(await requeueProviderAwards(t.laurel.ctx)).toBeGreaterThanOrEqual(1);
+    expect(await drain(clock)).toEqual({ done: 1, retrying: 0, failed: 0 });
+    expect(credly.badges).toHaveLength(1);
   });
 });
 
