@@ -1,3 +1,5 @@
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
 import { Types } from 'mongoose';
 import {
   drainProviderOutbox,
@@ -124,6 +126,27 @@ describe('Credly settings (admin API)', () => {
       expect.arrayContaining(['organizationId', 'authToken', 'environment']),
     );
 
+    // The answers are the ones the OpenAPI document describes.
+    const doc = await (await fetch(`${t.url}/api/v1/openapi.json`)).json();
+    const ajv = new Ajv2020({ strict: false, allErrors: true });
+    (addFormatsModule as unknown as (a: Ajv2020) => void)(ajv);
+    ajv.addSchema({ $id: 'laurel-openapi', components: doc.components });
+    const schemaOf = (path: string, method: string, status: number) =>
+      JSON.parse(
+        JSON.stringify(
+          doc.paths[path][method].responses[String(status)].content['application/json'].schema,
+        ).replaceAll('"#/components', '"laurel-openapi#/components'),
+      );
+    const valid = (schema: object, body: unknown) => {
+      const validate = ajv.compile(schema);
+      validate(body);
+      return validate.errors ?? [];
+    };
+    expect(valid(schemaOf('/platforms/{id}/providers/credly', 'put', 200), saved.body)).toEqual([]);
+    expect(valid(schemaOf('/platforms/{id}/providers', 'get', 200), shown.body)).toEqual([]);
+    expect(valid(schemaOf('/platforms/{id}/providers/credly', 'put', 422), refused.body)).toEqual([]);
+    const queued = await admin(t, 'POST', `/platforms/${platform.id}/providers/credly/sync`);
+    expect(valid(schemaOf('/platforms/{id}/providers/{name}/sync', 'post', 202), queued.body)).toEqual([]);
     expect((await admin(t, 'POST', `/platforms/${platform.id}/providers/credly/sync`)).status).toBe(202);
     expect((await admin(t, 'DELETE', `/platforms/${platform.id}/providers/credly`)).status).toBe(204);
     expect((await admin(t, 'DELETE', `/platforms/${platform.id}/providers/credly`)).status).toBe(404);
@@ -416,6 +439,17 @@ describe('Credly webhook', () => {
       state: 'inactive',
       externalState: 'archived',
     });
+
+    // A template created at Credly joins the platform's catalogue.
+    const fresh = credly.addTemplate({ name: 'Advanced Python' });
+    const created = await hook(
+      platform.id,
+      credly.addEvent('badge_template.created', { badge_template: fresh }),
+    );
+    expect(await created.json()).toMatchObject({ applied: true, note: 'template created' });
+    expect(
+      await t.laurel.ctx.models.templates.findOne({ platformId: platform.oid, externalId: fresh.id }).lean(),
+    ).toMatchObject({ name: 'Advanced Python', source: 'credly', courseRef: null, state: 'draft' });
 
     // A badge Laurel never issued: acknowledged, nothing changes.
     const stranger = { ...badge, id: 'bbbbbbbb-0000-4000-8000-00000000dead' };
