@@ -73,9 +73,9 @@ export class AccredibleClient {
   }
   private read<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
     return withReadRetries(this.deps, async () => (await this.call(method, path, body)) as T, {
-      // Accredible counts in 30 s buckets and sends no Retry-After: wait at least that long.
-      baseMs: 30_000,
-      maxWaitMs: 120_000,
+      // Accredible counts in 30 s buckets and sends no Retry-After: a 429 waits one bucket.
+      rateLimitMs: 30_000,
+      maxWaitMs: 60_000,
     });
   }
 

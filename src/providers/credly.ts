@@ -90,7 +90,10 @@ export class CredlyClient {
     return callJson(this.deps, 'credly', { method, url, headers: { authorization: this.auth }, body });
   }
   private read<T>(path: string): Promise<T> {
-    return withReadRetries(this.deps, async () => (await this.call('GET', path)) as T);
+    // Credly seems to count per minute (reference §1): a 429 without Retry-After waits a minute.
+    return withReadRetries(this.deps, async () => (await this.call('GET', path)) as T, {
+      rateLimitMs: 60_000,
+    });
   }
 
   /** The harmless call that checks the settings (what Open edX does too). */

@@ -189,12 +189,13 @@ export function defaultProviderDeps(ctx: { config: Config; now: () => Date }): P
 
 /**
  * Reads (GETs, searches) are safe to repeat: up to `tries` attempts in-process on retryable errors,
- * waiting Retry-After (at most `maxWaitMs`) or a growing delay. Writes never go through this.
+ * waiting Retry-After, or the service's rate window on a bare 429 (`rateLimitMs`), or a growing delay;
+ * a wait over `maxWaitMs` gives up instead. Writes never go through this.
  */
 export async function withReadRetries<T>(
   deps: ProviderDeps,
   read: () => Promise<T>,
-  options: { tries?: number; baseMs?: number; maxWaitMs?: number } = {},
+  options: { tries?: number; baseMs?: number; rateLimitMs?: number; maxWaitMs?: number } = {},
 ): Promise<T> {
   const tries = options.tries ?? 4;
   const baseMs = options.baseMs ?? 500;
@@ -204,7 +205,10 @@ export async function withReadRetries<T>(
       return await read();
     } catch (err) {
       if (!(err instanceof ProviderError) || !err.retryable || attempt >= tries) throw err;
-      const wait = err.retryAfterMs ?? baseMs * 2 ** (attempt - 1);
+      // A 429 without Retry-After waits the service's counting window; other failures back off quickly.
+      const wait =
+        err.retryAfterMs ??
+        (err.kind === 'rate-limited' ? (options.rateLimitMs ?? baseMs) : baseMs * 2 ** (attempt - 1));
       if (wait > maxWaitMs) throw err;
       await deps.sleep(wait);
     }

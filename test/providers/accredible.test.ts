@@ -126,6 +126,22 @@ describe('Accredible group sync', () => {
   });
 });
 
+describe('Accredible reads under its rate limit', () => {
+  it('a bare 429 while syncing waits one 30 s bucket (on the test sleep) and the sync completes', async () => {
+    acc.addGroup();
+    const platform = await platformWithAccredible();
+    acc.inject(
+      { kind: 'status', status: 429, body: 'Too Many Requests' },
+      { method: 'POST', path: /groups\/search$/ },
+    );
+    const clock = testDeps();
+    expect(await syncTemplates(t.laurel.ctx, platform.oid, 'accredible', clock.deps)).toMatchObject({
+      templates: 1,
+    });
+    expect(clock.slept).toEqual([30_000]);
+  });
+});
+
 describe('issuing at Accredible', () => {
   it('creates one credential with the documented body and keeps its id and URL', async () => {
     const { credentialId, group, clock } = await awarded();
