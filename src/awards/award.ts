@@ -106,7 +106,8 @@ export async function awardMany(ctx: Context, requests: AwardRequest[]): Promise
       awardReason: r.reason ?? null,
       evidence: r.evidence,
       expiresAt: expiryFor(r.template, awardedAt),
-      outbox: r.template.source === 'local' ? 'issue' : null,
+      // Credly and Accredible badges are issued through their APIs (src/providers/outbox.ts).
+      outbox: r.template.source === 'local' ? 'issue' : 'provider-issue',
     }).toObject({ depopulate: true, versionKey: false }) as Record<string, unknown>;
     toInsert.push({ at: i, doc });
   });
@@ -177,6 +178,7 @@ export async function awardMany(ctx: Context, requests: AwardRequest[]): Promise
   );
   await announceAwards(ctx, credentials);
   if (credentials.some((c) => c.outbox === 'issue')) await wakeJob(ctx.jobs, JOBS.issueCredentials);
+  if (credentials.some((c) => c.outbox === 'provider-issue')) await wakeJob(ctx.jobs, JOBS.providerOutbox);
   await wakeJob(ctx.jobs, JOBS.processEvents);
   return outcomes;
 }

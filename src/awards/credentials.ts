@@ -27,6 +27,8 @@ export function toPublicCredential(ctx: Context, c: CredentialDoc) {
     /** Why issuance gave up (status `failed`); null otherwise. */
     error: c.status === 'failed' ? (c.error ?? null) : null,
     url: credentialUrl(ctx, c._id),
+    // A Credly or Accredible badge: its id and page at the service, once issued there.
+    ...(c.externalId ? { externalId: c.externalId, externalUrl: c.externalUrl ?? null } : {}),
   };
 }
 

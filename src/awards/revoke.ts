@@ -5,6 +5,7 @@ import type { CredentialDoc } from '../db/models/credential.js';
 import { ConflictError, notFound } from '../errors.js';
 import { markStatusListStale, queueStatusListRefresh } from '../issuers/openbadges/statusLists.js';
 import { clearProgress } from '../progress/update.js';
+import { queueProviderRevoke } from '../providers/outbox.js';
 
 export type CredentialScope = { platformId?: Types.ObjectId; courseRef?: Types.ObjectId };
 
@@ -59,6 +60,8 @@ export async function revokeCredential(
     await markStatusListStale(ctx, revoked);
   // Verifiers learn of the revocation from the credential's status list, re-signed by a job.
   await queueStatusListRefresh(ctx, revoked);
+  // A Credly or Accredible badge is revoked at the service too, from the outbox.
+  await queueProviderRevoke(ctx, revoked);
   await clearProgress(ctx, current.templateId, current.personId);
   await recordAudit(ctx.models, {
     actor,

@@ -31,7 +31,13 @@ export type LearnerBadge = {
     alternatives: boolean;
     requirements: { text: string; state: RequirementState; best: string | null }[];
   }[];
-  earned: { at: Date; url: string; status: CredentialDoc['status'] } | null;
+  earned: {
+    at: Date;
+    url: string;
+    status: CredentialDoc['status'];
+    /** A Credly or Accredible badge's page at the service, once issued there. */
+    externalUrl: string | null;
+  } | null;
   /** The newest credential of this badge the learner lost (revoked or expired) and holds no other. */
   lost: { status: 'revoked' | 'expired'; at: Date; reason: string | null; canEarnAgain: boolean } | null;
   /** Withdrawn by the instructor: shown only to those who hold it. */
@@ -108,7 +114,12 @@ export async function learnerBadges(
         };
       }),
       earned: credential
-        ? { at: credential.awardedAt, url: credentialUrl(ctx, credential._id), status: credential.status }
+        ? {
+            at: credential.awardedAt,
+            url: credentialUrl(ctx, credential._id),
+            status: credential.status,
+            externalUrl: credential.externalUrl ?? null,
+          }
         : null,
       lost: lost
         ? {

@@ -35,7 +35,11 @@ export async function describeContextFor(ctx: Context, scope: CourseScope): Prom
  */
 export async function courseBadgeOverview(ctx: Context, scope: CourseScope): Promise<TemplateSummary[]> {
   const templates = await ctx.models.templates
-    .find(courseTemplateFilter(scope))
+    .find({
+      ...courseTemplateFilter(scope),
+      // The synced Credly and Accredible catalogue is offered on its own page, not as every course's drafts.
+      $nor: [{ source: { $in: ['credly', 'accredible'] }, courseRef: null, state: { $ne: 'active' } }],
+    })
     .sort({ state: 1, name: 1 })
     .limit(500)
     .lean<TemplateDoc[]>();

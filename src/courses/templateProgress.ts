@@ -19,6 +19,8 @@ export type LearnerProgressRow = {
   percent: number;
   met: string[];
   earnedAt: Date | null;
+  /** A Credly or Accredible badge's page at the service, once issued there. */
+  externalUrl: string | null;
   updatedAt: Date | null;
 };
 
@@ -84,6 +86,7 @@ export async function templateProgress(
       percent: credential ? 100 : Math.round(progressFraction(template.groups, fulfilled) * 100),
       met: fulfilled,
       earnedAt: credential?.awardedAt ?? null,
+      externalUrl: credential?.externalUrl ?? null,
       updatedAt: p?.updatedAt ?? credential?.awardedAt ?? null,
     };
   });

@@ -6,6 +6,7 @@ import { openBadgeJobs } from '../issuers/openbadges/jobs.js';
 import { pollAgsResults } from '../lms/ags/poll.js';
 import { processPendingEvents } from '../progress/processPending.js';
 import { runQueuedRecalculations } from '../progress/recalculationQueue.js';
+import { defineProviderJobs, scheduleProviderJobs } from '../providers/jobs.js';
 import { JOBS } from './names.js';
 
 /**
@@ -77,6 +78,7 @@ export function defineJobs(ctx: Context): void {
     },
     { concurrency: 1 },
   );
+  defineProviderJobs(ctx);
 }
 
 /** How often Laurel's own gradebook columns are read (AGS results): grades count within minutes. */
@@ -91,4 +93,5 @@ export async function scheduleRecurringJobs(ctx: Context): Promise<void> {
   await agenda.every('1 minute', JOBS.recalculateBadges, {});
   await agenda.every('15 minutes', JOBS.expireCredentials, {});
   await agenda.every(AGS_POLL_EVERY, JOBS.pollAgsResults, {});
+  await scheduleProviderJobs(ctx);
 }

@@ -20,6 +20,12 @@ export const JOBS = {
   recalculateBadges: 'recalculate-badges',
   /** E-mails learners about their new and revoked credentials (src/mail/notices.ts). */
   notifyLearners: 'notify-learners',
+  /** Issues and revokes Credly and Accredible badges waiting in the credentials' outbox (src/providers). */
+  providerOutbox: 'provider-outbox',
+  /** Syncs Credly badge templates and Accredible groups: all platforms, or `{ platformId, provider }`. */
+  syncProviderTemplates: 'sync-provider-templates',
+  /** Reads back issued Accredible credentials (Accredible has no webhooks). */
+  reconcileAccredible: 'reconcile-accredible',
 } as const;
 
 export type JobName = (typeof JOBS)[keyof typeof JOBS];

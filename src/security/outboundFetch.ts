@@ -308,7 +308,7 @@ export async function checkOutboundUrl(policy: OutboundPolicy, value: string): P
 export async function outboundRequest(
   policy: OutboundPolicy,
   value: string,
-  init: { method?: 'GET' | 'POST'; headers?: Record<string, string>; body?: string } = {},
+  init: { method?: 'GET' | 'POST' | 'PUT' | 'DELETE'; headers?: Record<string, string>; body?: string } = {},
 ): Promise<OutboundAnswer> {
   const url = outboundUrl(value);
   const host = normaliseHost(url.hostname);

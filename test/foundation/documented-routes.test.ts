@@ -40,9 +40,7 @@ function expandAlternatives(path: string): string[] {
  * Routes ARCHITECTURE.md pins as contracts that an open issue has still to build. Each must still be
  * missing (so this list cannot outlive the route); build one and remove it here.
  */
-const NOT_BUILT_YET: Record<string, string> = {
-  'POST /api/v1/webhooks/credly/:platformId': 'issue 21 (Credly and Accredible)',
-};
+const NOT_BUILT_YET: Record<string, string> = {};
 
 /** A concrete URL path: query dropped, every `:param` or `{param}` a well-formed id nobody has. */
 const concrete = (path: string) =>
@@ -103,10 +101,10 @@ it('serves every route README.md, ARCHITECTURE.md and the setup guides name', as
   expect(missing).toEqual([]);
 });
 
-it.each(Object.entries(NOT_BUILT_YET))(
-  '%s is pinned by the contract but not built yet (%s)',
-  async (route) => {
+// jest refuses an empty table: the check exists only while some route is listed.
+const notBuiltYet = Object.entries(NOT_BUILT_YET);
+if (notBuiltYet.length)
+  it.each(notBuiltYet)('%s is pinned by the contract but not built yet (%s)', async (route) => {
     const [method, path] = route.split(' ') as [Method, string];
     expect(await exists(method, concrete(path))).toBe(false);
-  },
-);
+  });

@@ -8,6 +8,10 @@ import { demoFile } from '../../src/cli.js';
 import { startTestDatabase } from './database.js';
 import { announceDemoActivities, eventPanelRouter } from './demo-panel.js';
 import { startTestPlatform, type Flavour, type TestPlatform } from './lms-platform/index.js';
+import { FakeCredly } from './fakes/credly.js';
+import { saveSettings } from '../../src/providers/settings.js';
+import { syncTemplates } from '../../src/providers/sync.js';
+import { Types } from 'mongoose';
 
 /**
  * `npm run demo`: Laurel with an embedded database and development defaults, and two demo LMSs
@@ -99,6 +103,39 @@ async function startDemoPlatform(
   return { platform, webhookSecret };
 }
 
+/**
+ * A local stand-in for Credly with a few badge templates, set up for the Moodle-like platform and
+ * synced, so that a Credly-sourced badge can be tried end to end without a Credly account.
+ */
+async function startDemoCredly(laurel: Laurel, platformId: string, port: number): Promise<FakeCredly> {
+  const credly = new FakeCredly({ name: 'Demo Credly organisation' });
+  try {
+    await credly.start(port);
+  } catch {
+    await credly.start(0);
+  }
+  credly.addTemplate({
+    name: 'Lab safety (Credly)',
+    description: 'Knows how to work safely in the chemistry lab.',
+  });
+  credly.addTemplate({ name: 'Historian (Credly)', description: 'Completed World History.' });
+  const id = new Types.ObjectId(platformId);
+  await saveSettings(
+    laurel.ctx,
+    id,
+    {
+      provider: 'credly',
+      organizationId: credly.organizationId,
+      authToken: credly.token,
+      environment: 'sandbox',
+      baseUrl: credly.baseUrl,
+    },
+    DEMO_ACTOR,
+  );
+  await syncTemplates(laurel.ctx, id, 'credly');
+  return credly;
+}
+
 async function demo(): Promise<void> {
   const port = process.env.PORT ?? '3000';
   const refused = publicKeysInProduction(process.env);
@@ -130,6 +167,10 @@ async function demo(): Promise<void> {
   const base = Number(port) || 0;
   const moodle = await startDemoPlatform(laurel, 'moodle', base ? base + 1 : 0);
   const canvas = await startDemoPlatform(laurel, 'canvas', base ? base + 2 : 0);
+  const moodleId = await laurel.ctx.models.platforms
+    .findOne({ issuer: moodle.platform.issuer, clientId: moodle.platform.clientId }, { _id: 1 })
+    .lean();
+  const credly = await startDemoCredly(laurel, String(moodleId!._id), base ? base + 3 : 0);
 
   const lines = [
     '',
@@ -145,6 +186,8 @@ async function demo(): Promise<void> {
     "  The two are other sites than Laurel: where the browser keeps Laurel's cookies out of their frame,",
     '  the Canvas-like LMS keeps the sign-in in its platform storage, and with the Moodle-like one Laurel',
     '  asks for storage access or continues in a new window.',
+    `  Credly stand-in (local, set up for the Moodle-like LMS): ${credly.url}/ lists its templates and the badges`,
+    '  it issued. As an instructor, "Use a Credly or Accredible badge" picks one of its templates for the course.',
     `  Their webhook secrets, for signing events to ${config.publicUrl}/api/v1/events:`,
     `    Moodle-like: ${moodle.webhookSecret}`,
     `    Canvas-like: ${canvas.webhookSecret}`,
@@ -179,7 +222,7 @@ async function demo(): Promise<void> {
 
   const stop = async () => {
     rmSync(cliFile, { force: true });
-    await Promise.all([moodle.platform.close(), canvas.platform.close()]);
+    await Promise.all([moodle.platform.close(), canvas.platform.close(), credly.stop()]);
     await laurel.close();
     await db.stop();
     process.exit(0);

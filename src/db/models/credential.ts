@@ -53,13 +53,22 @@ export interface CredentialDoc {
    * Written with the award (one insert), cleared when it is issued or gives up, so a crash between
    * the award and its wake-up loses nothing: the issuing run finds it here.
    */
-  outbox?: 'issue' | null;
+  outbox?: 'issue' | 'provider-issue' | 'provider-revoke' | null;
   /** The token of the issuing run that holds the lease (`issuingUntil`). */
   issuingClaim?: string | null;
   /** Failed issuing attempts since the award (or the last retry). */
   issueAttempts?: number;
   /** Why issuance failed (status `failed`), or the last attempt's error. */
   error?: string | null;
+  /**
+   * Credly and Accredible (src/providers): the badge's id, state and public page at the service.
+   * `externalPending` is set before each issuing call whose outcome may stay unknown, so the next
+   * attempt looks the badge up at the service before posting again.
+   */
+  externalId?: string | null;
+  externalUrl?: string | null;
+  externalState?: string | null;
+  externalPending?: boolean;
 }
 
 const schema = new Schema<CredentialDoc>(
@@ -92,6 +101,10 @@ const schema = new Schema<CredentialDoc>(
     issuingClaim: { type: String, default: null },
     issueAttempts: { type: Number, default: 0 },
     error: { type: String, default: null },
+    externalId: { type: String, default: null },
+    externalUrl: { type: String, default: null },
+    externalState: { type: String, default: null },
+    externalPending: { type: Boolean, default: false },
   },
   { collection: 'credentials', versionKey: false, minimize: false },
 );
@@ -103,6 +116,8 @@ schema.index({ statusListId: 1, status: 1 });
 // The issuing runs claim from the outbox, oldest award first.
 schema.index({ outbox: 1, awardedAt: 1 });
 schema.index({ issuingClaim: 1 });
+// Credly's webhooks name a badge by its id there.
+schema.index({ platformId: 1, externalId: 1 });
 
 export type CredentialModel = Model<CredentialDoc>;
 export const credentialModel = (c: Connection): CredentialModel =>

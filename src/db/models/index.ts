@@ -17,6 +17,8 @@ import { noticeCursorModel } from './noticeCursor.js';
 import { personModel } from './person.js';
 import { platformModel } from './platform.js';
 import { progressModel } from './progress.js';
+import { providerEventModel } from './providerEvent.js';
+import { providerSettingsModel } from './providerSettings.js';
 import { rateWindowModel } from './rateLimit.js';
 import { registrationLinkModel } from './registrationLink.js';
 import { signInLinkModel } from './signInLink.js';
@@ -51,6 +53,8 @@ export function createModels(connection: Connection) {
     noticeCursors: noticeCursorModel(connection),
     importedBadges: importedBadgeModel(connection),
     badgeCollections: badgeCollectionModel(connection),
+    providerSettings: providerSettingsModel(connection),
+    providerEvents: providerEventModel(connection),
   };
 }
 

@@ -41,6 +41,10 @@ export interface TemplateDoc {
   courseRef: Types.ObjectId | null;
   source: TemplateSource;
   externalId: string | null;
+  /** Credly and Accredible templates: their page at the service, picture and state there (src/providers). */
+  externalUrl?: string | null;
+  externalImageUrl?: string | null;
+  externalState?: string | null;
   name: string;
   description: string;
   criteria: string;
@@ -80,6 +84,9 @@ const schema = new Schema<TemplateDoc>(
     courseRef: { type: Schema.Types.ObjectId, default: null },
     source: { type: String, enum: ['local', 'credly', 'accredible'], default: 'local' },
     externalId: { type: String, default: null },
+    externalUrl: { type: String, default: null },
+    externalImageUrl: { type: String, default: null },
+    externalState: { type: String, default: null },
     name: { type: String, required: true },
     description: { type: String, default: '' },
     criteria: { type: String, default: '' },
@@ -107,6 +114,8 @@ schema.index({ platformId: 1, state: 1, eventTypes: 1, courseRef: 1 });
 schema.index({ platformId: 1, courseId: 1, createdAt: -1 });
 // The recalculate-badges job looks for queued (or abandoned) recalculations.
 schema.index({ 'recalculation.state': 1 });
+// Template sync and webhooks find a service's template by its id there.
+schema.index({ platformId: 1, source: 1, externalId: 1 });
 
 export type TemplateModel = Model<TemplateDoc>;
 export const templateModel = (c: Connection): TemplateModel => c.model<TemplateDoc>('Template', schema);

@@ -402,14 +402,16 @@ async function issueClaimed(
         },
       };
     }),
+    // Credly and Accredible badges (a retry lands here) move to their own outbox (src/providers).
     ...notLocal.map((credential) => ({
       updateOne: {
         filter: { _id: credential._id, issuingClaim: credential.issuingClaim },
-        update: { $set: { outbox: null, issuingUntil: null, issuingClaim: null } },
+        update: { $set: { outbox: 'provider-issue', issuingUntil: null, issuingClaim: null } },
       },
     })),
   ];
   if (ops.length) await models.credentials.collection.bulkWrite(ops, { ordered: false });
+  if (notLocal.length) await wakeJob(ctx.jobs, JOBS.providerOutbox);
   for (const f of failures)
     ctx.logger.warn(
       { credentialId: String(f.credential._id), error: f.error },

@@ -11,9 +11,11 @@ import { eventsRouter } from './events.js';
 import { openApiRouter } from './openapi.js';
 import { platformsRouter } from './platforms.js';
 import { progressRouter } from './progress.js';
+import { providersRouter } from './providers.js';
 import { registrationLinksRouter } from './registrationLinks.js';
 import { templatesRouter } from './templates.js';
 import { moodleWebhookRouter } from './webhooks/moodle.js';
+import { credlyWebhookRouter } from './webhooks/credly.js';
 import { canvasSubscriptionRouter, canvasWebhookRouter } from './webhooks/canvas.js';
 
 /** Everything under /api/v1: the signed event endpoint, the OpenAPI document, the admin API. */
@@ -25,6 +27,7 @@ export function apiRouter(
   router.use(eventsRouter(ctx));
   router.use(moodleWebhookRouter(ctx));
   router.use(canvasWebhookRouter(ctx));
+  router.use(credlyWebhookRouter(ctx));
   router.use(openApiRouter(ctx));
   const admin = Router();
   admin.use(requireAdminKey(ctx.config.adminApiKey));
@@ -38,6 +41,7 @@ export function apiRouter(
   admin.use(auditRouter(ctx));
   admin.use(issuerRouter(ctx));
   admin.use(failuresRouter(ctx));
+  admin.use(providersRouter(ctx));
   // Its own admin-key check; it needs the ltijs provider for the tool's LTI service token.
   router.use(canvasSubscriptionRouter(ctx, options.ltiProvider));
   router.use(admin);

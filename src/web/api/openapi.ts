@@ -6,6 +6,7 @@ import { issuerProfileChangeSchema } from '../../issuers/openbadges/issuerProfil
 import { createTemplateSchema, updateTemplateSchema } from '../../templates/schema.js';
 import { approvePlatformSchema, deploymentSchema, platformSettingsSchema } from './platforms.js';
 import { registrationLinkInputSchema } from './registrationLinks.js';
+import { accredibleSettingsSchema, credlySettingsSchema } from '../../providers/settings.js';
 
 /** JSON Schema of a request body, straight from the zod schema the route validates with. */
 const bodySchema = (schema: z.ZodType) => {
@@ -28,8 +29,15 @@ const ERROR_TEXT: Record<number, string> = {
   404: 'Not found',
   409: 'Conflicts with what is stored',
   413: 'Body over 1 MiB or more than 500 events',
+  422: 'The badge service refused the settings; the message says what it answered',
   502: 'The LMS refused or could not be reached; the message says what it answered',
   503: 'Laurel cannot check the message now (the key set is unreachable); send it again later',
+};
+const PROVIDER_PARAM = {
+  name: 'name',
+  in: 'path',
+  required: true,
+  schema: { enum: ['credly', 'accredible'] },
 };
 const idParam = {
   name: 'id',
@@ -236,6 +244,35 @@ const schemas = {
       revokedAt: nullableDateTime,
       revokedReason: { type: ['string', 'null'] },
       url: { type: 'string', format: 'uri' },
+      externalId: { type: 'string', description: 'Credly or Accredible: the badge id there, once issued' },
+      externalUrl: { type: ['string', 'null'], description: "The badge's page at Credly or Accredible" },
+    },
+  },
+  ProviderSettings: {
+    type: 'object',
+    required: ['provider', 'environment', 'baseUrl', 'check', 'lastSync'],
+    properties: {
+      provider: { enum: ['credly', 'accredible'] },
+      environment: { enum: ['sandbox', 'production', 'eu'] },
+      baseUrl: { type: ['string', 'null'] },
+      organizationId: { type: 'string' },
+      authToken: { type: 'string', description: 'Masked: only the last four characters' },
+      apiKey: { type: 'string', description: 'Masked: only the last four characters' },
+      check: {
+        type: ['object', 'null'],
+        description: "The service's answer to the harmless call made when the settings were saved",
+        properties: { ok: { type: 'boolean' }, at: dateTime, message: { type: 'string' } },
+      },
+      lastSync: {
+        type: ['object', 'null'],
+        properties: {
+          ok: { type: 'boolean' },
+          at: dateTime,
+          message: { type: 'string' },
+          templates: { type: 'integer' },
+        },
+      },
+      updatedAt: dateTime,
     },
   },
   Progress: {
@@ -767,6 +804,86 @@ export function buildOpenApi(publicUrl: string) {
           parameters: [{ ...idParam, name: 'platformId' }],
           requestBody: { required: true, content: { 'application/jwt': { schema: { type: 'string' } } } },
           responses: { 200: ok({ type: 'object' }), ...errors(400, 401, 413, 503) },
+        },
+      },
+      '/platforms/{id}/providers': {
+        get: {
+          summary: "The platform's Credly and Accredible settings, secrets masked (null where none)",
+          parameters: [idParam],
+          responses: {
+            200: ok({
+              type: 'object',
+              required: ['credly', 'accredible'],
+              properties: {
+                credly: { oneOf: [ref('ProviderSettings'), { type: 'null' }] },
+                accredible: { oneOf: [ref('ProviderSettings'), { type: 'null' }] },
+              },
+            }),
+            ...errors(401, 404),
+          },
+        },
+      },
+      '/platforms/{id}/providers/credly': {
+        put: {
+          summary:
+            'Store the Credly settings: 200 once one harmless call to Credly succeeded, else 422 with its answer (baseUrl replaces the API base URL: <baseUrl>/organizations/…)',
+          parameters: [idParam],
+          requestBody: { required: true, content: json(bodySchema(credlySettingsSchema)) },
+          responses: { 200: ok(ref('ProviderSettings')), ...errors(400, 401, 404, 422) },
+        },
+      },
+      '/platforms/{id}/providers/accredible': {
+        put: {
+          summary:
+            'Store the Accredible settings: 200 once one harmless call to Accredible succeeded, else 422 with its answer (baseUrl replaces the API base URL: <baseUrl>/v1/…)',
+          parameters: [idParam],
+          requestBody: { required: true, content: json(bodySchema(accredibleSettingsSchema)) },
+          responses: { 200: ok(ref('ProviderSettings')), ...errors(400, 401, 404, 422) },
+        },
+      },
+      '/platforms/{id}/providers/{name}': {
+        delete: {
+          summary: "Remove a service's settings (its synced templates and credentials stay)",
+          parameters: [idParam, PROVIDER_PARAM],
+          responses: { 204: { description: 'Removed' }, ...errors(401, 404) },
+        },
+      },
+      '/platforms/{id}/providers/{name}/sync': {
+        post: {
+          summary: "Sync the service's templates now (queued; GET …/providers shows lastSync)",
+          parameters: [idParam, PROVIDER_PARAM],
+          responses: {
+            202: ok(
+              {
+                type: 'object',
+                required: ['queued', 'provider'],
+                properties: { queued: { const: true }, provider: { enum: ['credly', 'accredible'] } },
+              },
+              'Queued',
+            ),
+            ...errors(401, 404),
+          },
+        },
+      },
+      '/webhooks/credly/{platformId}': {
+        post: {
+          summary:
+            "Credly's event notifications ({ id, organization_id, event_type, occurred_at }); the event is fetched from Credly with the platform's token, so a forged one is refused (404)",
+          security: [],
+          parameters: [{ ...idParam, name: 'platformId' }],
+          requestBody: { required: true, content: json({ type: 'object' }) },
+          responses: {
+            200: ok({
+              type: 'object',
+              required: ['received', 'applied', 'note'],
+              properties: {
+                received: { const: true },
+                applied: { type: 'boolean' },
+                note: { type: 'string' },
+              },
+            }),
+            ...errors(400, 404, 503),
+          },
         },
       },
       '/platforms/{id}/canvas/live-events-subscription': {

@@ -3,7 +3,7 @@ import type { Context } from '../../context.js';
 import type { Lti } from '../../lti/index.js';
 import { badgesContentItem, deepLinkingAnswer } from '../../lti/deep-linking.js';
 import { COURSE_PATHS, withLtik } from '../../lti/launch.js';
-import { LaunchRefusal, sendRefusal } from '../../lti/refusals.js';
+import { LaunchRefusal, refusal, sendRefusal } from '../../lti/refusals.js';
 import { renderWith } from '../../lti/index.js';
 import { launchSession, requireKind, type Launch } from '../../lti/session.js';
 import { pageLocals } from './links.js';
@@ -16,6 +16,8 @@ import { learnerStatusOf } from '../../courses/learnerStatus.js';
 import { learnerBadges } from '../../courses/learnerView.js';
 import { gradebookColumns } from './gradebook.js';
 import { closeIfBodyUnread, smallFormBody } from './formBody.js';
+import { providersPageRouter } from './providers.js';
+import { serviceBadgesRouter } from './serviceBadges.js';
 
 /**
  * The pages a launch opens, inside the LMS's iframe. Every query is scoped by the launch's platform
@@ -32,6 +34,10 @@ export function courseRouter(ctx: Context, lti: Lti): Router {
   const router = Router();
   const session = launchSession(ctx, lti.db);
   const staff = requireKind('instructor', 'admin');
+  const needsCourse = (_req: Request, res: Response, next: NextFunction) => {
+    if (!launchOf(res).courseRef) throw refusal.notAllowed();
+    next();
+  };
   // No body parser for all of /course: each form route reads its body itself, bounded, after the
   // launch is checked where the form allows (formBody.ts).
 
@@ -40,6 +46,9 @@ export function courseRouter(ctx: Context, lti: Lti): Router {
     res.redirect(303, withLtik(COURSE_PATHS[launch.kind], launch.ltik));
   });
 
+  // Credly and Accredible templates for a course (src/web/course/serviceBadges.ts),
+  // before the instructor's /badges/:id routes, which would take its path for an id.
+  router.use(serviceBadgesRouter(ctx, [session, staff, needsCourse], requireCsrf));
   router.use(
     instructorRouter(ctx, session, staff, requireCsrf, (res) =>
       gradebookColumns(lti, res.locals.ltiToken, ctx.logger),
@@ -75,6 +84,8 @@ export function courseRouter(ctx: Context, lti: Lti): Router {
   });
 
   router.use(lmsAdminRouter(ctx, session, requireKind('admin'), requireCsrf));
+  // Credly and Accredible settings: the LMS administrator's own page (src/web/course/providers.ts).
+  router.use(providersPageRouter(ctx, [session, requireKind('admin')], requireCsrf));
 
   const deepLinking = (res: Response) => {
     if (

@@ -24,7 +24,7 @@ export function learnerBadgeCards(badges: LearnerBadge[]) {
         unmet: r.state === 'unmet',
       })),
     })),
-    earned: b.earned ? { on: day(b.earned.at), url: b.earned.url } : null,
+    earned: b.earned ? { on: day(b.earned.at), url: b.earned.url, externalUrl: b.earned.externalUrl } : null,
     withdrawn: b.withdrawn,
     revoked: b.lost?.status === 'revoked' ? { on: day(b.lost.at), reason: b.lost.reason } : null,
     expired: b.lost?.status === 'expired' ? { on: day(b.lost.at) } : null,

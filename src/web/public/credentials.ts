@@ -44,6 +44,9 @@ export function credentialsRouter(ctx: Context): Router {
       return;
     }
     res.setHeader('Vary', 'Accept');
+    // A Credly or Accredible badge is verified at its service: its page there is the one to show.
+    if (pc.credential.status === 'issued' && pc.credential.externalUrl)
+      return void res.redirect(303, pc.credential.externalUrl);
     // The page shows a current result; caches must not keep a verdict older than a revocation.
     res.setHeader('Cache-Control', 'no-store');
     const verification = await verifications.verify(pc).catch((err: unknown) => {
