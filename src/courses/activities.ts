@@ -54,9 +54,7 @@ export async function activitiesFromLmsFeeds(
   limit = 200,
 ): Promise<KnownActivity[]> {
   if (!scope.courseRef) return [];
-  const course = await ctx.models.courses
-    .findOne({ _id: scope.courseRef, platformId: scope.platformId }, { ids: 1 })
-    .lean();
+  const course = await courseIdsOf(ctx, scope);
   if (!course || course.ids.length === 0) return [];
   const rows = await ctx.models.lmsActivities
     .find(
@@ -126,9 +124,7 @@ export async function builderActivities(
   limit = 500,
 ): Promise<ActivityOption[]> {
   if (!scope.courseRef) return [];
-  const course = await ctx.models.courses
-    .findOne({ _id: scope.courseRef, platformId: scope.platformId }, { ids: 1 })
-    .lean();
+  const course = await courseIdsOf(ctx, scope);
   const [lms, seen] = await Promise.all([
     course && course.ids.length
       ? ctx.models.lmsActivities
@@ -159,6 +155,10 @@ export async function builderActivities(
   return [...byId.values()].sort((a, b) => (a.title ?? a.id).localeCompare(b.title ?? b.id)).slice(0, limit);
 }
 
+/** The ids the LMS knows the launch's course by (its activities are stored under them). */
+const courseIdsOf = (ctx: Context, scope: CourseScope) =>
+  ctx.models.courses.findOne({ _id: scope.courseRef, platformId: scope.platformId }, { ids: 1 }).lean();
+
 /**
  * The ids among `ids` that no source names for this course: not described by the LMS (deleted ones
  * count as known: rules naming them still read), never in an event of the course, and not a
@@ -172,9 +172,7 @@ export async function unknownActivityIds(
 ): Promise<string[]> {
   const wanted = [...new Set(ids)];
   if (wanted.length === 0 || !scope.courseRef) return wanted;
-  const course = await ctx.models.courses
-    .findOne({ _id: scope.courseRef, platformId: scope.platformId }, { ids: 1 })
-    .lean();
+  const course = await courseIdsOf(ctx, scope);
   const [lms, seen] = await Promise.all([
     course && course.ids.length
       ? ctx.models.lmsActivities

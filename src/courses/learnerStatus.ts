@@ -50,8 +50,10 @@ export async function learnerStatusOf(
   const ratioOf = new Map(progress.map((p) => [String(p.templateId), p.ratio]));
   const live = new Set(credentials.filter((c) => c.liveSlot === 'live').map((c) => String(c.templateId)));
   const revoked = new Set(credentials.filter((c) => c.status === 'revoked').map((c) => String(c.templateId)));
+  const awarded = new Set(credentials.map((c) => String(c.templateId)));
+  // As the page: a withdrawn badge only for those it was awarded to (learnerView.ts).
   const badges = templates
-    .filter((t) => t.state === 'active' || live.has(String(t._id)))
+    .filter((t) => t.state === 'active' || awarded.has(String(t._id)))
     .map((t) => {
       const id = String(t._id);
       return {

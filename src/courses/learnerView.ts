@@ -40,7 +40,7 @@ export type LearnerBadge = {
   } | null;
   /** The newest credential of this badge the learner lost (revoked or expired) and holds no other. */
   lost: { status: 'revoked' | 'expired'; at: Date; reason: string | null; canEarnAgain: boolean } | null;
-  /** Withdrawn by the instructor: shown only to those who hold it. */
+  /** Withdrawn by the instructor: shown only to those it was awarded to. */
   withdrawn: boolean;
 };
 
@@ -77,8 +77,11 @@ export async function learnerBadges(
     if (c.liveSlot === 'live') live.set(key, c);
     else if ((c.status === 'revoked' || c.status === 'expired') && !dead.has(key)) dead.set(key, c);
   }
-  // A withdrawn badge is gone for everyone but its holders.
-  const templates = found.filter((t) => t.state === 'active' || live.has(String(t._id)));
+  // A withdrawn badge is gone for everyone but those it was awarded to: its holders, and those whose
+  // award was revoked or expired (they are told what happened to it).
+  const templates = found.filter(
+    (t) => t.state === 'active' || live.has(String(t._id)) || dead.has(String(t._id)),
+  );
   if (templates.length === 0) return [];
   const [names, best] = await Promise.all([
     describeContextFor(ctx, scope),

@@ -171,6 +171,29 @@ describe('a badge’s credentials in the LMS frame, in a browser', () => {
     expect(await frameA11yViolations(pub.mainFrame())).toEqual([]);
     await screenshots(pub, 'credentials-6-public-revoked');
     await pub.close();
+
+    // Withdrawn: no one earns it any more, but Grace, who holds it, still sees it as earned, and Ada
+    // sees hers as revoked, with the reason.
+    const ltik = new URL(frame.url()).searchParams.get('ltik')!;
+    await frame.goto(
+      new URL(
+        `/course/instructor/badges/${created.body.id}/state?ltik=${encodeURIComponent(ltik)}&action=withdraw`,
+        frame.url(),
+      ).toString(),
+    );
+    await frame.getByRole('button', { name: 'Withdraw “Titration pro”' }).click();
+    await frame.waitForURL(/\/course\/instructor\?/);
+    expect(await frame.locator('main').innerText()).toMatch(/Titration pro[\s\S]*Withdrawn/);
+    const grace = await launchAs(page, 'Grace Hopper', 'Launch as learner');
+    const graceCard = grace.locator('.badge-card', { hasText: 'Titration pro' });
+    expect(await graceCard.innerText()).toContain('Earned on');
+    expect(await graceCard.innerText()).toContain('no longer awards this badge; yours stays valid');
+    await check(page, grace, 'credentials-7-withdrawn-held');
+    const ada = await launchAs(page, 'Ada Lovelace', 'Launch as learner');
+    const adaCard = ada.locator('.badge-card', { hasText: 'Titration pro' });
+    expect(await adaCard.innerText()).toContain('Revoked on');
+    expect(await adaCard.innerText()).toContain('Submitted a classmate’s quiz');
+    await check(page, ada, 'credentials-8-revoked-on-learner-page');
     await page.close();
   }, 180_000);
 });

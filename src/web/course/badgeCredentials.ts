@@ -1,4 +1,5 @@
 import { Router, type RequestHandler, type Response } from 'express';
+import { launchOf, needsCourse } from './launchOf.js';
 import { Types } from 'mongoose';
 import { z } from 'zod';
 import { awardMany } from '../../awards/award.js';
@@ -39,7 +40,6 @@ export const CREDENTIAL_PATHS = {
 /** How many credentials the page lists (newest first); the CSV export has them all. */
 const LIST_LIMIT = 500;
 
-const launchOf = (res: Response) => res.locals.launch as Launch;
 const scopeOf = (launch: Launch) => ({ platformId: launch.platformId, courseRef: launch.courseRef });
 /** Every route here has checked that the launch has a course (needsCourse). */
 const courseScope = (launch: Launch) => ({ platformId: launch.platformId, courseRef: launch.courseRef! });
@@ -88,10 +88,6 @@ export function badgeCredentialsRouter(
   csrf: RequestHandler,
 ): Router {
   const router = Router();
-  const needsCourse: RequestHandler = (_req, res, next) => {
-    if (!launchOf(res).courseRef) throw refusal.notAllowed();
-    next();
-  };
   const guard = [session, staff, needsCourse];
   const small = [...guard, csrfHeaderFirst(), smallFormBody, csrf];
   const ownBadge = (res: Response, id: unknown) => scopedTemplate(ctx, String(id), scopeOf(launchOf(res)));

@@ -1,9 +1,10 @@
 import { Router, type NextFunction, type Request, type Response } from 'express';
+import { launchOf, needsCourse } from './launchOf.js';
 import type { Context } from '../../context.js';
 import type { Lti } from '../../lti/index.js';
 import { badgesContentItem, deepLinkingAnswer } from '../../lti/deep-linking.js';
 import { COURSE_PATHS, withLtik } from '../../lti/launch.js';
-import { LaunchRefusal, refusal, sendRefusal } from '../../lti/refusals.js';
+import { LaunchRefusal, sendRefusal } from '../../lti/refusals.js';
 import { renderWith } from '../../lti/index.js';
 import { launchSession, requireKind, type Launch } from '../../lti/session.js';
 import { pageLocals } from './links.js';
@@ -25,8 +26,6 @@ import { serviceBadgesRouter } from './serviceBadges.js';
  * another course. Issue 12 grows these pages; these are their first, minimal versions.
  */
 
-const launchOf = (res: Response) => res.locals.launch as Launch;
-
 /** The learner page's own state, as JSON, for its script to poll. */
 export const LEARNER_STATUS_PATH = `${COURSE_PATHS.learner}/status`;
 
@@ -34,10 +33,6 @@ export function courseRouter(ctx: Context, lti: Lti): Router {
   const router = Router();
   const session = launchSession(ctx, lti.db);
   const staff = requireKind('instructor', 'admin');
-  const needsCourse = (_req: Request, res: Response, next: NextFunction) => {
-    if (!launchOf(res).courseRef) throw refusal.notAllowed();
-    next();
-  };
   // No body parser for all of /course: each form route reads its body itself, bounded, after the
   // launch is checked where the form allows (formBody.ts).
 

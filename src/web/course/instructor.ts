@@ -1,4 +1,5 @@
 import { Router, type Request, type RequestHandler, type Response } from 'express';
+import { launchOf, needsCourse } from './launchOf.js';
 import type { Context } from '../../context.js';
 import type { CourseDoc } from '../../db/models/course.js';
 import type { TemplateDoc } from '../../db/models/template.js';
@@ -37,7 +38,6 @@ import { badgeFormLocals } from './badgeFormView.js';
 import { badgeFormBody, smallFormBody } from './formBody.js';
 import { pageLocals } from './links.js';
 
-const launchOf = (res: Response) => res.locals.launch as Launch;
 const scopeOf = (launch: Launch): CourseScope => ({
   platformId: launch.platformId,
   courseRef: launch.courseRef,
@@ -136,10 +136,6 @@ export function instructorRouter(
   lineItems: LineItemSource = async () => [],
 ): Router {
   const router = Router();
-  const needsCourse: RequestHandler = (_req, res, next) => {
-    if (!launchOf(res).courseRef) throw refusal.notAllowed();
-    next();
-  };
   const guard = [session, staff, needsCourse];
 
   router.get(COURSE_PATHS.instructor, session, staff, async (_req, res) => {

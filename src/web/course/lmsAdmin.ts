@@ -1,4 +1,5 @@
 import { Router, type RequestHandler, type Response } from 'express';
+import { launchOf } from './launchOf.js';
 import { Types } from 'mongoose';
 import { z } from 'zod';
 import { recordAudit } from '../../audit/record.js';
@@ -48,7 +49,6 @@ export const LMS_ADMIN_PATHS = {
 const AUDIT_PAGE = 25;
 const LMS_LABEL = { moodle: 'Moodle', canvas: 'Canvas', other: 'LMS' } as const;
 
-const launchOf = (res: Response) => res.locals.launch as Launch;
 const actorOf = (launch: Launch) => ({
   type: 'admin' as const,
   id: String(launch.personId),

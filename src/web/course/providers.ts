@@ -1,4 +1,5 @@
 import { Router, type RequestHandler, type Response } from 'express';
+import { launchOf } from './launchOf.js';
 import type { Types } from 'mongoose';
 import type { Context } from '../../context.js';
 import type { ProviderName } from '../../db/models/providerSettings.js';
@@ -29,7 +30,6 @@ import { pageLocals } from './links.js';
 
 export const PROVIDERS_PATH = `${COURSE_PATHS.admin}/providers`;
 
-const launchOf = (res: Response) => res.locals.launch as Launch;
 const NAMES: Record<ProviderName, string> = { credly: 'Credly', accredible: 'Accredible' };
 const PROVIDERS: ProviderName[] = ['credly', 'accredible'];
 

@@ -1,4 +1,5 @@
-import { Router, type RequestHandler, type Response } from 'express';
+import { Router, type RequestHandler } from 'express';
+import { launchOf } from './launchOf.js';
 import { Types } from 'mongoose';
 import { recordAudit } from '../../audit/record.js';
 import type { Context } from '../../context.js';
@@ -21,7 +22,6 @@ import { pageLocals } from './links.js';
 
 export const SERVICE_BADGES_PATH = `${COURSE_PATHS.instructor}/badges/from-service`;
 
-const launchOf = (res: Response) => res.locals.launch as Launch;
 const SERVICE_NAME = { credly: 'Credly', accredible: 'Accredible' } as const;
 
 export function serviceBadgesRouter(ctx: Context, guard: RequestHandler[], csrf: RequestHandler): Router {
