@@ -3,14 +3,14 @@ import { launchBrowser } from '../support/browser.js';
 import type { TestLaurel } from '../support/laurel.js';
 import { sendEvents, event } from '../support/api.js';
 import { startLaurelForLti, startRegisteredPlatform, type RegisteredPlatform } from '../lti/helpers.js';
-import { frameA11yViolations, newContextWithId, screenshots } from './helpers.js';
+import { frameA11yViolations, grantStorageAccess, newContextWithId, screenshots } from './helpers.js';
 
 /**
  * The LMS administrator's page in a real browser, inside the frame of the Canvas-shaped test LMS:
  * a new webhook secret made by keyboard and shown once, which then signs events; no serious
  * accessibility problem; nothing wider than a 375-pixel phone.
  */
-describe("the LMS administrator's page in the LMS frame", () => {
+describe.each(['canvas', 'moodle'] as const)("the LMS administrator's page in the %s frame", (flavour) => {
   let t: TestLaurel;
   let lms: RegisteredPlatform;
   let browser: Browser;
@@ -18,9 +18,10 @@ describe("the LMS administrator's page in the LMS frame", () => {
 
   beforeAll(async () => {
     t = await startLaurelForLti();
-    [lms, browser] = await Promise.all([startRegisteredPlatform(t, 'canvas'), launchBrowser()]);
+    [lms, browser] = await Promise.all([startRegisteredPlatform(t, flavour), launchBrowser()]);
     lms.platform.addUser({ name: 'Alan Admin', admin: true });
     context = await newContextWithId(browser);
+    if (flavour === 'moodle') await grantStorageAccess(browser, context, lms.platform.url, t.url);
   });
   afterAll(async () => {
     await context?.close();
@@ -61,7 +62,7 @@ describe("the LMS administrator's page in the LMS frame", () => {
         );
         expect({ scroll, wide }).toEqual({ scroll: expect.any(Number), wide: [] });
         expect(scroll).toBeLessThanOrEqual(0);
-        const name = width === 375 ? 'lms-admin-375' : 'lms-admin-desktop';
+        const name = `lms-admin-${flavour}-${width === 375 ? '375' : 'desktop'}`;
         await screenshots(page, name, page.locator('iframe[name="tool"]'));
 
         const button = frame.getByRole('button', { name: 'Make a new webhook secret' });
