@@ -351,8 +351,14 @@ const SORT_LABEL: Record<ProgressSort, string> = {
   recent: 'Latest activity',
 };
 
-export function imageOf(t: Pick<TemplateDoc, '_id' | 'imageId'>): string {
-  return t.imageId ? `/images/${t.imageId}` : `/images/default/${t._id}.svg`;
+/**
+ * A badge's picture: its stored image, else the picture of a template synced from Credly or
+ * Accredible (served by the service over HTTPS, which the pages' CSP allows), else the default.
+ */
+export function imageOf(t: Pick<TemplateDoc, '_id' | 'imageId' | 'externalImageUrl'>): string {
+  if (t.imageId) return `/images/${t.imageId}`;
+  if (t.externalImageUrl && /^https:\/\//i.test(t.externalImageUrl)) return t.externalImageUrl;
+  return `/images/default/${t._id}.svg`;
 }
 
 const emptyValues = (): BadgeFormValues => ({
