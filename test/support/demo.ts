@@ -87,6 +87,8 @@ async function startDemoPlatform(
   });
   live.started = platform;
   live.registered = { id: String(record._id), webhookSecret };
+  // An administrator of the LMS, to try Laurel's page for them (a launch button on every course).
+  platform.addUser({ name: 'Alan Admin', admin: true });
   // The Moodle plugin tells Laurel each course's activities; the demo Moodle does the same, so the
   // badge builder offers them by name (Canvas's come with its events and gradebook columns).
   if (flavour === 'moodle') {
