@@ -29,6 +29,8 @@ export type LearnerBadge = {
     met: boolean;
     /** More than one requirement: any one of them meets the group. */
     alternatives: boolean;
+    /** What the group asks, above its requirements, for a group of more than one. */
+    heading: string | null;
     requirements: { text: string; state: RequirementState; best: string | null }[];
   }[];
   earned: {
@@ -101,9 +103,18 @@ export async function learnerBadges(
       groups: template.groups.map((group, g) => {
         // An earned badge (even one awarded by hand) has every group met.
         const groupMet = Boolean(credential) || status[g]!.met;
+        const needed = status[g]!.needed;
+        const count = group.requirements.length;
         return {
           met: groupMet,
-          alternatives: group.requirements.length > 1,
+          alternatives: count > 1,
+          // "Any one of these:", "Any 2 of these (1 of 2 done):", "All of these (1 of 3 done):".
+          heading:
+            count <= 1
+              ? null
+              : needed === 1
+                ? 'Any one of these:'
+                : `${needed === count ? 'All' : `Any ${needed}`} of these (${Math.min(status[g]!.fulfilled.length, needed)} of ${needed} done):`,
           requirements: group.requirements.map((req) => {
             const met = fulfilled.includes(req.id);
             const target = requirementTarget(req);

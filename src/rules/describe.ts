@@ -5,6 +5,7 @@
  * ("activity graded where data.attempt > 2") rather than hiding a rule.
  */
 import type { Operator, Penalty, Requirement, RequirementGroup, Rule } from './types.js';
+import { neededIn } from './types.js';
 import { isBadgeRequirement } from './types.js';
 
 type Lookup = Readonly<Record<string, string>> | ReadonlyMap<string, string>;
@@ -123,6 +124,8 @@ export function describeRequirement(req: Requirement, ctx: DescribeContext = {})
 export function describeGroup(group: RequirementGroup, ctx: DescribeContext = {}): string {
   const parts = group.requirements.map((req) => describeRequirement(req, ctx));
   if (parts.length === 0) return '(nothing, so this group cannot be met)';
+  const needed = neededIn(group);
+  if (needed > 1) return `${needed === parts.length ? 'all' : needed} of (${parts.join(', ')})`;
   return parts.length === 1 ? parts[0] : `(${parts.join(' OR ')})`;
 }
 
@@ -259,6 +262,9 @@ export function learnerGroupPhrase(group: RequirementGroup, ctx: DescribeContext
   const parts = group.requirements.map((req) => learnerPhrase(req, ctx));
   if (parts.length === 0) return 'a step that cannot be met yet';
   if (parts.length === 1) return parts[0];
+  const needed = neededIn(group);
+  if (needed === parts.length) return `all of ${joinAnd(parts)}`;
+  if (needed > 1) return `any ${needed} of ${joinAnd(parts)}`;
   return `${parts.length === 2 ? 'either' : 'any one of'} ${joinOr(parts)}`;
 }
 

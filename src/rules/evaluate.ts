@@ -13,7 +13,7 @@ import type {
   Rule,
   TemplateRules,
 } from './types.js';
-import { isBadgeRequirement } from './types.js';
+import { isBadgeRequirement, neededIn } from './types.js';
 
 /** JSON-style deep equality: primitives strictly (no coercion), arrays by order, objects by own keys. */
 export function deepEqual(a: unknown, b: unknown): boolean {
@@ -163,6 +163,8 @@ function asSet(fulfilled: ReadonlySet<string> | readonly string[]): ReadonlySet<
 
 export interface GroupStatus {
   met: boolean;
+  /** How many fulfilled requirements the group needs (`atLeast`, 1 by default). */
+  needed: number;
   /** The first fulfilled requirement of the group, in the group's order, or null. */
   metBy: string | null;
   /** Every fulfilled requirement of the group, in the group's order. */
@@ -177,7 +179,8 @@ export function groupStatus(
   const done = asSet(fulfilled);
   return groups.map((group) => {
     const ids = group.requirements.map((r) => r.id).filter((id) => done.has(id));
-    return { met: ids.length > 0, metBy: ids[0] ?? null, fulfilled: ids };
+    const needed = neededIn(group);
+    return { met: ids.length >= needed, needed, metBy: ids[0] ?? null, fulfilled: ids };
   });
 }
 
@@ -189,11 +192,15 @@ export function isComplete(
   return groups.length > 0 && groupStatus(groups, fulfilled).every((g) => g.met);
 }
 
-/** Met groups ÷ all groups, from 0 to 1 (0 for a template without groups). */
+/**
+ * How far the learner is, from 0 to 1 (0 for a template without groups): each group counts equally,
+ * a group of "any N" by the share of its N already fulfilled ("2 of 3 labs" is two thirds of it).
+ */
 export function progressFraction(
   groups: readonly RequirementGroup[],
   fulfilled: ReadonlySet<string> | readonly string[],
 ): number {
   if (groups.length === 0) return 0;
-  return groupStatus(groups, fulfilled).filter((g) => g.met).length / groups.length;
+  const shares = groupStatus(groups, fulfilled).map((g) => Math.min(g.fulfilled.length, g.needed) / g.needed);
+  return shares.reduce((a, b) => a + b, 0) / groups.length;
 }

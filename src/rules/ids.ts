@@ -26,6 +26,8 @@ export function assignRequirementIds(
   return {
     groups: groups.map((group) => ({
       requirements: group.requirements.map((req): Requirement => ({ ...req, id: req.id ?? fresh() })),
+      // Only "any N" groups say how many; 1 is the default and is not stored.
+      ...(group.atLeast !== undefined && group.atLeast > 1 ? { atLeast: group.atLeast } : {}),
     })),
     penalties: penalties.map((penalty): Penalty => ({ ...penalty, id: penalty.id ?? fresh() })),
   };

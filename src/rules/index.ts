@@ -14,7 +14,7 @@ export type {
   Rule,
   TemplateRules,
 } from './types.js';
-export { EVENT_TYPES, OPERATORS, isBadgeRequirement } from './types.js';
+export { EVENT_TYPES, OPERATORS, isBadgeRequirement, neededIn } from './types.js';
 export type { PathResult } from './path.js';
 export { FORBIDDEN_SEGMENTS, pathSegments, readPath } from './path.js';
 export type { ApplyResult, GroupStatus } from './evaluate.js';

@@ -46,10 +46,19 @@ export interface BadgeRequirement {
 
 export type Requirement = EventRequirement | BadgeRequirement;
 
-/** Any one requirement fulfils its group; every group must be fulfilled. */
+/**
+ * Any one requirement fulfils its group (or any `atLeast` of them: "any 3 of the 5 labs");
+ * every group must be fulfilled.
+ */
 export interface RequirementGroup {
   requirements: Requirement[];
+  /** How many of the requirements fulfil the group: 1 (the default) up to all of them. */
+  atLeast?: number;
 }
+
+/** How many requirements a group needs (1 unless it says more, never more than it has). */
+export const neededIn = (group: RequirementGroup): number =>
+  Math.max(1, Math.min(group.atLeast ?? 1, group.requirements.length || 1));
 
 /** When an event matches `event` + `rules`, the requirements listed in `resets` lose their fulfilment. */
 export interface Penalty {
@@ -87,6 +96,7 @@ export type RequirementInput =
 
 export interface RequirementGroupInput {
   requirements: RequirementInput[];
+  atLeast?: number;
 }
 
 export interface PenaltyInput {

@@ -152,8 +152,14 @@ export const groupSchema = z.strictObject(
       .array(requirementSchema, { error: expected('requirements', 'an array') })
       .min(1, { error: 'a group needs at least one requirement' })
       .max(MAX_REQUIREMENTS, { error: `at most ${MAX_REQUIREMENTS} requirements in a group` }),
+    /** "Any N of these": how many requirements fulfil the group (1 by default). */
+    atLeast: z
+      .number({ error: 'atLeast must be a whole number' })
+      .int({ error: 'atLeast must be a whole number' })
+      .min(1, { error: 'atLeast must be at least 1' })
+      .optional(),
   },
-  { error: expected('a group', 'an object { requirements }') },
+  { error: expected('a group', 'an object { requirements, atLeast? }') },
 );
 
 export const penaltySchema = z
@@ -200,6 +206,14 @@ export function refineTemplateRules(
   ctx: z.RefinementCtx,
 ): void {
   const requirementIds = new Set<string>();
+  value.groups.forEach((group, g) => {
+    if (group.atLeast !== undefined && group.atLeast > group.requirements.length)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['groups', g, 'atLeast'],
+        message: `atLeast is ${group.atLeast}, but the group has only ${group.requirements.length} requirement(s)`,
+      });
+  });
   value.groups.forEach((group, g) =>
     group.requirements.forEach((req, r) => {
       if (req.id === undefined) return;

@@ -103,6 +103,37 @@ describe('the requirement builder', () => {
     );
   });
 
+  it('saves "any N of these" for a group, and refuses an N the group cannot reach', async () => {
+    const form = await follow(t, newFormUrl);
+    expect(form.body).toMatch(/<label for="g0-at-least">How many of these must be met<\/label>/);
+    const rows = {
+      name: 'Two of three',
+      'groups[0][0][kind]': 'activity-completed',
+      'groups[0][0][activityId]': '42',
+      'groups[0][1][kind]': 'activity-completed',
+      'groups[0][1][activityId]': 'essay-1',
+      'groups[0][2][kind]': 'course-completed',
+    };
+    const refused = await post(form.body, { ...rows, 'groups[0][atLeast]': '4' });
+    expect(refused.status).toBe(400);
+    expect(decodeEntities(refused.body)).toContain(
+      'Give a whole number from 1 to 3 (the conditions in this group).',
+    );
+    expect(refused.body).toMatch(
+      /id="g0-at-least" name="groups\[0\]\[atLeast\]"[^>]*value="4" aria-invalid="true"/,
+    );
+    expect(await models().templates.countDocuments({ name: 'Two of three' })).toBe(0);
+
+    const saved = await post(refused.body, { ...rows, 'groups[0][atLeast]': '2' });
+    expect(saved.status).toBe(303);
+    const stored = await models().templates.findOne({ name: 'Two of three' }).lean();
+    expect(stored!.groups).toHaveLength(1);
+    expect(stored!.groups[0]!.atLeast).toBe(2);
+    expect(stored!.groups[0]!.requirements).toHaveLength(3);
+    const edit = await follow(t, saved.location!);
+    expect(edit.body).toMatch(/id="g0-at-least" name="groups\[0\]\[atLeast\]"[^>]*value="2"/);
+  });
+
   it('saves a condition on a known activity at once', async () => {
     const form = await follow(t, newFormUrl);
     const answer = await post(form.body, {

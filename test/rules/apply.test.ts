@@ -158,12 +158,12 @@ describe('completion and progress', () => {
 
   it('reports per group whether it is met and by which requirement', () => {
     expect(groupStatus(groups, ['final', 'course'])).toEqual([
-      { met: false, metBy: null, fulfilled: [] },
-      { met: true, metBy: 'course', fulfilled: ['course', 'final'] },
+      { met: false, needed: 1, metBy: null, fulfilled: [] },
+      { met: true, needed: 1, metBy: 'course', fulfilled: ['course', 'final'] },
     ]);
     expect(groupStatus(groups, new Set(['quiz3']))).toEqual([
-      { met: true, metBy: 'quiz3', fulfilled: ['quiz3'] },
-      { met: false, metBy: null, fulfilled: [] },
+      { met: true, needed: 1, metBy: 'quiz3', fulfilled: ['quiz3'] },
+      { met: false, needed: 1, metBy: null, fulfilled: [] },
     ]);
   });
 
@@ -320,6 +320,7 @@ describe('badges requiring badges', () => {
     expect(viaProject.newlyFulfilled).toEqual(['project']);
     expect(groupStatus(master, viaProject.fulfilled)[1]).toEqual({
       met: true,
+      needed: 1,
       metBy: 'project',
       fulfilled: ['project'],
     });

@@ -293,6 +293,11 @@ const schemas = {
           required: ['met', 'metBy'],
           properties: {
             met: { type: 'boolean' },
+            needed: {
+              type: 'integer',
+              minimum: 1,
+              description: 'How many requirements meet the group (atLeast)',
+            },
             metBy: { type: ['string', 'null'] },
             fulfilled: { type: 'array', items: { type: 'string' } },
           },

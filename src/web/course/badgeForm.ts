@@ -32,6 +32,8 @@ export type BadgeFormValues = {
   expiresAt: string;
   allowReEarn: boolean;
   groups: ConditionRow[][];
+  /** Per group, "how many of these" as typed (empty or 1: any one). */
+  atLeast?: string[];
   penalties: PenaltyRow[];
 };
 
@@ -60,6 +62,9 @@ export function readBadgeForm(body: Record<string, unknown>): BadgeFormValues {
     expiresAfterDays: str(body.expiresAfterDays).trim(),
     expiresAt: str(body.expiresAt).trim(),
     allowReEarn: body.allowReEarn === 'on' || body.allowReEarn === 'true',
+    // A group's `atLeast` field sits beside its numbered rows (`groups[0][atLeast]`), so it follows
+    // the group wherever the page's script renumbers it.
+    atLeast: list(body.groups).map((rows) => str((rows as Record<string, unknown> | null)?.atLeast).trim()),
     groups: list(body.groups).map((rows) =>
       list(rows).map((row) => {
         const r = (row ?? {}) as Record<string, unknown>;
@@ -101,6 +106,7 @@ export function formValuesOf(t: TemplateDoc, visibleBadges?: ReadonlySet<string>
     expiresAfterDays: t.expiresAfterDays ? String(t.expiresAfterDays) : '',
     expiresAt: t.expiresAt ? t.expiresAt.toISOString().slice(0, 10) : '',
     allowReEarn: t.allowReEarn,
+    atLeast: t.groups.map((g) => String(g.atLeast ?? 1)),
     groups: t.groups.map((g) =>
       g.requirements.map((req) => {
         const c = requirementToCondition(req);
@@ -188,13 +194,20 @@ export function badgeInputOf(
   if (!('errors' in built)) {
     // Put the untouched custom requirements back into the group they came from.
     let builtIndex = 0;
-    values.groups.forEach((rows) => {
+    values.groups.forEach((rows, g) => {
       const kept = rows
         .filter((r) => r.kind === 'custom' && r.id && custom.has(r.id))
         .map((r) => custom.get(r.id!)!);
       const hasBuilt = rows.some((r) => r.kind && r.kind !== 'custom');
       const fromBuilder = hasBuilt ? (built.groups[builtIndex++]?.requirements ?? []) : [];
-      if (kept.length || fromBuilder.length) groups.push({ requirements: [...fromBuilder, ...kept] });
+      const requirements = [...fromBuilder, ...kept];
+      if (requirements.length === 0) return;
+      const typed = (values.atLeast?.[g] ?? '').trim();
+      const atLeast = typed === '' ? 1 : Number(typed);
+      if (!Number.isInteger(atLeast) || atLeast < 1 || atLeast > requirements.length)
+        errors[`groups.${g}.atLeast`] =
+          `Give a whole number from 1 to ${requirements.length} (the conditions in this group).`;
+      groups.push({ requirements, ...(atLeast > 1 ? { atLeast } : {}) });
     });
   }
   const penalties: PenaltyInput[] = [];
@@ -297,15 +310,25 @@ export const BUILDER_LIMITS = { groups: 20, rows: 20 } as const;
 /** The values with one builder edit applied; an edit out of range changes nothing. */
 export function applyBuilderEdit(values: BadgeFormValues, edit: BuilderEdit): BadgeFormValues {
   const groups = values.groups.map((rows) => [...rows]);
-  if (edit.op === 'add-group' && groups.length < BUILDER_LIMITS.groups) groups.push([blankRow()]);
+  const atLeast = values.groups.map((_, g) => values.atLeast?.[g] ?? '1');
+  if (edit.op === 'add-group' && groups.length < BUILDER_LIMITS.groups) {
+    groups.push([blankRow()]);
+    atLeast.push('1');
+  }
   if (edit.op === 'add-row' && groups[edit.group] && groups[edit.group]!.length < BUILDER_LIMITS.rows)
     groups[edit.group]!.push(blankRow());
-  if (edit.op === 'remove-group' && groups[edit.group]) groups.splice(edit.group, 1);
+  if (edit.op === 'remove-group' && groups[edit.group]) {
+    groups.splice(edit.group, 1);
+    atLeast.splice(edit.group, 1);
+  }
   if (edit.op === 'remove-row' && groups[edit.group]?.[edit.row]) {
     groups[edit.group]!.splice(edit.row, 1);
-    if (groups[edit.group]!.length === 0) groups.splice(edit.group, 1);
+    if (groups[edit.group]!.length === 0) {
+      groups.splice(edit.group, 1);
+      atLeast.splice(edit.group, 1);
+    }
   }
-  return { ...values, groups };
+  return { ...values, groups, atLeast };
 }
 
 /** The activity ids the posted conditions and penalties name (trimmed, each once). */

@@ -47,6 +47,12 @@ export function badgeFormLocals(
   const groupLocals = <R>(g: number | string, rows: R[]) => ({
     index: g,
     number: number(g),
+    atLeast: {
+      name: `groups[${g}][atLeast]`,
+      id: `g${g}-at-least`,
+      value: (typeof g === 'number' ? values.atLeast?.[g] : undefined) || '1',
+      error: errors[`groups.${g}.atLeast`] ?? null,
+    },
     addRow: `add-row:${g}`,
     removeGroup: `remove-group:${g}`,
     rows,

@@ -15,6 +15,7 @@ export function learnerBadgeCards(badges: LearnerBadge[]) {
     percent: b.percent,
     groups: b.groups.map((g) => ({
       alternatives: g.alternatives,
+      heading: g.heading,
       met: g.met,
       requirements: g.requirements.map((r) => ({
         text: r.text,
