@@ -198,4 +198,17 @@ describe('the learner page', () => {
     const status = await statusOf(adaPage);
     expect(status.badges.find((b) => b.id === ids.finisher)).toMatchObject({ earned: false, revoked: true });
   });
+
+  it('shows a group of "any N" as N of M with how many are done', async () => {
+    const lab = (n: number) => ({
+      event: 'activity.completed',
+      rules: [{ path: 'data.activityId', op: 'eq', value: `lab-${n}` }],
+    });
+    const id = await badge('Lab regular', [{ requirements: [lab(1), lab(2), lab(3)], atLeast: 2 }]);
+    await send({ type: 'activity.completed', data: { activityId: 'lab-2', activityName: 'Lab 2' } });
+    const card = decodeEntities(cardOf((await follow(t, adaPage)).body, id));
+    expect(card).toContain('Any 2 of these (1 of 2 done):');
+    expect(card).toMatch(/Earn this badge by: any 2 of completing [^<]*, completing Lab 2 and completing/);
+    expect(card).toMatch(/<progress max="100" value="50" aria-label="Your progress on Lab regular"/);
+  });
 });
