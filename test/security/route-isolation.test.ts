@@ -200,7 +200,7 @@ describe('every route and who may use it', () => {
   it('the admin API refuses a missing or wrong key on every route', async () => {
     const before = await snapshotOfA();
     for (const r of routesOf('admin-api')) {
-      for (const headers of [
+      for (const headers of <Record<string, string>[]>[
         {},
         { authorization: 'Bearer wrong-key-of-the-right-length-0123456789abcdef' },
       ]) {
@@ -217,7 +217,7 @@ describe('every route and who may use it', () => {
   it('LMS feeds refuse unsigned and wrongly signed calls', async () => {
     const before = await t.laurel.ctx.models.events.countDocuments({});
     for (const r of routesOf('signed-feed')) {
-      for (const headers of [
+      for (const headers of <Record<string, string>[]>[
         {},
         { 'x-laurel-signature': 't=1,v1=00', authorization: 'Bearer forged', 'x-credly-signature': 'forged' },
       ]) {
