@@ -81,12 +81,13 @@ describe('every route and who may use it', () => {
   let canvasAdmin: Who;
   const badgeName = 'Isolation Badge Of Chemistry';
 
-  /** A course page's ltik and the CSRF token its forms carry. */
+  /** A course page's ltik and, for staff, the CSRF token its forms carry (from the badge form). */
   async function launchAs(platform: TestPlatform, courseId: string, sub: string, name: string): Promise<Who> {
     const page = await launch(platform, { courseId, sub });
     const ltik = ltikOf(page.url);
     if (!ltik) throw new Error(`${name}'s launch gave no ltik (${page.url})`);
-    const csrf = /name="csrf" value="([^"]+)"/.exec(page.body)?.[1];
+    const form = await fetch(`${t.url}/course/instructor/badges/new?ltik=${encodeURIComponent(ltik)}`);
+    const csrf = /name="csrf" value="([^"]+)"/.exec(await form.text())?.[1];
     return { name, ltik, ...(csrf ? { csrf } : {}) };
   }
 
@@ -163,6 +164,8 @@ describe('every route and who may use it', () => {
     learnerA = await launchAs(p, chemistry, p.demo!.users.ada.sub, 'a learner of course A');
     instructorA = await launchAs(p, chemistry, p.demo!.users.instructor.sub, 'the instructor of course A');
     instructorB = await launchAs(p, history, bea.sub, 'an instructor of course B only');
+    // Without a CSRF token course B's instructor would be refused by the CSRF check, not by scoping.
+    expect(instructorB.csrf).toBeDefined();
     const cp = canvas.platform;
     const root = cp.addUser({ name: 'Root Of Canvas', admin: true });
     canvasAdmin = await launchAs(
