@@ -6,6 +6,7 @@ import { requestLogger } from './requestLog.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { HttpError } from '../errors.js';
+import { isDatabaseUnavailable } from '../db/unavailable.js';
 import { healthRouter, type ReadinessCheck } from './health.js';
 import { configureViews } from './views.js';
 import { hstsOverHttps, NO_FRAMING } from './framing.js';
@@ -63,8 +64,11 @@ export function finishApp(app: Express, logger: Logger): void {
   app.use((req, _res, next) => next(new HttpError(404, 'not_found', `Nothing is at ${req.path}.`)));
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const httpError = toHttpError(err);
-    if (httpError.status >= 500) (req.log ?? logger).error({ err }, 'request failed');
+    if (httpError.code === 'database_unavailable') (req.log ?? logger).warn({ err }, 'database unavailable');
+    else if (httpError.status >= 500) (req.log ?? logger).error({ err }, 'request failed');
     if (res.headersSent) return;
+    // The request may be sent again unchanged once the database answers (the LMS plugins do).
+    if (httpError.status === 503 && !res.hasHeader('Retry-After')) res.set('Retry-After', '10');
     // An answer before the body was read (a 404, a refused launch): close the connection, or Node
     // would go on reading and dropping however much the sender still sends.
     const announced =
@@ -83,6 +87,12 @@ export function finishApp(app: Express, logger: Logger): void {
 
 function toHttpError(err: unknown): HttpError {
   if (err instanceof HttpError) return err;
+  if (isDatabaseUnavailable(err))
+    return new HttpError(
+      503,
+      'database_unavailable',
+      'Laurel cannot reach its database right now. Nothing was stored; please send this again in a moment.',
+    );
   const e = err as { status?: number; type?: string; message?: string };
   if (e?.type === 'entity.too.large')
     return new HttpError(413, 'too_large', 'The request body is too large.');
