@@ -3,6 +3,7 @@ import { benchBurst } from './burst.js';
 import { benchEngine, printEngine } from './engine.js';
 import { benchEvents } from './events.js';
 import { benchPublicPages } from './public.js';
+import { benchLoad } from './load.js';
 
 /** `npm run bench`: prints each benchmark's figures as a table (and JSON for tools). */
 async function main() {
@@ -61,6 +62,18 @@ async function main() {
         `${figures.healthzP50Ms} ms at the median under that load (${figures.healthzIdleP50Ms} ms idle).`,
     );
     console.log(JSON.stringify({ publicPages: figures }));
+  }
+  if (which === 'all' || which === 'load') {
+    const f = await benchLoad();
+    console.log(
+      '\nLoad on loopback against one all-roles Laurel process (NODE_ENV=production): events, whole LTI launches, a cached public page',
+    );
+    console.table({ events: f.events, launches: f.launches, publicPage: f.pages });
+    console.log(
+      `Launch p99 ${f.launches.p99Ms} ms (target 150), cached verification page p99 ${f.pages.p99Ms} ms (target 50); ` +
+        `resident memory ${f.rssAtRestMb} MB at rest (target 250), ${f.rssAfterLoadMb} MB after the load.`,
+    );
+    console.log(JSON.stringify({ load: f }));
   }
   if (which === 'all' || which === 'engine') {
     printEngine(await benchEngine()); // table, a summary line, then {"engine": {...}}
