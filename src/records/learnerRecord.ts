@@ -36,9 +36,9 @@ export class NoRecordError extends DomainError {
 }
 
 /**
- * The person's signed OB 3.0 credentials that a record holds: issued (live and signed), oldest
- * first. Revoked, expired and not yet signed ones are left out; so are Credly and Accredible
- * badges, which those services sign, not Laurel.
+ * The person's signed OB 3.0 credentials that a record holds: issued (live and signed) and not
+ * past their end date, oldest first. Revoked, expired and not yet signed ones are left out; so
+ * are Credly and Accredible badges, which those services sign, not Laurel.
  */
 export function recordCredentials(
   ctx: Context,
@@ -46,16 +46,27 @@ export function recordCredentials(
   only?: readonly Types.ObjectId[],
 ) {
   return ctx.models.credentials
-    .find({
-      platformId: person.platformId,
-      personId: person._id,
-      status: 'issued',
-      signed: { $ne: null },
-      ...(only ? { _id: { $in: [...only] } } : {}),
-    })
+    .find(recordFilter(ctx, person, only))
     .sort({ awardedAt: 1, _id: 1 })
     .limit(MAX_RECORD_CREDENTIALS)
     .lean<CredentialDoc[]>();
+}
+
+/** The query of recordCredentials (also to count them). */
+export function recordFilter(
+  ctx: Context,
+  person: Pick<PersonDoc, '_id' | 'platformId'>,
+  only?: readonly Types.ObjectId[],
+) {
+  return {
+    platformId: person.platformId,
+    personId: person._id,
+    status: 'issued' as const,
+    signed: { $ne: null },
+    // Past its end date before the expiry job has marked it: expired all the same.
+    $or: [{ expiresAt: null }, { expiresAt: { $gt: ctx.now() } }],
+    ...(only ? { _id: { $in: [...only] } } : {}),
+  };
 }
 
 /**
@@ -74,6 +85,7 @@ export async function signedLearnerRecord(
       platformId: person.platformId,
       personId: person._id,
       status: { $in: LIVE_STATUSES },
+      $or: [{ expiresAt: null }, { expiresAt: { $gt: ctx.now() } }],
     }),
   ]);
   if (credentials.length === 0) throw new NoRecordError(person.name?.trim() || 'This person');

@@ -85,6 +85,21 @@ describe('GET /api/v1/clr', () => {
     expect(result.embedded?.every((e) => e.valid)).toBe(true);
   });
 
+  it('leaves out a badge past its end date even before the expiry job has marked it', async () => {
+    const past = new Date(Date.now() - 60_000);
+    await t.laurel.ctx.models.credentials.updateOne({ _id: kept[1] }, { $set: { expiresAt: past } });
+    try {
+      const answer = await admin(t, 'GET', `/clr?platformId=${platform.id}&userId=${ada.id}`);
+      expect(answer.status).toBe(200);
+      expect(answer.body.credentialSubject.verifiableCredential.map((c: any) => c.id)).toEqual([
+        `${t.laurel.ctx.config.publicUrl}/credentials/${kept[0]}`,
+      ]);
+      expect(answer.body.partial).toBe(false);
+    } finally {
+      await t.laurel.ctx.models.credentials.updateOne({ _id: kept[1] }, { $set: { expiresAt: null } });
+    }
+  });
+
   it('answers JSON-LD when asked for it', async () => {
     const res = await clr(`?platformId=${platform.id}&userId=${ada.id}`, {
       authorization: `Bearer ${ADMIN_KEY}`,

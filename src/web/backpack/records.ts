@@ -8,7 +8,7 @@ import type { TemplateDoc } from '../../db/models/template.js';
 import { badRequest, notFound } from '../../errors.js';
 import type { PersonRef } from '../../backpack/sessions.js';
 import { holderKey } from '../../backpack/visibility.js';
-import { recordCredentials, signedLearnerRecord } from '../../records/learnerRecord.js';
+import { recordCredentials, recordFilter, signedLearnerRecord } from '../../records/learnerRecord.js';
 import {
   chooseIncluded,
   findOwnShare,
@@ -202,12 +202,9 @@ export async function recordLinks(ctx: Context, people: readonly PersonRef[]) {
   const found = await Promise.all(
     people.map(async (p) => {
       const [held, platform] = await Promise.all([
-        ctx.models.credentials.countDocuments({
-          platformId: p.platformId,
-          personId: p.personId,
-          status: 'issued',
-          signed: { $ne: null },
-        }),
+        ctx.models.credentials.countDocuments(
+          recordFilter(ctx, { _id: p.personId, platformId: p.platformId }),
+        ),
         people.length > 1
           ? ctx.models.platforms.findById(p.platformId, { name: 1 }).lean<PlatformDoc>()
           : Promise.resolve(null),
