@@ -52,7 +52,7 @@ describe('GET /api/v1/clr', () => {
     });
     expect((await sendEvents(t, platform.webhookSecret, low)).status).toBe(200);
     await settled(t);
-  });
+  }, 180_000);
   afterAll(async () => {
     await t?.stop();
   });

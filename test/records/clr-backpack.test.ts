@@ -32,7 +32,7 @@ describe('the learner record in the backpack', () => {
     await ada.get(adaLink);
     grace = new Visitor(t);
     await grace.get(graceLink);
-  });
+  }, 180_000);
   afterAll(async () => {
     await p?.close();
     await t?.stop();
