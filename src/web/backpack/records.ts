@@ -147,6 +147,8 @@ export function recordsRouter(ctx: Context, session: RequestHandler): Router {
 
   // The public record and its download: no session; an unknown link is 404, a withdrawn one 410.
   const sharedLimit = rateLimit(ctx, { bucket: 'learner-records', limit: 300, windowMs: 60_000 });
+  // Each download signs a record (about a second of work for dozens of badges): far fewer of those.
+  const downloadLimit = rateLimit(ctx, { bucket: 'learner-record-downloads', limit: 20, windowMs: 60_000 });
   const noStore: RequestHandler = (_req, res, next) => {
     res.set('Cache-Control', 'no-store');
     next();
@@ -183,7 +185,7 @@ export function recordsRouter(ctx: Context, session: RequestHandler): Router {
     });
   });
 
-  router.get(`${SHARED_RECORDS}/:shareId/clr.json`, sharedLimit, noStore, async (req, res) => {
+  router.get(`${SHARED_RECORDS}/:shareId/clr.json`, downloadLimit, noStore, async (req, res) => {
     const share = await sharedRecord(ctx, req.params.shareId as string);
     const credentials = await visibleChosen(ctx, share);
     if (credentials.length === 0) throw notFound('A badge in this learner record');
