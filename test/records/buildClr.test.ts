@@ -246,6 +246,12 @@ describe('1EdTech’s CLR 2.0 test vector', () => {
   const vector = () => readJson('1edtech', 'spec-testvector-clr-signed.json');
   const withKeys = { resolvers: [staticResolver(oneEdTechDocuments())] };
 
+  it('1EdTech validator’s CLR 2.0 example verifies too', async () => {
+    const result = await verifyBadge(readJson('1edtech', 'validator-clr20-simple.json'), withKeys);
+    expect(failed(result)).toEqual([]);
+    expect(result.embedded?.map((e) => e.valid)).toEqual([true]);
+  });
+
   it('verifies with Laurel’s verifier, the record and the badge it holds', async () => {
     const result = await verifyBadge(vector(), withKeys);
     expect(failed(result)).toEqual([]);

@@ -149,4 +149,25 @@ describe('GET /api/v1/clr', () => {
     expect(extra.status).toBe(400);
     expect(extra.body.details.map((d: any) => d.path)).toEqual(['limit']);
   });
+  it('a record downloaded before a badge in it was revoked no longer verifies, and says which badge', async () => {
+    const before = await admin(t, 'GET', `/clr?platformId=${platform.id}&userId=${ada.id}`);
+    expect(before.status).toBe(200);
+    expect((await admin(t, 'POST', `/credentials/${kept[0]}/revoke`, { reason: 'Cheating' })).status).toBe(
+      200,
+    );
+    const result = await waitFor('the revocation to reach the status list', async () => {
+      const r = await verifyBadge(before.body, { resolvers: [laurelResolver(t.laurel.ctx)] });
+      return r.valid ? null : r;
+    });
+    expect(result.checks.filter((c) => !c.ok).map((c) => c.check)).toEqual(['credentials']);
+    const name = before.body.credentialSubject.verifiableCredential[0].name;
+    expect(result.checks.find((c) => c.check === 'credentials')?.message).toBe(
+      `1 of the 2 credentials in the record do not verify: ${name} (status).`,
+    );
+    // A new record leaves the revoked badge out.
+    const after = await admin(t, 'GET', `/clr?platformId=${platform.id}&userId=${ada.id}`);
+    expect(after.body.credentialSubject.verifiableCredential.map((c: any) => c.id)).toEqual([
+      `${t.laurel.ctx.config.publicUrl}/credentials/${kept[1]}`,
+    ]);
+  });
 });
