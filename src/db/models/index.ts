@@ -9,6 +9,7 @@ import { credentialModel } from './credential.js';
 import { importedBadgeModel } from './importedBadge.js';
 import { issuerProfileModel } from './issuerProfile.js';
 import { learnerNoticeModel } from './learnerNotice.js';
+import { learnerRecordShareModel } from './learnerRecordShare.js';
 import { learningEventModel } from './learningEvent.js';
 import { liveEventReceiptModel } from './liveEventReceipt.js';
 import { lmsActivityModel } from './lmsActivity.js';
@@ -55,6 +56,8 @@ export function createModels(connection: Connection) {
     badgeCollections: badgeCollectionModel(connection),
     providerSettings: providerSettingsModel(connection),
     providerEvents: providerEventModel(connection),
+    // What a learner shows of their learner record (src/records).
+    learnerRecordShares: learnerRecordShareModel(connection),
   };
 }
 

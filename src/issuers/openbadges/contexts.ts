@@ -1,3 +1,5 @@
+import clr200 from './contexts/clr-v2p0-context-2.0.0.json' with { type: 'json' };
+import clr201 from './contexts/clr-v2p0-context-2.0.1.json' with { type: 'json' };
 import bitstringStatusListV1 from './contexts/bitstring-status-list-v1.json' with { type: 'json' };
 import credentialsV1 from './contexts/credentials-v1.json' with { type: 'json' };
 import credentialsV2 from './contexts/credentials-v2.json' with { type: 'json' };
@@ -25,6 +27,7 @@ export const CONTEXT = {
   securityV2: 'https://w3id.org/security/v2',
   dataIntegrityV2: 'https://w3id.org/security/data-integrity/v2',
   openBadgesV2: 'https://w3id.org/openbadges/v2',
+  clr: 'https://purl.imsglobal.org/spec/clr/v2p0/context-2.0.1.json',
 } as const;
 
 /**
@@ -49,6 +52,9 @@ export const CONTEXTS: ReadonlyMap<string, unknown> = new Map<string, unknown>([
   ['https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json', ob303],
   ['https://purl.imsglobal.org/spec/ob/v3p0/extensions.json', obExtensions],
   ['https://w3id.org/openbadges/v2', openBadgesV2],
+  // Comprehensive Learner Record 2.0 (src/records): 2.0.1, and 2.0.0 for records signed before it.
+  ['https://purl.imsglobal.org/spec/clr/v2p0/context-2.0.1.json', clr201],
+  ['https://purl.imsglobal.org/spec/clr/v2p0/context.json', clr200],
   // The OB 2.0 context is also published under its versioned and http names.
   ['https://openbadgespec.org/v2/context.json', openBadgesV2],
   ['http://w3id.org/openbadges/v2', openBadgesV2],

@@ -18,6 +18,7 @@ import {
   str,
 } from './verifyChecks.js';
 import type { Json, VerificationResult } from './verifyChecks.js';
+import { checkClrShape, checkHeldCredentials, clrCredentials, isClrCredential } from './verifyClr.js';
 import { checkDataIntegrity, withKeyResolution } from './verifyDataIntegrity.js';
 import { COMPACT_JWS, verifyJwtCredential } from './verifyJwt.js';
 import { verifyHostedAssertion, verifySignedAssertion } from './verifyOb2.js';
@@ -38,7 +39,7 @@ export type VerifyOptions = {
 /**
  * Verifies a badge from anywhere: an OB 3.0 credential (Data Integrity proof, or VC-JWT), an
  * OB 2.0 assertion (hosted, or signed), as JSON, a compact JWS, a hosted URL, or baked into a
- * PNG or SVG. Never throws for bad input: the result names each check and whether it passed.
+ * PNG or SVG; or a CLR 2.0 learner record (ClrCredential) with the credentials it holds. Never throws for bad input: the result names each check and whether it passed.
  */
 export async function verifyBadge(
   input: Uint8Array | string | Json,
@@ -98,6 +99,8 @@ async function dispatch(
 
 function verifyObject(value: Json, options: VerifyOptions): Promise<VerificationResult> {
   const types = asArray(value.type as string | string[]);
+  if (types.includes('VerifiableCredential') && isClrCredential(value))
+    return verifyClrCredential(value, options);
   if (types.includes('VerifiableCredential')) return verifyDataIntegrityCredential(value, options);
   if (types.includes('Assertion') || isObject(value.recipient)) {
     const verification = isObject(value.verification)
@@ -131,6 +134,34 @@ export async function verifyDataIntegrityCredential(
   checks.push(checkDates(credential, now, skewMs));
   checks.push(await checkCredentialStatus(credential, loader, fetcher));
   return result('ob3-data-integrity', credential, checks);
+}
+
+/**
+ * A CLR 2.0 learner record: its shape, its own proof (by the record's publisher), its dates and
+ * status, and then each credential it holds, verified on its own as if it had come alone (its
+ * own issuer, key, dates and status). Any change to the record, or to a credential in it, fails.
+ */
+export async function verifyClrCredential(
+  record: Json,
+  options: VerifyOptions = {},
+): Promise<VerificationResult> {
+  const { loader, fetcher, now, skewMs } = ob3Settings(record, options);
+  const checks = [checkClrShape(record)];
+  checks.push(...(await checkDataIntegrity(record, loader)));
+  checks.push(checkDates(record, now, skewMs));
+  checks.push(await checkCredentialStatus(record, loader, fetcher));
+  const embedded: VerificationResult[] = [];
+  // One at a time: a record may hold hundreds, and each may load its issuer and status list.
+  for (const held of clrCredentials(record))
+    embedded.push(
+      isObject(held)
+        ? await verifyDataIntegrityCredential(held, options)
+        : result('unknown', null, [
+            { check: 'format', ok: false, message: 'Not a credential (not a JSON object).' },
+          ]),
+    );
+  checks.push(checkHeldCredentials(embedded));
+  return { ...result('clr-data-integrity', record, checks), embedded };
 }
 
 function settings(options: VerifyOptions) {

@@ -5,14 +5,22 @@ import type { DocumentLoader } from './documentLoader.js';
 import { fetchJson, type Fetcher } from './fetcher.js';
 
 /** The checks a verification reports, each by name, so a caller can say which one failed. */
-export type CheckName = 'format' | 'schema' | 'signature' | 'issuer' | 'expiry' | 'status';
+export type CheckName =
+  | 'format'
+  | 'schema'
+  | 'signature'
+  | 'issuer'
+  | 'expiry'
+  | 'status'
+  /** A learner record (CLR): every credential it holds verifies on its own. */
+  | 'credentials';
 
 export type VerificationCheck = { check: CheckName; ok: boolean; message: string };
 
 export type VerificationResult = {
   /** True when every check passed. */
   valid: boolean;
-  format: 'ob3-data-integrity' | 'ob3-jwt' | 'ob2-hosted' | 'ob2-signed' | 'unknown';
+  format: 'ob3-data-integrity' | 'ob3-jwt' | 'ob2-hosted' | 'ob2-signed' | 'clr-data-integrity' | 'unknown';
   issuer: { id: string | null; name: string | null; url: string | null } | null;
   achievement: {
     id: string | null;
@@ -23,6 +31,8 @@ export type VerificationResult = {
   /** The credential or assertion that was checked (as found, unsigned parts and all). */
   credential: Record<string, unknown> | null;
   checks: VerificationCheck[];
+  /** A learner record (CLR): the verification of each credential it holds, in its order. */
+  embedded?: VerificationResult[];
 };
 
 export type Json = Record<string, unknown>;

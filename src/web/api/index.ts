@@ -6,6 +6,7 @@ import { auditRouter } from './audit.js';
 import { failuresRouter } from './failures.js';
 import { issuerRouter } from './issuer.js';
 import { requireAdminKey } from './auth.js';
+import { clrRouter } from './clr.js';
 import { credentialsRouter } from './credentials.js';
 import { eventsRouter } from './events.js';
 import { openApiRouter } from './openapi.js';
@@ -42,6 +43,7 @@ export function apiRouter(
   admin.use(issuerRouter(ctx));
   admin.use(failuresRouter(ctx));
   admin.use(providersRouter(ctx));
+  admin.use(clrRouter(ctx));
   // Its own admin-key check; it needs the ltijs provider for the tool's LTI service token.
   router.use(canvasSubscriptionRouter(ctx, options.ltiProvider));
   router.use(admin);

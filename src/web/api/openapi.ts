@@ -61,6 +61,30 @@ const list = (item: string) => ({
   properties: { items: { type: 'array', items: ref(item) }, next: { type: ['string', 'null'] } },
 });
 const ok = (schema: unknown, description = 'OK') => ({ description, content: json(schema) });
+/** The outline of a ClrCredential; 1EdTech's CLR 2.0 JSON schema has the whole of it. */
+const CLR_CREDENTIAL = {
+  type: 'object',
+  required: ['@context', 'id', 'type', 'issuer', 'name', 'validFrom', 'credentialSubject', 'proof'],
+  properties: {
+    '@context': { type: 'array', items: { type: 'string' } },
+    id: { type: 'string' },
+    type: { type: 'array', items: { type: 'string' }, contains: { const: 'ClrCredential' } },
+    issuer: { type: 'object' },
+    name: { type: 'string' },
+    validFrom: { type: 'string', format: 'date-time' },
+    partial: { type: 'boolean' },
+    credentialSubject: {
+      type: 'object',
+      required: ['type', 'verifiableCredential'],
+      properties: {
+        verifiableCredential: { type: 'array', minItems: 1, items: { type: 'object' } },
+        achievement: { type: 'array', items: { type: 'object' } },
+        association: { type: 'array', items: { type: 'object' } },
+      },
+    },
+    proof: { type: 'array', items: { type: 'object' } },
+  },
+};
 const reasonBody = {
   type: 'object',
   required: ['reason'],
@@ -714,6 +738,27 @@ export function buildOpenApi(publicUrl: string) {
           summary: 'Issue a failed credential again (failed → awarded, queued for issuing)',
           parameters: [idParam],
           responses: { 200: ok(ref('Credential')), ...errors(401, 404, 409) },
+        },
+      },
+      '/clr': {
+        get: {
+          summary:
+            "A person's Comprehensive Learner Record: a signed CLR 2.0 ClrCredential (JSON-LD) holding their issued credentials",
+          parameters: [
+            { ...q('platformId', 'Platform id'), required: true },
+            { ...q('userId', 'Any id of the learner on that platform'), required: true },
+          ],
+          responses: {
+            200: {
+              description:
+                'The signed ClrCredential (eddsa-rdfc-2022 by the platform’s issuer); `partial` is true when some live credential is not in it yet',
+              content: {
+                ...json(CLR_CREDENTIAL),
+                'application/ld+json': { schema: CLR_CREDENTIAL },
+              },
+            },
+            ...errors(400, 401, 404),
+          },
         },
       },
       '/platforms/{id}/issuer': {

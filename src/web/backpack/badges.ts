@@ -13,6 +13,7 @@ import { setFrameAncestors } from '../framing.js';
 import { imageOf } from '../course/instructor.js';
 import { loadOwnCredential } from './own.js';
 import { importedBadges } from './imports.js';
+import { recordLinks } from './records.js';
 import { BACKPACK, backpackOf, formBody, requireBackpackCsrf } from './session.js';
 import type { RequestHandler } from 'express';
 
@@ -38,8 +39,12 @@ export function badgePagesRouter(ctx: Context, session: RequestHandler): Router 
 
   router.get(BACKPACK, session, async (_req, res) => {
     const bp = backpackOf(res);
-    const record = await learnerRecord(ctx, bp.session.people);
+    const [record, learnerRecords] = await Promise.all([
+      learnerRecord(ctx, bp.session.people),
+      recordLinks(ctx, bp.session.people),
+    ]);
     res.render('backpack/record', {
+      learnerRecords,
       title: 'My record',
       csrf: bp.csrf,
       email: bp.session.email,

@@ -12,6 +12,7 @@ import { rateLimit } from '../public/rateLimit.js';
 import { badgePagesRouter } from './badges.js';
 import { importsRouter } from './imports.js';
 import { collectionsRouter } from './collections.js';
+import { recordsRouter } from './records.js';
 import {
   BACKPACK,
   clearSessionCookie,
@@ -140,5 +141,6 @@ export function backpackRouter(ctx: Context, deps: BackpackDeps): Router {
   router.use(badgePagesRouter(ctx, session));
   router.use(importsRouter(ctx, session));
   router.use(collectionsRouter(ctx, session));
+  router.use(recordsRouter(ctx, session));
   return router;
 }

@@ -12,6 +12,7 @@ const CHECK_LABELS: Record<CheckName, string> = {
   issuer: 'Issuer’s key',
   expiry: 'Dates',
   status: 'Revocation status',
+  credentials: 'Credentials in the record',
 };
 
 /** One formatter for every page: `toLocaleDateString` builds a new one per call, a costly part of a page view. */
