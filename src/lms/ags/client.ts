@@ -85,7 +85,9 @@ async function readAll(
     try {
       answer = await outboundRequest(policy, url, {
         method: 'GET',
-        headers: { authorization: `Bearer ${await token()}`, accept: `${accept}, application/json` },
+        // Exactly one media type: Moodle's services.php answers 400 "No handler found" to a GET whose
+        // Accept is anything but one of the resource's own types (or holds */*).
+        headers: { authorization: `Bearer ${await token()}`, accept },
       });
     } catch (err) {
       throw new AgsCallError(0, `${url} could not be reached: ${(err as Error).message}`);
