@@ -51,7 +51,8 @@ export function nextLink(header: string | string[] | undefined): string | null {
   if (!value) return null;
   for (const part of value.split(',')) {
     const m = /<([^>]*)>\s*((?:;[^;]*)*)/.exec(part.trim());
-    if (m && /;\s*rel\s*=\s*"?([^";]*\s)?next(\s[^";]*)?"?/i.test(m[2] ?? '')) return m[1] ?? null;
+    // Moodle (up to 5.1 at least) quotes rel values with typographic quotes: rel=“next”.
+    if (m && /;\s*rel\s*=\s*["“]?([^"“”;]*\s)?next(\s[^"“”;]*)?["”]?/i.test(m[2] ?? '')) return m[1] ?? null;
   }
   return null;
 }

@@ -85,6 +85,15 @@ export function agsRouter(ctx: PlatformContext): Router {
   router.get(BASE, moodleAccept(ctx, MEDIA.lineItemContainer, MEDIA.lineItem));
   router.get(`${BASE}/:id`, moodleAccept(ctx, MEDIA.lineItem));
   router.get(`${BASE}/:id/results`, moodleAccept(ctx, MEDIA.resultContainer));
+  // Moodle 5.1's results resource fails on `limit` for LTI 1.3 calls (no last-page URL: a fatal error,
+  // answered as its HTML error page with status 404); the whole list comes without it.
+  router.get(`${BASE}/:id/results`, (req, res, next) => {
+    if (ctx.profile.flavour !== 'moodle' || req.query.limit === undefined) return next();
+    res
+      .status(404)
+      .type('html')
+      .send('<!DOCTYPE html><title>Error</title><p>Exception - Call to a member function out() on null</p>');
+  });
   const read = requireScope(ctx, SCOPE.lineItem, SCOPE.lineItemReadonly);
   const write = requireScope(ctx, SCOPE.lineItem);
 
