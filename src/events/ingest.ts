@@ -1,5 +1,5 @@
 import type { Context } from '../context.js';
-import type { PlatformDoc } from '../db/models/platform.js';
+import { identityPlatformIdOf, type PlatformDoc } from '../db/models/platform.js';
 import { HttpError } from '../errors.js';
 import { findPlatformByReference, webhookSecretsOf } from '../platforms/service.js';
 import { normaliseEvent, type NormalisedEvent } from './normalise.js';
@@ -104,9 +104,11 @@ export async function ingestGenericEvents(
       rejected.map((r) => ({ path: `events.${r.index}`, message: r.error })),
     );
   }
+  // One LMS registered twice (sameLmsAs): whichever registration signed, its events count in the one
+  // set of courses and people its launches use.
   const stored = await storeEvents(
     ctx,
-    platform,
+    { _id: identityPlatformIdOf(platform) },
     valid.map((v) => v.event),
     'generic',
   );

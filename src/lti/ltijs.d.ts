@@ -22,6 +22,7 @@ declare module 'ltijs' {
       deep_link_return_url: string;
       accept_types: string[];
       accept_multiple?: boolean | string;
+      accept_lineitem?: boolean;
       data?: string;
       title?: string;
       text?: string;

@@ -46,6 +46,23 @@ describe.each(['moodle', 'canvas'] as const)('%s gradebook', (flavour) => {
     return (await res.json()) as Record<string, unknown>;
   }
 
+  test('a GET asking for more than one media type: Moodle finds no handler (400), Canvas answers', async () => {
+    const item = await createItem('Accept check');
+    const url = rig.platform.lineItemsUrl(rig.courseId);
+    const loose = `${MEDIA.lineItemContainer}, application/json`;
+    const results = `${String(item.id)}/results`;
+    const answers = [
+      (await call(url, { accept: loose })).status,
+      (await call(results, { accept: `${MEDIA.resultContainer}, application/json` })).status,
+      (await call(url, { accept: MEDIA.lineItemContainer })).status,
+      (await call(results, { accept: MEDIA.resultContainer })).status,
+      (await call(url, { accept: '*/*' })).status,
+    ];
+    expect(answers).toEqual(flavour === 'moodle' ? [400, 400, 200, 200, 200] : [200, 200, 200, 200, 200]);
+    if (flavour === 'moodle')
+      expect(await (await call(url, { accept: loose })).text()).toContain('No handler found');
+  });
+
   test('line items: create, list (container type), read, update, delete', async () => {
     const item = await createItem('Quiz 3');
     expect(item).toMatchObject({ label: 'Quiz 3', scoreMaximum: 100, tag: 'badge' });

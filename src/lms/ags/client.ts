@@ -51,7 +51,8 @@ export function nextLink(header: string | string[] | undefined): string | null {
   if (!value) return null;
   for (const part of value.split(',')) {
     const m = /<([^>]*)>\s*((?:;[^;]*)*)/.exec(part.trim());
-    if (m && /;\s*rel\s*=\s*"?([^";]*\s)?next(\s[^";]*)?"?/i.test(m[2] ?? '')) return m[1] ?? null;
+    // Moodle (up to 5.1 at least) quotes rel values with typographic quotes: rel=“next”.
+    if (m && /;\s*rel\s*=\s*["“]?([^"“”;]*\s)?next(\s[^"“”;]*)?["”]?/i.test(m[2] ?? '')) return m[1] ?? null;
   }
   return null;
 }
@@ -85,7 +86,9 @@ async function readAll(
     try {
       answer = await outboundRequest(policy, url, {
         method: 'GET',
-        headers: { authorization: `Bearer ${await token()}`, accept: `${accept}, application/json` },
+        // Exactly one media type: Moodle's services.php answers 400 "No handler found" to a GET whose
+        // Accept is anything but one of the resource's own types (or holds */*).
+        headers: { authorization: `Bearer ${await token()}`, accept },
       });
     } catch (err) {
       throw new AgsCallError(0, `${url} could not be reached: ${(err as Error).message}`);

@@ -119,13 +119,17 @@ async function pollCourse(
     }
     return t;
   };
+  // Moodle answers a results request with `limit` by a fatal error (its results resource builds no
+  // last-page link for LTI 1.3 calls: "Call to a member function out() on null", an HTML 404, seen on
+  // 5.1.3), and it answers every list whole without one: Moodle is asked for no pages.
+  const limit = platform.lms === 'moodle' ? undefined : AGS_PAGE_SIZE;
   const items = await fetchLineItems(policy, course.lineItemsUrl, tokenFor(AGS_SCOPES.lineItemReadonly), {
-    limit: AGS_PAGE_SIZE,
+    ...(limit ? { limit } : {}),
   });
   let results = 0;
   for (const item of items) {
     const rows = await fetchResults(policy, item.id, tokenFor(AGS_SCOPES.resultReadonly), {
-      limit: AGS_PAGE_SIZE,
+      ...(limit ? { limit } : {}),
     });
     results += rows.length;
     onStored(await storeChanged(ctx, platform, course, item, rows));

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Types } from 'mongoose';
 import type { Context } from '../../context.js';
 import type { PlatformDoc } from '../../db/models/platform.js';
-import { isActivePlatform } from '../../db/models/platform.js';
+import { identityPlatformIdOf, isActivePlatform } from '../../db/models/platform.js';
 import { HttpError } from '../../errors.js';
 import { normaliseEvent, type NormalisedEvent } from '../../events/normalise.js';
 import { queueEventProcessing, storeEvents } from '../../events/store.js';
@@ -132,11 +132,13 @@ export async function receiveLiveEvent(
   if (await ctx.models.liveEventReceipts.exists({ _id: receiptId }))
     throw unauthorised('This Live Event token was delivered before (a replay); it is not taken twice.');
 
-  const mapped = mapLiveEvent(envelope, String(platform._id), now);
+  // One Canvas registered twice (sameLmsAs): its events, people and activities are the first one's.
+  const identityId = identityPlatformIdOf(platform);
+  const mapped = mapLiveEvent(envelope, String(identityId), now);
   if (mapped.needsMaxScore && mapped.events[0]) {
     const known = await knownMaxScore(
       ctx,
-      platform._id,
+      identityId,
       mapped.needsMaxScore.courseId,
       mapped.needsMaxScore.activityId,
     );
@@ -152,12 +154,12 @@ export async function receiveLiveEvent(
     if (result.ok) valid.push(result.event);
     else rejected.push({ index, error: result.error });
   });
-  await joinRosterPeople(ctx, platform, valid);
+  await joinRosterPeople(ctx, identityId, valid);
   const stored = valid.length
-    ? await storeEvents(ctx, platform, valid, 'canvas')
+    ? await storeEvents(ctx, { _id: identityId }, valid, 'canvas')
     : { stored: 0, duplicates: 0 };
   if (stored.stored > 0) await queueEventProcessing(ctx);
-  if (mapped.activities.length) await recordActivities(ctx, platform._id, mapped.activities);
+  if (mapped.activities.length) await recordActivities(ctx, identityId, mapped.activities);
 
   // Recorded last: a delivery that failed before this point may be retried with the same token.
   const exp = typeof claims.exp === 'number' ? claims.exp * 1000 + DEFAULT_CLOCK_SKEW_S * 1000 : null;
@@ -191,12 +193,16 @@ export async function receiveLiveEvent(
  * them and not for a second person made from the Canvas id. Without such a person, this makes the one
  * the event names, as processing would.
  */
-async function joinRosterPeople(ctx: Context, platform: PlatformDoc, events: readonly NormalisedEvent[]) {
+async function joinRosterPeople(
+  ctx: Context,
+  platformId: Types.ObjectId,
+  events: readonly NormalisedEvent[],
+) {
   for (const event of events) {
     const refs = event.data.canvas as Record<string, unknown> | undefined;
     const ltiUserId = typeof refs?.ltiUserId === 'string' ? refs.ltiUserId : null;
     if (!ltiUserId) continue;
-    await upsertPerson(ctx.models, platform._id, {
+    await upsertPerson(ctx.models, platformId, {
       lmsUserId: event.user.id,
       otherIds: [typeof refs?.userId === 'string' ? refs.userId : null, ltiUserId],
     });

@@ -2,7 +2,16 @@ import { Router, type NextFunction, type Request, type Response } from 'express'
 import { launchOf, needsCourse } from './launchOf.js';
 import type { Context } from '../../context.js';
 import type { Lti } from '../../lti/index.js';
-import { badgesContentItem, deepLinkingAnswer } from '../../lti/deep-linking.js';
+import {
+  acceptsLineItem,
+  badgesContentItem,
+  deepLinkingAnswer,
+  defaultDeepLinkForm,
+  DEEP_LINK_TITLE,
+  newActivityResourceId,
+  parseDeepLinkChoice,
+  type DeepLinkForm,
+} from '../../lti/deep-linking.js';
 import { COURSE_PATHS, withLtik } from '../../lti/launch.js';
 import { LaunchRefusal, sendRefusal } from '../../lti/refusals.js';
 import { renderWith } from '../../lti/index.js';
@@ -95,24 +104,44 @@ export function courseRouter(ctx: Context, lti: Lti): Router {
       );
   };
 
-  router.get(COURSE_PATHS.deepLink, session, staff, (_req, res) => {
-    deepLinking(res);
+  const renderDeepLink = (
+    res: Response,
+    form: DeepLinkForm,
+    errors: { title?: string; scoreMaximum?: string } = {},
+    status = 200,
+  ) => {
     const launch = launchOf(res);
-    res.render('course/deep-link', {
+    res.status(status).render('course/deep-link', {
       ...pageLocals(launch),
       title: 'Add Badges to this course',
       courseTitle: launch.courseTitle,
       action: COURSE_PATHS.deepLink,
+      form,
+      errors,
+      errorCount: Object.keys(errors).length,
+      titleMaxLength: DEEP_LINK_TITLE.maxLength,
+      acceptLineItem: acceptsLineItem(res.locals.ltiToken),
     });
+  };
+
+  router.get(COURSE_PATHS.deepLink, session, staff, (_req, res) => {
+    deepLinking(res);
+    renderDeepLink(res, defaultDeepLinkForm());
   });
 
   // The LTI deep-linking form carries its ltik as a field: a small body (16 KiB) is read first.
-  router.post(COURSE_PATHS.deepLink, smallFormBody, session, staff, async (_req, res) => {
+  router.post(COURSE_PATHS.deepLink, smallFormBody, session, staff, async (req, res) => {
     deepLinking(res);
+    const parsed = parseDeepLinkChoice(
+      (req.body ?? {}) as Record<string, unknown>,
+      acceptsLineItem(res.locals.ltiToken),
+    );
+    if (!parsed.ok) return renderDeepLink(res, parsed.form, parsed.errors, 400);
+    const resourceId = parsed.choice.scoreMaximum !== null ? newActivityResourceId() : undefined;
     const answer = await deepLinkingAnswer(lti.provider.DeepLinking, res.locals.ltiToken, [
-      badgesContentItem(ctx.config.publicUrl),
+      badgesContentItem(ctx.config.publicUrl, parsed.choice, resourceId),
     ]);
-    res.render('lti/deep-link-return', { title: 'Adding Badges', ...answer });
+    res.render('lti/deep-link-return', { title: `Adding ${parsed.choice.title}`, ...answer });
   });
 
   // Any answer before the body was read (no launch, not allowed, a bad token) closes the connection.

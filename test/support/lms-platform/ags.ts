@@ -57,9 +57,43 @@ function applyOptional(item: LineItem, body: Record<string, unknown>) {
   }
 }
 
+/**
+ * Moodle's mod/lti/services.php: a GET whose Accept is not empty, holds no `*\/*` and is not exactly one of
+ * the resource's media types gets 400 "No handler found for <path> <accept> " (Canvas is lenient).
+ */
+function moodleAccept(ctx: PlatformContext, ...formats: string[]) {
+  return (req: Request, res: Response, next: () => void) => {
+    const accept = req.get('accept') ?? '';
+    if (
+      ctx.profile.flavour !== 'moodle' ||
+      accept === '' ||
+      accept.includes('*/*') ||
+      formats.includes(accept)
+    )
+      return next();
+    res.status(400).json({
+      status: 400,
+      reason: `No handler found for ${req.path} ${accept} `,
+      request: { method: req.method, url: req.originalUrl, accept, contentType: '' },
+    });
+  };
+}
+
 export function agsRouter(ctx: PlatformContext): Router {
   const router = Router();
   const { store } = ctx;
+  router.get(BASE, moodleAccept(ctx, MEDIA.lineItemContainer, MEDIA.lineItem));
+  router.get(`${BASE}/:id`, moodleAccept(ctx, MEDIA.lineItem));
+  router.get(`${BASE}/:id/results`, moodleAccept(ctx, MEDIA.resultContainer));
+  // Moodle 5.1's results resource fails on `limit` for LTI 1.3 calls (no last-page URL: a fatal error,
+  // answered as its HTML error page with status 404); the whole list comes without it.
+  router.get(`${BASE}/:id/results`, (req, res, next) => {
+    if (ctx.profile.flavour !== 'moodle' || req.query.limit === undefined) return next();
+    res
+      .status(404)
+      .type('html')
+      .send('<!DOCTYPE html><title>Error</title><p>Exception - Call to a member function out() on null</p>');
+  });
   const read = requireScope(ctx, SCOPE.lineItem, SCOPE.lineItemReadonly);
   const write = requireScope(ctx, SCOPE.lineItem);
 

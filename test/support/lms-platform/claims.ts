@@ -200,6 +200,8 @@ export function buildLaunchClaims(ctx: PlatformContext, i: ClaimInputs): Record<
       accept_types: ['ltiResourceLink'],
       accept_presentation_document_targets: canvas ? ['iframe', 'window'] : ['frame', 'iframe', 'window'],
       accept_multiple: true,
+      // Both make the gradebook column of a resource link that carries a lineItem (deep-linking.ts).
+      accept_lineitem: true,
       auto_create: canvas,
       title: canvas ? 'Badges' : '',
       text: '',

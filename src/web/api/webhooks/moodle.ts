@@ -3,7 +3,7 @@ import { signedRawBody } from '../events.js';
 import type { AnyBulkWriteOperation } from 'mongoose';
 import { z } from 'zod';
 import type { Context } from '../../../context.js';
-import type { PlatformDoc } from '../../../db/models/platform.js';
+import { identityPlatformIdOf, type PlatformDoc } from '../../../db/models/platform.js';
 import {
   lmsActivityModel,
   type LmsActivityDoc,
@@ -199,7 +199,8 @@ export async function storeCatalogue(
   entries: CatalogueEntry[],
 ): Promise<CatalogueAnswer> {
   const model = await activities(ctx);
-  const platformId = platform._id;
+  // One Moodle registered twice (sameLmsAs): its courses' activities are the first registration's.
+  const platformId = identityPlatformIdOf(platform);
   const now = ctx.now();
   const answer: CatalogueAnswer = { courses: 0, activities: 0, removed: 0 };
   for (const entry of entries) {
