@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
 import { cryptosuite } from '@digitalbazaar/eddsa-rdfc-2022-cryptosuite';
 import jsigs from 'jsonld-signatures';
 import * as rdfCanonize from 'rdf-canonize';
 import { CONTEXTS } from './contexts.js';
 import { createDocumentLoader, isBundledLoader, type DocumentLoader } from './documentLoader.js';
+import { sha256Hex } from './sha256.js';
 
 /**
  * RDFC-1.0 canonical N-Quads of JSON-LD documents without JSON-LD processing per document.
@@ -64,19 +64,55 @@ type Template = {
   quads: [TemplateTerm, TemplateTerm, TemplateTerm, TemplateTerm][];
   hasSlots: boolean;
   /** Per quad: its N-Quads line when it has no slot (blank nodes as markers), else null. */
-  lines: (string | null)[];
+  lines: (Line | null)[];
   /** Per quad: the blank nodes it names (marker numbers), each once. */
   blankNodesOf: number[][];
   blankNodeCount: number;
   /** Per quad: its slots, in the order of its terms. */
   slotsOf: number[][];
   /** Per quad with slots: the line last made and the slot values it was made from. */
-  lastLines: ({ values: string[]; line: string } | undefined)[];
+  lastLines: ({ values: string[]; line: Line } | undefined)[];
   /** Per blank node: the last first-degree hash input and its hash. */
   lastHashes: ({ input: string; hash: string } | undefined)[];
   /** The context's `literalMergesSafe` (see ContextInfo). */
   literalMergesSafe: boolean;
 };
+
+/**
+ * An N-Quads line whose blank nodes are markers, cut at them once when it is made: RDFC-1.0 writes
+ * it with other labels several times (`_:a`/`_:z` for each first-degree hash, then the canonical
+ * ones), and joining the pieces is cheaper than searching the line each time.
+ */
+type Line = {
+  text: string;
+  /** The text around the blank node labels (without their `_:`), or null when it has none. */
+  pieces: string[] | null;
+  /** The marker numbers of its blank nodes, in the order they appear. */
+  nodes: number[];
+};
+
+function lineOf(text: string): Line {
+  if (!text.includes('\u0000')) return { text, pieces: null, nodes: [] };
+  const pieces: string[] = [];
+  const nodes: number[] = [];
+  let from = 0;
+  for (const m of text.matchAll(MARKERS)) {
+    pieces.push(text.slice(from, m.index));
+    nodes.push(Number(m[1]));
+    from = m.index + m[0].length;
+  }
+  pieces.push(text.slice(from));
+  return { text, pieces, nodes };
+}
+
+/** The line with each blank node labelled by `label` (its text as it is when it has none). */
+function labelled(line: Line, label: (node: number) => string): string {
+  const pieces = line.pieces;
+  if (!pieces) return line.text;
+  let out = pieces[0]!;
+  for (let i = 0; i < line.nodes.length; i++) out += label(line.nodes[i]!) + pieces[i + 1]!;
+  return out;
+}
 
 type NQuadsApi = {
   parse(input: string): Quad[];
@@ -370,7 +406,7 @@ async function compile(
       if (slotted) template.hasSlots = true;
       template.quads.push(t);
       template.lines.push(
-        slotted ? null : NQuads.serializeQuadComponents(t[0].term, t[1].term, t[2].term, t[3].term),
+        slotted ? null : lineOf(NQuads.serializeQuadComponents(t[0].term, t[1].term, t[2].term, t[3].term)),
       );
       template.slotsOf.push(t.filter((c) => c.slot >= 0).map((c) => c.slot));
       template.lastLines.push(undefined);
@@ -397,7 +433,7 @@ const markerNumber = (value: string) => Number(value.slice(1, -1));
 const MARKERS = /_:\u0000(\d+)\u0000/g;
 
 /** A template with a document's values put in: its N-Quads lines (blank nodes as markers). */
-type Substituted = { lines: string[]; quads: number[] };
+type Substituted = { lines: Line[]; quads: number[] };
 
 /**
  * The template's quads with `values` in the slots, as N-Quads lines, each quad once (see the
@@ -406,7 +442,7 @@ type Substituted = { lines: string[]; quads: number[] };
  */
 function substitute(template: Template, values: readonly string[]): Substituted | null {
   const fill = (c: TemplateTerm): Term => (c.slot < 0 ? c.term : { ...c.term, value: values[c.slot]! });
-  const lines: string[] = [];
+  const lines: Line[] = [];
   const quads: number[] = [];
   // The template holds no quad twice (compile makes sure): only lines with slots can repeat.
   const seen = template.hasSlots ? new Map<string, number>() : null;
@@ -420,17 +456,17 @@ function substitute(template: Template, values: readonly string[]): Substituted 
       if (last && slots.every((slot, k) => last.values[k] === values[slot])) line = last.line;
       else {
         const [s, p, o, g] = template.quads[q]!;
-        line = NQuads.serializeQuadComponents(fill(s), fill(p), fill(o), fill(g));
+        line = lineOf(NQuads.serializeQuadComponents(fill(s), fill(p), fill(o), fill(g)));
         template.lastLines[q] = { values: slots.map((slot) => values[slot]!), line };
       }
     }
     if (seen) {
-      const earlier = seen.get(line);
+      const earlier = seen.get(line.text);
       if (earlier !== undefined) {
         if (!mergesAsJsonLd(template, earlier, q)) return null;
         continue;
       }
-      seen.set(line, q);
+      seen.set(line.text, q);
     }
     lines.push(line);
     quads.push(q);
@@ -464,27 +500,22 @@ function mergesAsJsonLd(template: Template, a: number, b: number): boolean {
  * nodes share a hash (identical pieces of evidence): the n-degree algorithm is rdf-canonize's.
  */
 function canonizeSimple(template: Template, substituted: Substituted): string | null {
-  const lines = substituted.lines.slice();
-  const byBlankNode: string[][] = Array.from({ length: template.blankNodeCount }, () => []);
+  const { lines } = substituted;
+  const byBlankNode: Line[][] = Array.from({ length: template.blankNodeCount }, () => []);
   for (let i = 0; i < lines.length; i++) {
     for (const b of template.blankNodesOf[substituted.quads[i]!]!) byBlankNode[b]!.push(lines[i]!);
   }
   const hashes: string[] = [];
   const owner = new Map<string, number>();
   for (let b = 0; b < byBlankNode.length; b++) {
-    const own = `_:${marker(b)}`;
-    const related = byBlankNode[b]!;
-    for (let i = 0; i < related.length; i++) {
-      const line = related[i]!.replaceAll(own, '_:a');
-      related[i] = line.includes('\u0000') ? line.replace(MARKERS, '_:z') : line;
-    }
+    const related = byBlankNode[b]!.map((line) => labelled(line, (n) => (n === b ? '_:a' : '_:z')));
     related.sort();
     const input = related.join('');
     const last = template.lastHashes[b];
     let hash: string;
     if (last && last.input === input) hash = last.hash;
     else {
-      hash = createHash('sha256').update(input, 'utf8').digest('hex');
+      hash = sha256Hex(input);
       template.lastHashes[b] = { input, hash };
     }
     if (owner.has(hash)) return null;
@@ -494,12 +525,9 @@ function canonizeSimple(template: Template, substituted: Substituted): string | 
   const labels = new Array<string>(byBlankNode.length);
   hashes.sort();
   for (let i = 0; i < hashes.length; i++) labels[owner.get(hashes[i]!)!] = `_:c14n${i}`;
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!;
-    if (line.includes('\u0000')) lines[i] = line.replace(MARKERS, (_label, n: string) => labels[Number(n)]!);
-  }
-  lines.sort();
-  return lines.join('');
+  const canonical = lines.map((line) => labelled(line, (n) => labels[n]!));
+  canonical.sort();
+  return canonical.join('');
 }
 
 function errorDetails(err: unknown): string {

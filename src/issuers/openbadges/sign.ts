@@ -6,6 +6,7 @@ import * as vc from '@digitalbazaar/vc';
 import { canonizeDocument } from './canonicalTemplates.js';
 import { CONTEXT } from './contexts.js';
 import { isBundledLoader, type DocumentLoader } from './documentLoader.js';
+import { sha256Bytes } from './sha256.js';
 
 type SignOptions = {
   credential: Record<string, unknown>;
@@ -157,7 +158,7 @@ function clonePlain<T>(value: T): T {
 }
 const NOT_PLAIN = new Error('not a plain JSON value');
 
-const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest();
+const sha256 = sha256Bytes;
 
 /** `created` as data-integrity writes it: ISO 8601 without milliseconds. */
 const w3cDate = (date: Date) => `${date.toISOString().slice(0, -5)}Z`;
