@@ -430,6 +430,33 @@ describe('fast signing against the stock stack (differential)', () => {
           }),
       },
       {
+        // JSON.stringify writes NaN as null: the two must not share a template.
+        name: 'NaN where another credential of the shape has null',
+        values: ['null', 'NaN', 'Infinity'],
+        make: (v) => credential({ 'https://example.org/ns#n': { null: null, NaN, Infinity }[v] }),
+      },
+      {
+        // Neither has own keys, and JSON.stringify writes a Date as a string.
+        name: 'a Date where another credential of the shape has an object or a string',
+        values: ['object', 'date', 'string'],
+        make: (v) =>
+          credential({
+            'https://example.org/ns#d':
+              v === 'object' ? {} : v === 'date' ? new Date(0) : new Date(0).toJSON(),
+          }),
+      },
+      {
+        // An own `__proto__` key, as JSON.parse makes it: a copy made by assignment loses it.
+        name: 'an own __proto__ key',
+        values: ['a', 'b'],
+        make: (v) =>
+          credential({
+            credentialSubject: JSON.parse(
+              `{"type": ["AchievementSubject"], "__proto__": {"id": "https://example.org/${v}"}}`,
+            ) as unknown,
+          }),
+      },
+      {
         name: 'an inline context',
         values: ['x', 'https://example.org/y', 'ex:z'],
         make: (v) => credential({ extra: v }, [{ ex: 'https://example.org/ns#', extra: 'ex:extra' }]),

@@ -41,7 +41,9 @@ import { sha256Hex } from './sha256.js';
  *   document goes the stock way, and so does one whose template itself holds a quad twice
  *   (equal `@json` values, which jsonld keeps both of).
  * - A document with a `@context` below its top level goes the stock way: its terms are not known
- *   here, so neither is which strings JSON-LD would read as compact IRIs.
+ *   here, so neither is which strings JSON-LD would read as compact IRIs. So does one holding
+ *   anything JSON.parse could not give (NaN, a Date, an own `__proto__` key…): the shape key is
+ *   written with JSON.stringify, which would take such values for others.
  * - Blank node labels of the template are arbitrary: RDFC-1.0 relabels them from the quads alone.
  *
  * Contexts are read only from the bundled copies (contexts.ts, and jsonld-signatures' own
@@ -224,12 +226,35 @@ function isPlainIri(value: string, terms: ReadonlySet<string>): boolean {
   return value.startsWith('//', colon + 1) || !terms.has(value.slice(0, colon));
 }
 
-/** The document's shape, or null when it has a `@context` below its top level. */
+/**
+ * Whether a value is what JSON.parse could give: the shape key is written with JSON.stringify,
+ * which would make NaN look like null and a Date like a string, and a probe could not copy an own
+ * `__proto__` key.
+ */
+function isPlainJson(value: unknown): boolean {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return true;
+  if (typeof value === 'number') return Number.isFinite(value);
+  if (typeof value !== 'object') return false;
+  if (Array.isArray(value)) {
+    if (Object.getPrototypeOf(value) !== Array.prototype) return false;
+    for (let i = 0; i < value.length; i++) if (!(i in value) || !isPlainJson(value[i])) return false;
+    return true;
+  }
+  const proto = Object.getPrototypeOf(value);
+  if ((proto !== Object.prototype && proto !== null) || Object.hasOwn(value, '__proto__')) return false;
+  for (const v of Object.values(value)) if (!isPlainJson(v)) return false;
+  return true;
+}
+
+/**
+ * The document's shape, or null when it has a `@context` below its top level or anything JSON
+ * could not hold (such documents go the stock way).
+ */
 function shapeOf(doc: Record<string, unknown>, terms: ReadonlySet<string>): Shape | null {
   const parts: string[] = [];
   const values: string[] = [];
   const iri: boolean[] = [];
-  let nestedContext = false;
+  let unsupported = false;
   const walk = (value: unknown): void => {
     if (typeof value === 'string') {
       const plain = isPlainIri(value, terms);
@@ -237,28 +262,39 @@ function shapeOf(doc: Record<string, unknown>, terms: ReadonlySet<string>): Shap
       values.push(value);
       iri.push(plain);
     } else if (Array.isArray(value)) {
+      if (Object.getPrototypeOf(value) !== Array.prototype) unsupported = true;
       parts.push('[');
-      for (const v of value) {
-        walk(v);
+      for (let i = 0; i < value.length; i++) {
+        if (!(i in value)) unsupported = true;
+        walk(value[i]);
         parts.push(',');
       }
       parts.push(']');
     } else if (value !== null && typeof value === 'object') {
-      if (value !== doc && Object.hasOwn(value, '@context')) nestedContext = true;
+      const proto = Object.getPrototypeOf(value);
+      if (
+        (proto !== Object.prototype && proto !== null) ||
+        Object.hasOwn(value, '__proto__') ||
+        (value !== doc && Object.hasOwn(value, '@context'))
+      )
+        unsupported = true;
       parts.push('{');
       for (const [k, v] of Object.entries(value)) {
         parts.push(JSON.stringify(k), ':');
-        if (structural(k)) parts.push(JSON.stringify(v) ?? 'undefined');
-        else walk(v);
+        if (structural(k)) {
+          if (!isPlainJson(v)) unsupported = true;
+          parts.push(JSON.stringify(v));
+        } else walk(v);
         parts.push(',');
       }
       parts.push('}');
     } else {
-      parts.push(JSON.stringify(value) ?? 'undefined');
+      if (!isPlainJson(value)) unsupported = true;
+      parts.push(JSON.stringify(value));
     }
   };
   walk(doc);
-  return nestedContext ? null : { key: parts.join(''), values, iri };
+  return unsupported ? null : { key: parts.join(''), values, iri };
 }
 
 /** The document with each slot's value replaced by its sentinel, except the pinned ones. */
