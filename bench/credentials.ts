@@ -28,22 +28,16 @@ async function rate(
   return { perSecond: Math.round((runs / elapsed) * 1000 * 10) / 10, runs };
 }
 
-/** Sums of runs, milliseconds and CPU milliseconds over the rounds of one measurement. */
+/** Sums of runs and milliseconds over the rounds of one measurement. */
 class Tally {
   runs = 0;
   ms = 0;
-  cpuMs = 0;
-  add(r: { runs: number; ms: number; cpuMs: number }) {
+  add(r: { runs: number; ms: number }) {
     this.runs += r.runs;
     this.ms += r.ms;
-    this.cpuMs += r.cpuMs;
   }
   get perSecond() {
     return Math.round((this.runs / this.ms) * 1000 * 10) / 10;
-  }
-  /** Runs per second of this process's CPU time (user and system). */
-  get perCpuSecond() {
-    return (this.runs / this.cpuMs) * 1000;
   }
 }
 
@@ -52,17 +46,15 @@ async function timed(
   fn: (i: number) => unknown,
   ms: number,
   from: number,
-): Promise<{ runs: number; ms: number; cpuMs: number }> {
+): Promise<{ runs: number; ms: number }> {
   const start = process.hrtime.bigint();
-  const cpuStart = process.cpuUsage();
   let runs = 0;
   let elapsed = 0;
   while (elapsed < ms) {
     await fn(from + runs++);
     elapsed = Number(process.hrtime.bigint() - start) / 1e6;
   }
-  const cpu = process.cpuUsage(cpuStart);
-  return { runs, ms: elapsed, cpuMs: (cpu.user + cpu.system) / 1000 };
+  return { runs, ms: elapsed };
 }
 
 /**
@@ -72,11 +64,6 @@ async function timed(
  * alike, and their ratio is what canonicalisation costs. The stock stack (@digitalbazaar/vc
  * `issue`, JSON-LD processing per credential) is measured the same way for comparison, and the
  * verification rate (stock verifier) for reference.
- *
- * `cpuRawPerCredential` is the same ratio in this process's CPU time: on a machine busy with other
- * work the wall-clock ratio grows (signing touches far more memory than one Ed25519 signature, so
- * it loses more to every switch between processes), while the CPU-time one stays near the cost on
- * an idle machine.
  */
 export async function benchCredentials(durationMs = Number(process.env.BENCH_MS ?? 3000)) {
   const pair = await Ed25519Multikey.generate({ controller: ISSUER });
@@ -181,7 +168,6 @@ export async function benchCredentials(durationMs = Number(process.env.BENCH_MS 
     credentialsVerifiedPerSecond: Math.round(verified.perSecond * 2 * 10) / 10,
     rawEd25519SignaturesPerSecond: raw.perSecond,
     rawPerCredential: Math.round((raw.perSecond / signed.perSecond) * 10) / 10,
-    cpuRawPerCredential: Math.round((raw.perCpuSecond / signed.perCpuSecond) * 10) / 10,
     signedPercentOfRaw: Math.round((signed.perSecond / raw.perSecond) * 1000) / 10,
     stockCredentialsSignedPerSecond: stock.perSecond,
     stockRawPerCredential: Math.round(raw.perSecond / stock.perSecond),
