@@ -162,8 +162,8 @@ async function collectTerms(context: unknown): Promise<ContextInfo> {
   // Whether two literals giving the same quad are always one value to jsonld (see the module
   // comment): no `@index`, and no string value that names xsd:string (as a `@type`, a term or a
   // `@vocab`-relative name) anywhere in the contexts. These are the bundled files only (an inline
-  // context goes the stock way), so this reading of them is checked once for all (differential
-  // test): OB 3.0.0 and 3.0.1 type terms xsd:string, the later ones do not.
+  // context goes the stock way), and every `@type` they hold was read when this was written: OB
+  // 3.0.0 and 3.0.1 type terms xsd:string (so they are not safe), no other names it.
   let literalMergesSafe = true;
   const visit = async (value: unknown): Promise<void> => {
     if (typeof value === 'string') {
