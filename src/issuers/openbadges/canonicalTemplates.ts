@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
 import { cryptosuite } from '@digitalbazaar/eddsa-rdfc-2022-cryptosuite';
 import jsigs from 'jsonld-signatures';
 import * as rdfCanonize from 'rdf-canonize';
 import { CONTEXTS } from './contexts.js';
 import { createDocumentLoader, isBundledLoader, type DocumentLoader } from './documentLoader.js';
+import { sha256Hex } from './sha256.js';
 
 /**
  * RDFC-1.0 canonical N-Quads of JSON-LD documents without JSON-LD processing per document.
@@ -32,14 +32,24 @@ import { createDocumentLoader, isBundledLoader, type DocumentLoader } from './do
  *   whose scheme is followed by `//`, which JSON-LD never reads as a compact IRI). Its sentinel is
  *   such an IRI too. Any other string gets a sentinel that is no IRI, so an IRI position holding it
  *   shows up as a pinned slot (or makes the probe fail, and the stock stack does the document).
- * - Two equal IRIs make one node in JSON-LD, and equal values of one property one quad: quads are
- *   deduplicated after substitution, as jsonld's node map does.
+ * - Two equal IRIs make one node in JSON-LD, and equal values of one property one quad (jsonld's node
+ *   map compares node references by `@id`, literals by `@value`, `@type`, `@language` and `@index`).
+ *   A quad that substitution makes equal to another is dropped only where that comparison is sure
+ *   to find them equal: an IRI object, or two literals that both came from slots (plain strings
+ *   under a term) while no context in play types a term `xsd:string` (a string typed so and one
+ *   left untyped give the same quad, but stay two values) or uses `@index`. Any other such
+ *   document goes the stock way, and so does one whose template itself holds a quad twice
+ *   (equal `@json` values, which jsonld keeps both of).
+ * - A document with a `@context` below its top level goes the stock way: its terms are not known
+ *   here, so neither is which strings JSON-LD would read as compact IRIs. So does one holding
+ *   anything JSON.parse could not give (NaN, a Date, an own `__proto__` key…): the shape key is
+ *   written with JSON.stringify, which would take such values for others.
  * - Blank node labels of the template are arbitrary: RDFC-1.0 relabels them from the quads alone.
  *
  * Contexts are read only from the bundled copies (contexts.ts, and jsonld-signatures' own
  * security contexts, which it puts first): a document naming any other context, or a loader not
  * made by `createDocumentLoader` (whose bundled contexts come first), goes the stock way. The
- * differential test (test/openbadges/differential.test.ts) compares this with the stock stack
+ * differential test (test/openbadges/differential-signing.test.ts) compares this with the stock stack
  * byte for byte.
  */
 
@@ -56,17 +66,55 @@ type Template = {
   quads: [TemplateTerm, TemplateTerm, TemplateTerm, TemplateTerm][];
   hasSlots: boolean;
   /** Per quad: its N-Quads line when it has no slot (blank nodes as markers), else null. */
-  lines: (string | null)[];
+  lines: (Line | null)[];
   /** Per quad: the blank nodes it names (marker numbers), each once. */
   blankNodesOf: number[][];
   blankNodeCount: number;
   /** Per quad: its slots, in the order of its terms. */
   slotsOf: number[][];
   /** Per quad with slots: the line last made and the slot values it was made from. */
-  lastLines: ({ values: string[]; line: string } | undefined)[];
+  lastLines: ({ values: string[]; line: Line } | undefined)[];
   /** Per blank node: the last first-degree hash input and its hash. */
   lastHashes: ({ input: string; hash: string } | undefined)[];
+  /** The context's `literalMergesSafe` (see ContextInfo). */
+  literalMergesSafe: boolean;
 };
+
+/**
+ * An N-Quads line whose blank nodes are markers, cut at them once when it is made: RDFC-1.0 writes
+ * it with other labels several times (`_:a`/`_:z` for each first-degree hash, then the canonical
+ * ones), and joining the pieces is cheaper than searching the line each time.
+ */
+type Line = {
+  text: string;
+  /** The text around the blank node labels (without their `_:`), or null when it has none. */
+  pieces: string[] | null;
+  /** The marker numbers of its blank nodes, in the order they appear. */
+  nodes: number[];
+};
+
+function lineOf(text: string): Line {
+  if (!text.includes('\u0000')) return { text, pieces: null, nodes: [] };
+  const pieces: string[] = [];
+  const nodes: number[] = [];
+  let from = 0;
+  for (const m of text.matchAll(MARKERS)) {
+    pieces.push(text.slice(from, m.index));
+    nodes.push(Number(m[1]));
+    from = m.index + m[0].length;
+  }
+  pieces.push(text.slice(from));
+  return { text, pieces, nodes };
+}
+
+/** The line with each blank node labelled by `label` (its text as it is when it has none). */
+function labelled(line: Line, label: (node: number) => string): string {
+  const pieces = line.pieces;
+  if (!pieces) return line.text;
+  let out = pieces[0]!;
+  for (let i = 0; i < line.nodes.length; i++) out += label(line.nodes[i]!) + pieces[i + 1]!;
+  return out;
+}
 
 type NQuadsApi = {
   parse(input: string): Quad[];
@@ -91,7 +139,11 @@ const SECURITY_CONTEXTS = new Set(['https://w3id.org/security/v1', 'https://w3id
 // ---------------------------------------------------------------------------------------------
 // Terms of the contexts in play (a superset: every key of every context object, recursively)
 
-type ContextInfo = { terms: ReadonlySet<string> } | { stock: true };
+/**
+ * What substitution needs to know of a document's contexts: every term they define, and whether
+ * two literals that give the same quad are always one value to jsonld (module comment).
+ */
+type ContextInfo = { terms: ReadonlySet<string>; literalMergesSafe: boolean } | { stock: true };
 const contextInfos = new Map<string, Promise<ContextInfo>>();
 
 async function contextInfo(contextKey: string, context: unknown): Promise<ContextInfo> {
@@ -107,6 +159,12 @@ async function collectTerms(context: unknown): Promise<ContextInfo> {
   const terms = new Set<string>();
   const seen = new Set<string>();
   let remoteOk = true;
+  // Whether two literals giving the same quad are always one value to jsonld (see the module
+  // comment): no `@index`, and no string value that names xsd:string (as a `@type`, a term or a
+  // `@vocab`-relative name) anywhere in the contexts. These are the bundled files only (an inline
+  // context goes the stock way), and every `@type` they hold was read when this was written: OB
+  // 3.0.0 and 3.0.1 type terms xsd:string (so they are not safe), no other names it.
+  let literalMergesSafe = true;
   const visit = async (value: unknown): Promise<void> => {
     if (typeof value === 'string') {
       if (seen.has(value)) return;
@@ -130,12 +188,17 @@ async function collectTerms(context: unknown): Promise<ContextInfo> {
     if (value === null || typeof value !== 'object') return;
     for (const [k, v] of Object.entries(value)) {
       terms.add(k);
+      if (k === '@index' || v === '@index' || (typeof v === 'string' && /(?:^|[:#/])string$/.test(v)))
+        literalMergesSafe = false;
       if ((k === '@context' || k === '@import') && v !== null) await visit(v);
       else if (v !== null && typeof v === 'object') await visitContextDocument(v);
     }
   };
+  // Named contexts only: what an inline one defines is not worth the care here.
+  const names = Array.isArray(context) ? context : [context];
+  if (!names.every((name) => typeof name === 'string')) return { stock: true };
   await visit(context);
-  return remoteOk ? { terms } : { stock: true };
+  return remoteOk ? { terms, literalMergesSafe } : { stock: true };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -163,10 +226,35 @@ function isPlainIri(value: string, terms: ReadonlySet<string>): boolean {
   return value.startsWith('//', colon + 1) || !terms.has(value.slice(0, colon));
 }
 
-function shapeOf(doc: Record<string, unknown>, terms: ReadonlySet<string>): Shape {
+/**
+ * Whether a value is what JSON.parse could give: the shape key is written with JSON.stringify,
+ * which would make NaN look like null and a Date like a string, and a probe could not copy an own
+ * `__proto__` key.
+ */
+function isPlainJson(value: unknown): boolean {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return true;
+  if (typeof value === 'number') return Number.isFinite(value);
+  if (typeof value !== 'object') return false;
+  if (Array.isArray(value)) {
+    if (Object.getPrototypeOf(value) !== Array.prototype) return false;
+    for (let i = 0; i < value.length; i++) if (!(i in value) || !isPlainJson(value[i])) return false;
+    return true;
+  }
+  const proto = Object.getPrototypeOf(value);
+  if ((proto !== Object.prototype && proto !== null) || Object.hasOwn(value, '__proto__')) return false;
+  for (const v of Object.values(value)) if (!isPlainJson(v)) return false;
+  return true;
+}
+
+/**
+ * The document's shape, or null when it has a `@context` below its top level or anything JSON
+ * could not hold (such documents go the stock way).
+ */
+function shapeOf(doc: Record<string, unknown>, terms: ReadonlySet<string>): Shape | null {
   const parts: string[] = [];
   const values: string[] = [];
   const iri: boolean[] = [];
+  let unsupported = false;
   const walk = (value: unknown): void => {
     if (typeof value === 'string') {
       const plain = isPlainIri(value, terms);
@@ -174,27 +262,39 @@ function shapeOf(doc: Record<string, unknown>, terms: ReadonlySet<string>): Shap
       values.push(value);
       iri.push(plain);
     } else if (Array.isArray(value)) {
+      if (Object.getPrototypeOf(value) !== Array.prototype) unsupported = true;
       parts.push('[');
-      for (const v of value) {
-        walk(v);
+      for (let i = 0; i < value.length; i++) {
+        if (!(i in value)) unsupported = true;
+        walk(value[i]);
         parts.push(',');
       }
       parts.push(']');
     } else if (value !== null && typeof value === 'object') {
+      const proto = Object.getPrototypeOf(value);
+      if (
+        (proto !== Object.prototype && proto !== null) ||
+        Object.hasOwn(value, '__proto__') ||
+        (value !== doc && Object.hasOwn(value, '@context'))
+      )
+        unsupported = true;
       parts.push('{');
       for (const [k, v] of Object.entries(value)) {
         parts.push(JSON.stringify(k), ':');
-        if (structural(k)) parts.push(JSON.stringify(v) ?? 'undefined');
-        else walk(v);
+        if (structural(k)) {
+          if (!isPlainJson(v)) unsupported = true;
+          parts.push(JSON.stringify(v));
+        } else walk(v);
         parts.push(',');
       }
       parts.push('}');
     } else {
-      parts.push(JSON.stringify(value) ?? 'undefined');
+      if (!isPlainJson(value)) unsupported = true;
+      parts.push(JSON.stringify(value));
     }
   };
   walk(doc);
-  return { key: parts.join(''), values, iri };
+  return unsupported ? null : { key: parts.join(''), values, iri };
 }
 
 /** The document with each slot's value replaced by its sentinel, except the pinned ones. */
@@ -248,6 +348,7 @@ async function compile(
   doc: Record<string, unknown>,
   shape: Shape,
   entry: ShapeEntry,
+  literalMergesSafe: boolean,
 ): Promise<Template | null> {
   for (let attempt = 0; attempt < 8; attempt++) {
     const pinned = new Set(entry.pinned);
@@ -266,6 +367,10 @@ async function compile(
         base: null,
         safe: true,
       });
+      // A quad the stock stack gives twice must stay twice, and substitution drops duplicates; a
+      // NUL would be taken for a blank node marker: neither template is made.
+      const lines = canonical.split('\n');
+      if (canonical.includes('\u0000') || new Set(lines).size !== lines.length) return null;
       quads = NQuads.parse(canonical);
     } catch (err) {
       // Safe mode refuses some sentinels where only a term or an IRI may stand (`proofPurpose`
@@ -324,6 +429,7 @@ async function compile(
       slotsOf: [],
       lastLines: [],
       lastHashes: [],
+      literalMergesSafe,
     };
     for (const q of quads) {
       const t: Template['quads'][number] = [
@@ -336,7 +442,7 @@ async function compile(
       if (slotted) template.hasSlots = true;
       template.quads.push(t);
       template.lines.push(
-        slotted ? null : NQuads.serializeQuadComponents(t[0].term, t[1].term, t[2].term, t[3].term),
+        slotted ? null : lineOf(NQuads.serializeQuadComponents(t[0].term, t[1].term, t[2].term, t[3].term)),
       );
       template.slotsOf.push(t.filter((c) => c.slot >= 0).map((c) => c.slot));
       template.lastLines.push(undefined);
@@ -362,18 +468,20 @@ const markerNumber = (value: string) => Number(value.slice(1, -1));
 // eslint-disable-next-line no-control-regex -- the markers are NUL-delimited on purpose
 const MARKERS = /_:\u0000(\d+)\u0000/g;
 
+/** A template with a document's values put in: its N-Quads lines (blank nodes as markers). */
+type Substituted = { lines: Line[]; quads: number[] };
+
 /**
- * RDFC-1.0 of a template's quads when every blank node's first-degree hash is unique (the spec's
- * simple case, and Laurel's usual one): canonical labels in the order of those hashes, as
- * rdf-canonize issues them. Serialising, hashing and sorting are rdf-canonize's own (its
- * serialiser, SHA-256 over the sorted lines, JavaScript's default sort). Null when two blank
- * nodes share a hash (identical pieces of evidence): the n-degree algorithm is rdf-canonize's.
+ * The template's quads with `values` in the slots, as N-Quads lines, each quad once (see the
+ * module comment for when a duplicate may be dropped); null when the document must go the stock
+ * way because jsonld might keep both of two equal quads.
  */
-function canonizeSimple(template: Template, values: readonly string[]): string | null {
+function substitute(template: Template, values: readonly string[]): Substituted | null {
   const fill = (c: TemplateTerm): Term => (c.slot < 0 ? c.term : { ...c.term, value: values[c.slot]! });
-  const lines: string[] = [];
-  const byBlankNode: string[][] = Array.from({ length: template.blankNodeCount }, () => []);
-  const seen = template.hasSlots ? new Set<string>() : null;
+  const lines: Line[] = [];
+  const quads: number[] = [];
+  // The template holds no quad twice (compile makes sure): only lines with slots can repeat.
+  const seen = template.hasSlots ? new Map<string, number>() : null;
   for (let q = 0; q < template.quads.length; q++) {
     let line = template.lines[q]!;
     if (line === null) {
@@ -384,33 +492,66 @@ function canonizeSimple(template: Template, values: readonly string[]): string |
       if (last && slots.every((slot, k) => last.values[k] === values[slot])) line = last.line;
       else {
         const [s, p, o, g] = template.quads[q]!;
-        line = NQuads.serializeQuadComponents(fill(s), fill(p), fill(o), fill(g));
+        line = lineOf(NQuads.serializeQuadComponents(fill(s), fill(p), fill(o), fill(g)));
         template.lastLines[q] = { values: slots.map((slot) => values[slot]!), line };
       }
     }
     if (seen) {
-      if (seen.has(line)) continue;
-      seen.add(line);
+      const earlier = seen.get(line.text);
+      if (earlier !== undefined) {
+        if (!mergesAsJsonLd(template, earlier, q)) return null;
+        continue;
+      }
+      seen.set(line.text, q);
     }
     lines.push(line);
-    for (const b of template.blankNodesOf[q]!) byBlankNode[b]!.push(line);
+    quads.push(q);
+  }
+  return { lines, quads };
+}
+
+/**
+ * Whether jsonld's node map would make one value of quads `a` and `b` of a template, given that
+ * they came out equal: node references are compared by `@id` alone; two literals only when both
+ * are slots (plain strings under a term, so no `@index` and no `@type` but the term's) and no
+ * context in play could make a term's string typed and another's not.
+ */
+function mergesAsJsonLd(template: Template, a: number, b: number): boolean {
+  const objectA = template.quads[a]![2];
+  const objectB = template.quads[b]![2];
+  if (objectA.term.termType === 'NamedNode') return true;
+  return (
+    objectA.term.termType === 'Literal' &&
+    objectA.slot >= 0 &&
+    objectB.slot >= 0 &&
+    template.literalMergesSafe
+  );
+}
+
+/**
+ * RDFC-1.0 of substituted lines when every blank node's first-degree hash is unique (the spec's
+ * simple case, and Laurel's usual one): canonical labels in the order of those hashes, as
+ * rdf-canonize issues them. Serialising, hashing and sorting are rdf-canonize's own (its
+ * serialiser, SHA-256 over the sorted lines, JavaScript's default sort). Null when two blank
+ * nodes share a hash (identical pieces of evidence): the n-degree algorithm is rdf-canonize's.
+ */
+function canonizeSimple(template: Template, substituted: Substituted): string | null {
+  const { lines } = substituted;
+  const byBlankNode: Line[][] = Array.from({ length: template.blankNodeCount }, () => []);
+  for (let i = 0; i < lines.length; i++) {
+    for (const b of template.blankNodesOf[substituted.quads[i]!]!) byBlankNode[b]!.push(lines[i]!);
   }
   const hashes: string[] = [];
   const owner = new Map<string, number>();
   for (let b = 0; b < byBlankNode.length; b++) {
-    const own = `_:${marker(b)}`;
-    const related = byBlankNode[b]!;
-    for (let i = 0; i < related.length; i++) {
-      const line = related[i]!.replaceAll(own, '_:a');
-      related[i] = line.includes('\u0000') ? line.replace(MARKERS, '_:z') : line;
-    }
+    const related = byBlankNode[b]!.map((line) => labelled(line, (n) => (n === b ? '_:a' : '_:z')));
     related.sort();
     const input = related.join('');
     const last = template.lastHashes[b];
     let hash: string;
     if (last && last.input === input) hash = last.hash;
     else {
-      hash = createHash('sha256').update(input, 'utf8').digest('hex');
+      hash = sha256Hex(input);
       template.lastHashes[b] = { input, hash };
     }
     if (owner.has(hash)) return null;
@@ -420,12 +561,9 @@ function canonizeSimple(template: Template, values: readonly string[]): string |
   const labels = new Array<string>(byBlankNode.length);
   hashes.sort();
   for (let i = 0; i < hashes.length; i++) labels[owner.get(hashes[i]!)!] = `_:c14n${i}`;
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!;
-    if (line.includes('\u0000')) lines[i] = line.replace(MARKERS, (_label, n: string) => labels[Number(n)]!);
-  }
-  lines.sort();
-  return lines.join('');
+  const canonical = lines.map((line) => labelled(line, (n) => labels[n]!));
+  canonical.sort();
+  return canonical.join('');
 }
 
 function errorDetails(err: unknown): string {
@@ -438,35 +576,13 @@ function errorDetails(err: unknown): string {
 
 const sentinelsIn = (text: string) => [...text.matchAll(SENTINELS)].map((m) => Number(m[1] ?? m[2]));
 
-function instantiate(template: Template, values: readonly string[]): Quad[] {
+/** The substituted quads as terms, for rdf-canonize's n-degree path. */
+function instantiate(template: Template, values: readonly string[], substituted: Substituted): Quad[] {
   const fill = (c: TemplateTerm): Term => (c.slot < 0 ? c.term : { ...c.term, value: values[c.slot]! });
-  if (!template.hasSlots)
-    return template.quads.map(([s, p, o, g]) => ({
-      subject: s.term,
-      predicate: p.term,
-      object: o.term,
-      graph: g.term,
-    }));
-  const out: Quad[] = [];
-  const keys = new Set<string>();
-  for (const [s, p, o, g] of template.quads) {
-    const quad = { subject: fill(s), predicate: fill(p), object: fill(o), graph: fill(g) };
-    const key = [
-      quad.subject.termType,
-      quad.subject.value,
-      quad.predicate.value,
-      quad.object.termType,
-      quad.object.value,
-      quad.object.datatype?.value ?? '',
-      quad.object.language ?? '',
-      quad.graph.termType,
-      quad.graph.value,
-    ].join('\u0000');
-    if (keys.has(key)) continue;
-    keys.add(key);
-    out.push(quad);
-  }
-  return out;
+  return substituted.quads.map((q) => {
+    const [s, p, o, g] = template.quads[q]!;
+    return { subject: fill(s), predicate: fill(p), object: fill(o), graph: fill(g) };
+  });
 }
 
 /** Counts of how documents were canonicalised, for the bench and tests. */
@@ -496,6 +612,7 @@ async function templated(doc: Record<string, unknown>): Promise<string | null> {
   const info = await contextInfo(JSON.stringify(context) ?? '', context);
   if ('stock' in info) return null;
   const shape = shapeOf(doc, info.terms);
+  if (!shape) return null;
   let entry = shapes.get(shape.key);
   if (!entry) entry = { pinned: new Set(), templates: new Map() };
   remember(shapes, shape.key, entry, MAX_SHAPES);
@@ -503,7 +620,7 @@ async function templated(doc: Record<string, unknown>): Promise<string | null> {
   let pending = entry.templates.get(key);
   if (!pending) {
     canonicalStats.compiled++;
-    pending = compile(doc, shape, entry);
+    pending = compile(doc, shape, entry, info.literalMergesSafe);
     // compile may pin more slots: file the template under the key it was made for.
     const made = await pending;
     key = templateKey(shape, entry.pinned);
@@ -512,11 +629,13 @@ async function templated(doc: Record<string, unknown>): Promise<string | null> {
   remember(entry.templates, key, pending, MAX_TEMPLATES_PER_SHAPE);
   const template = await pending;
   if (!template) return null;
+  const substituted = substitute(template, shape.values);
+  if (!substituted) return null;
   canonicalStats.templated++;
-  const simple = canonizeSimple(template, shape.values);
+  const simple = canonizeSimple(template, substituted);
   if (simple !== null) return simple;
   canonicalStats.nDegree++;
-  return canonizeDataset(instantiate(template, shape.values), {
+  return canonizeDataset(instantiate(template, shape.values, substituted), {
     algorithm: 'RDFC-1.0',
     format: 'application/n-quads',
   });

@@ -4,8 +4,9 @@ import { cryptosuite } from '@digitalbazaar/eddsa-rdfc-2022-cryptosuite';
 import type { Ed25519KeyPair } from '@digitalbazaar/ed25519-multikey';
 import * as vc from '@digitalbazaar/vc';
 import { canonizeDocument } from './canonicalTemplates.js';
-import { CONTEXT } from './contexts.js';
+import { CONTEXT, CONTEXTS } from './contexts.js';
 import { isBundledLoader, type DocumentLoader } from './documentLoader.js';
+import { sha256Bytes } from './sha256.js';
 
 type SignOptions = {
   credential: Record<string, unknown>;
@@ -110,11 +111,16 @@ const proofHashes = new Map<string, Promise<Buffer>>();
 
 /**
  * The hash of the proof options' canonical N-Quads. They differ only by key and by second
- * (`created`), so credentials signed together share them: the last few are kept (for loaders
- * whose contexts are the bundled ones, so that the options alone decide the hash).
+ * (`created`), so credentials signed together share them: the last few are kept (when the loader
+ * answers bundled contexts first and the options name only those, so that the options alone
+ * decide the hash).
  */
 function proofOptionsHash(options: Record<string, unknown>, documentLoader: DocumentLoader): Promise<Buffer> {
-  if (!isBundledLoader(documentLoader)) return canonizeDocument(options, documentLoader).then(sha256);
+  const contexts = options['@context'];
+  const bundled =
+    isBundledLoader(documentLoader) &&
+    (Array.isArray(contexts) ? contexts : [contexts]).every((c) => typeof c === 'string' && CONTEXTS.has(c));
+  if (!bundled) return canonizeDocument(options, documentLoader).then(sha256);
   const cacheKey = JSON.stringify(options);
   let hash = proofHashes.get(cacheKey);
   if (!hash) {
@@ -145,7 +151,11 @@ function clonePlain<T>(value: T): T {
     const proto = Object.getPrototypeOf(v);
     if (proto !== Object.prototype && proto !== null) throw NOT_PLAIN;
     const out: Record<string, unknown> = {};
-    for (const key of Object.keys(v)) out[key] = copy((v as Record<string, unknown>)[key]);
+    for (const key of Object.keys(v)) {
+      // Assigning an own `__proto__` key would set the copy's prototype instead.
+      if (key === '__proto__') throw NOT_PLAIN;
+      out[key] = copy((v as Record<string, unknown>)[key]);
+    }
     return out;
   };
   try {
@@ -157,7 +167,7 @@ function clonePlain<T>(value: T): T {
 }
 const NOT_PLAIN = new Error('not a plain JSON value');
 
-const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest();
+const sha256 = sha256Bytes;
 
 /** `created` as data-integrity writes it: ISO 8601 without milliseconds. */
 const w3cDate = (date: Date) => `${date.toISOString().slice(0, -5)}Z`;
