@@ -6,6 +6,7 @@ import { badgeCollectionModel } from './badgeCollection.js';
 import { badgeSharingModel } from './badgeSharing.js';
 import { courseModel } from './course.js';
 import { credentialModel } from './credential.js';
+import { digestSubscriptionModel } from './digestSubscription.js';
 import { importedBadgeModel } from './importedBadge.js';
 import { issuerProfileModel } from './issuerProfile.js';
 import { learnerNoticeModel } from './learnerNotice.js';
@@ -55,6 +56,8 @@ export function createModels(connection: Connection) {
     badgeCollections: badgeCollectionModel(connection),
     providerSettings: providerSettingsModel(connection),
     providerEvents: providerEventModel(connection),
+    // Instructors' weekly digests (src/mail/digest.ts).
+    digestSubscriptions: digestSubscriptionModel(connection),
   };
 }
 
