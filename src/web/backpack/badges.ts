@@ -13,6 +13,7 @@ import { setFrameAncestors } from '../framing.js';
 import { imageOf } from '../course/instructor.js';
 import { loadOwnCredential } from './own.js';
 import { importedBadges } from './imports.js';
+import { recordOfImports, withImportActivity } from './recordImports.js';
 import { BACKPACK, backpackOf, formBody, requireBackpackCsrf } from './session.js';
 import type { RequestHandler } from 'express';
 
@@ -39,6 +40,8 @@ export function badgePagesRouter(ctx: Context, session: RequestHandler): Router 
   router.get(BACKPACK, session, async (_req, res) => {
     const bp = backpackOf(res);
     const record = await learnerRecord(ctx, bp.session.people);
+    // Badges earned elsewhere, with their last verification (each one's page verifies it again).
+    const imported = recordOfImports(await importedBadges(ctx, res));
     res.render('backpack/record', {
       title: 'My record',
       csrf: bp.csrf,
@@ -58,7 +61,8 @@ export function badgePagesRouter(ctx: Context, session: RequestHandler): Router 
         courseTitle: p.courseTitle,
         percent: p.percent,
       })),
-      activity: record.activity.map((a) => ({ ...a, on: formatDate(a.at) })),
+      activity: withImportActivity(record.activity, imported).map((a) => ({ ...a, on: formatDate(a.at) })),
+      imported,
     });
   });
 
