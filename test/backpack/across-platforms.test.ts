@@ -6,7 +6,7 @@
 import { createMailer } from '../../src/mail/mailer.js';
 import { sendLearnerNotices } from '../../src/mail/notices.js';
 import type { TestLaurel } from '../support/laurel.js';
-import { launch, parseForms, type TestPlatform } from '../support/lms-platform/index.js';
+import { launch, parseForms } from '../support/lms-platform/index.js';
 import { startLaurelForLti, startRegisteredPlatform, type RegisteredPlatform } from '../lti/helpers.js';
 import { waitFor } from '../openbadges/support.js';
 import { activeTemplate, awardIssued, backpackLinkOf, Visitor } from './helpers.js';
