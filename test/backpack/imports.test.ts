@@ -120,6 +120,16 @@ describe('importing badges earned elsewhere', () => {
     const failed = one!.verification.checks.filter((c) => !c.ok);
     expect(failed.length).toBeGreaterThan(0);
     for (const check of failed) expect(section).toContain(check.message);
+    // A badge naming no https picture gets a default one, for its holder only.
+    const picture = `/backpack/imports/${String(two!._id)}/picture.svg`;
+    expect(section).toContain(`<img src="${picture}"`);
+    const svg = await ada.get(picture);
+    expect(svg.status).toBe(200);
+    expect(svg.headers.get('content-type')).toMatch(/^image\/svg\+xml/);
+    expect(svg.body).toContain('<svg');
+    const grace = new Visitor(t);
+    await grace.get(await backpackLinkOf(p, p.demo!.users.grace.sub));
+    expect((await grace.get(picture)).status).toBe(404);
     const activity = body.slice(body.indexOf('Recent activity'));
     expect(activity).toContain('Added “Imported two”, earned elsewhere');
     expect(activity).toContain('Earned the badge “Imported two”');
