@@ -133,6 +133,7 @@ export function badgePagesRouter(ctx: Context, session: RequestHandler): Router 
               credentialId: id,
               url: shareUrl,
               embedUrl: `${base}${BACKPACK}/embed/${id}${key}`,
+              imageUrl: `${base}/credentials/${id}/image.png${key}`,
             }),
           }
         : null,
