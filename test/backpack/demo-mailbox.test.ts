@@ -7,7 +7,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { JOBS } from '../../src/jobs/names.js';
-import { mailboxRouter, RecordingMailer } from '../support/demo-mailbox.js';
+import { digestsNow, mailboxRouter, RecordingMailer } from '../support/demo-mailbox.js';
+import { subscribeToDigest } from '../../src/mail/digest.js';
 import type { TestLaurel } from '../support/laurel.js';
 import { decodeEntities, launch, parseForms, type TestPlatform } from '../support/lms-platform/index.js';
 import { startLaurelForLti, startRegisteredPlatform, type RegisteredPlatform } from '../lti/helpers.js';
@@ -27,7 +28,12 @@ describe('the demo’s mailbox', () => {
     moodle = await startRegisteredPlatform(t, 'moodle');
     p = moodle.platform;
     await launch(p, { courseId: p.demo!.courses.chemistry.id, sub: p.demo!.users.ada.sub });
-    const app = express().use(mailboxRouter(mailbox, { lmsUrl: () => 'http://lms.example/' }));
+    const app = express().use(
+      mailboxRouter(mailbox, {
+        lmsUrl: () => 'http://lms.example/',
+        sendDigestsNow: () => digestsNow(t.laurel.ctx, mailbox),
+      }),
+    );
     server = app.listen(0, '127.0.0.1');
     await new Promise((r) => server.once('listening', r));
     pageUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/laurel-mail`;
@@ -76,5 +82,31 @@ describe('the demo’s mailbox', () => {
     const record = await visitor.get('/backpack');
     expect(record.body).toContain('Signed in as ada@example.edu');
     expect(record.body).toContain('Lab star');
+  });
+
+  it('sends the instructors’ digests on demand, as if the week were over', async () => {
+    const iris = await launch(p, {
+      courseId: p.demo!.courses.chemistry.id,
+      sub: p.demo!.users.instructor.sub,
+    });
+    expect(iris.status).toBe(200);
+    const person = await t.laurel.ctx.models.people.findOne({ email: 'iris@example.edu' }).lean();
+    const course = await t.laurel.ctx.models.courses.findOne({ title: 'Chemistry 101' }).lean();
+    await subscribeToDigest(t.laurel.ctx, {
+      platformId: person!.platformId,
+      courseRef: course!._id,
+      personId: person!._id,
+    });
+    // Something happens in the course after the instructor opted in.
+    await launch(p, { courseId: p.demo!.courses.chemistry.id, sub: p.demo!.users.grace.sub });
+    await awardIssued(t, await activeTemplate(t, moodle, 'Safety first'), p.demo!.users.grace.sub);
+    const form = parseForms(await mailboxPage()).find((f) => f.action.endsWith('/laurel-mail/digests'));
+    expect(form).toBeDefined();
+    const answer = await fetch(new URL(form!.action, pageUrl), { method: 'POST', redirect: 'manual' });
+    expect(answer.status).toBe(303);
+    const digest = mailbox.mails.find((m) => m.to === 'iris@example.edu');
+    expect(digest?.subject).toMatch(/^Badges in Chemistry 101: the week to /);
+    expect(digest?.text).toContain('- Safety first: Grace Hopper');
+    expect(await mailboxPage()).toContain('Badges in Chemistry 101');
   });
 });

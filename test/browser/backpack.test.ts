@@ -21,7 +21,7 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import type { Page } from 'playwright-core';
 import { digestUnsubscribeUrl, unsubscribeUrl } from '../../src/mail/unsubscribe.js';
-import { mailboxRouter, RecordingMailer } from '../support/demo-mailbox.js';
+import { digestsNow, mailboxRouter, RecordingMailer } from '../support/demo-mailbox.js';
 import { launch } from '../support/lms-platform/index.js';
 import { linksOf } from '../lti/helpers.js';
 import { waitFor } from '../openbadges/support.js';
@@ -172,7 +172,9 @@ it('the e-mail sign-in pages fit 375 px and pass axe', async () => {
 it('the unsubscribe pages, the instructor’s digest page and the demo’s mailbox fit 375 px and pass axe', async () => {
   const context = await browser.newContext({ viewport: { width: 375, height: 740 } });
   const page = await context.newPage();
-  const server = http.createServer(express().use(mailboxRouter(mailbox)));
+  const server = http.createServer(
+    express().use(mailboxRouter(mailbox, { sendDigestsNow: () => digestsNow(t.laurel.ctx, mailbox) })),
+  );
   try {
     await page.goto(unsubscribeUrl(t.laurel.config, 'grace@example.edu'));
     await check(page, 'backpack-unsubscribe');

@@ -1,4 +1,6 @@
 import { Router } from 'express';
+import type { Context } from '../../src/context.js';
+import { sendCourseDigests } from '../../src/mail/digest.js';
 import type { Mail, Mailer } from '../../src/mail/mailer.js';
 
 /**
@@ -29,7 +31,7 @@ const esc = (s: string) =>
 const linked = (text: string) =>
   esc(text).replace(/https?:\/\/[^\s<>"]+/g, (url) => `<a href="${url}">${url}</a>`);
 
-function page(mails: RecordedMail[], lmsUrl: string | undefined): string {
+function page(mails: RecordedMail[], lmsUrl: string | undefined, digestsAction: string | null): string {
   const list = mails.length
     ? mails
         .map(
@@ -51,23 +53,49 @@ article{border:1px solid #d0d7de;border-radius:8px;margin:1rem 0;padding:.5rem 1
 h2{font-size:1.15rem;margin:.5rem 0}.meta{color:#57606a;margin:0}
 pre{background:#f6f8fa;padding:.5rem;white-space:pre-wrap;overflow-wrap:anywhere}
 a{color:#0b5cad}:focus-visible{outline:3px solid #0b5cad;outline-offset:2px}
+button{font:inherit;padding:.5rem 1rem;min-height:44px;background:#0b5cad;color:#fff;border:0;border-radius:6px}
 iframe{width:100%;height:24rem;border:1px solid #d0d7de}
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 </style></head><body><main>
 <h1>Mails Laurel would send</h1>${lmsUrl ? `<p><a href="${esc(lmsUrl)}">Back to the LMS</a></p>` : ''}
 <p>SMTP_URL is unset, so Laurel sends no e-mail: this demo keeps what it would send (the last ${KEPT}, newest
 first). Its links work: a sign-in link signs in to the backpack, an unsubscribe link unsubscribes.</p>
+${
+  digestsAction
+    ? `<form method="post" action="${digestsAction}"><p>Instructors' weekly digests are sent once their week is over. <button type="submit">Send the digests now</button> (as if the week were over).</p></form>`
+    : ''
+}
 ${list}
 </main></body></html>`;
 }
 
+/** The demo's "send the digests now": every instructor's week is over, and a digest run goes. */
+export async function digestsNow(ctx: Context, mailer: Mailer): Promise<void> {
+  await ctx.models.digestSubscriptions.updateMany({}, { $set: { nextDueAt: new Date() } });
+  await sendCourseDigests(ctx, mailer);
+}
+
 export function mailboxRouter(
   mailer: RecordingMailer,
-  options: { basePath?: string; lmsUrl?: () => string | undefined } = {},
+  options: {
+    basePath?: string;
+    lmsUrl?: () => string | undefined;
+    /** Sends the instructors' digests now (the demo makes every week over first). */
+    sendDigestsNow?: () => Promise<void>;
+  } = {},
 ): Router {
+  const base = options.basePath ?? '/laurel-mail';
   const router = Router();
-  router.get(options.basePath ?? '/laurel-mail', (_req, res) => {
-    res.set('Cache-Control', 'no-store').type('html').send(page(mailer.mails, options.lmsUrl?.()));
+  const digests = options.sendDigestsNow;
+  router.get(base, (_req, res) => {
+    res
+      .set('Cache-Control', 'no-store')
+      .type('html')
+      .send(page(mailer.mails, options.lmsUrl?.(), digests ? `${base}/digests` : null));
   });
+  if (digests)
+    router.post(`${base}/digests`, (_req, res, next) => {
+      digests().then(() => res.redirect(303, base), next);
+    });
   return router;
 }

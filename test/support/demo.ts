@@ -13,7 +13,7 @@ import { saveSettings } from '../../src/providers/settings.js';
 import { syncTemplates } from '../../src/providers/sync.js';
 import { Types } from 'mongoose';
 import { Router } from 'express';
-import { mailboxRouter, RecordingMailer } from './demo-mailbox.js';
+import { digestsNow, mailboxRouter, RecordingMailer } from './demo-mailbox.js';
 
 /**
  * `npm run demo`: Laurel with an embedded database and development defaults, and two demo LMSs
@@ -73,7 +73,11 @@ async function startDemoPlatform(
   // Without SMTP_URL, the mails Laurel would send are shown on this LMS too (test/support/demo-mailbox.ts).
   if (mailbox) {
     const lmsUrl = () => (live.started ? `${live.started.url}/` : undefined);
-    const router = Router().use(options.extraPages.router, mailboxRouter(mailbox, { lmsUrl }));
+    const sendDigestsNow = () => digestsNow(laurel.ctx, mailbox);
+    const router = Router().use(
+      options.extraPages.router,
+      mailboxRouter(mailbox, { lmsUrl, sendDigestsNow }),
+    );
     options.extraPages = {
       router,
       links: [
