@@ -8,6 +8,7 @@ import type { ProgressDoc } from '../db/models/progress.js';
 import type { TemplateDoc } from '../db/models/template.js';
 import { visibleTemplateFilter } from '../courses/scope.js';
 import { isDuplicateKey } from '../errors.js';
+import { isCourseStaff } from '../lti/roles.js';
 import type { Mailer } from './mailer.js';
 import { digestIsEmpty, digestMail, type CourseDigest } from './messages.js';
 import { digestUnsubscribeUrl } from './unsubscribe.js';
@@ -179,8 +180,17 @@ async function sendOne(ctx: Context, mailer: Mailer, sub: DigestSubscriptionDoc)
     return outcome;
   };
   const instructor = await ctx.models.people
-    .findOne({ _id: sub.personId, platformId: sub.platformId }, { email: 1, name: 1 })
+    .findOne({ _id: sub.personId, platformId: sub.platformId }, { email: 1, name: 1, roles: 1 })
     .lean<PersonDoc>();
+  // Their course roles as last seen (a launch or a roster): one who no longer teaches the course
+  // no longer hears about its learners. No roles known (an LMS administrator, say): kept.
+  const roles = (instructor?.roles as unknown as Record<string, string[]> | undefined)?.[
+    String(sub.courseRef)
+  ];
+  if (roles?.length && !isCourseStaff(roles)) {
+    await ctx.models.digestSubscriptions.deleteOne({ _id: sub._id });
+    return 'skipped';
+  }
   const email = instructor?.email;
   if (!email) return done('skipped', 'the instructor has no e-mail address');
   if (await ctx.models.mailOptOuts.exists({ _id: email })) return done('skipped', 'the address unsubscribed');

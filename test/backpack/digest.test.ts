@@ -202,6 +202,29 @@ describe('the instructors’ weekly digest', () => {
     const page2 = await follow(t, digestPage);
     expect(page2.body).toContain('You do not receive the digest.');
   });
+  it('stops the digest of one who no longer teaches the course', async () => {
+    const home = await launch(p, {
+      courseId: p.demo!.courses.chemistry.id,
+      sub: p.demo!.users.instructor.sub,
+    });
+    const page = await follow(t, digestLinkOf(home.body));
+    expect((await submitForm(t, page.body)).status).toBe(303);
+    expect(await subscriptions()).toHaveLength(1);
+    // A later launch or roster sync sees Iris as a learner of the course.
+    const course = await t.laurel.ctx.models.courses.findOne({ title: 'Chemistry 101' }).lean();
+    await t.laurel.ctx.models.people.updateOne(
+      { email: 'iris@example.edu' },
+      { $set: { [`roles.${String(course!._id)}`]: ['Learner'] } },
+    );
+    await activeTemplate(t, moodle, 'After the change');
+    await gradeQuiz3(t, moodle, p.demo!.users.ada.sub);
+    await weekOver();
+    const sent = digests().length;
+    const run = await sendCourseDigests(t.laurel.ctx, createMailer(t.laurel.config));
+    expect(run).toEqual({ sent: 0, skipped: 1, failed: 0 });
+    expect(digests()).toHaveLength(sent);
+    expect(await subscriptions()).toHaveLength(0);
+  });
 });
 
 describe('without SMTP_URL', () => {
