@@ -19,7 +19,7 @@ import { publicRouter } from './web/public/index.js';
 import { framingPolicy } from './web/framing.js';
 import { adminRouter } from './web/admin/index.js';
 import { backpackRouter } from './web/backpack/index.js';
-import { createMailer } from './mail/mailer.js';
+import { createMailer, type Mailer } from './mail/mailer.js';
 import { defineMailJobs, scheduleMailJobs } from './mail/jobs.js';
 
 export type Laurel = {
@@ -39,7 +39,10 @@ export type Laurel = {
 };
 
 /** Composition root: database, job queue and web app, wired and listening. */
-export async function startLaurel(config: Config, options: { logger?: Logger } = {}): Promise<Laurel> {
+export async function startLaurel(
+  config: Config,
+  options: { logger?: Logger; mailer?: Mailer } = {},
+): Promise<Laurel> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const connection = await connectDatabase(config.mongodbUri);
   const models = createModels(connection);
@@ -58,7 +61,8 @@ export async function startLaurel(config: Config, options: { logger?: Logger } =
     now: () => new Date(),
   };
   defineJobs(ctx);
-  const mailer = createMailer(config);
+  // A given mailer (the demo records what it would send) stands in for SMTP_URL's.
+  const mailer = options.mailer ?? createMailer(config);
   defineMailJobs(ctx, mailer);
   const lti = await createLti(ctx, connection);
   defineLtiJobs(ctx, { nrps: lti.provider.NamesAndRoles });
@@ -78,7 +82,7 @@ export async function startLaurel(config: Config, options: { logger?: Logger } =
     app.use(framingPolicy(ctx));
     app.use('/api/v1', apiRouter(ctx, { platformHooks: lti.platformHooks, ltiProvider: lti.provider }));
     lti.mount(app);
-    app.use(courseRouter(ctx, lti));
+    app.use(courseRouter(ctx, lti, { mailOn: mailer !== null }));
     app.use(publicRouter(ctx));
     app.use(adminRouter(ctx, { platformHooks: lti.platformHooks }));
     app.use(backpackRouter(ctx, { ltiDb: lti.db, mailer }));

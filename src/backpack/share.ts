@@ -13,6 +13,8 @@ export type ShareInput = {
   url: string;
   /** The embed card's URL (an iframe). */
   embedUrl: string;
+  /** The badge's public picture (baked PNG), for the HTML snippet that needs no frame. */
+  imageUrl?: string;
 };
 
 const escape = (s: string) =>
@@ -40,5 +42,11 @@ export function shareLinks(s: ShareInput) {
       `<iframe src="${escape(s.embedUrl)}" title="${escape(`Badge: ${s.badgeName}`)}" ` +
       `style="width:100%;max-width:360px;height:420px;border:0" loading="lazy"></iframe>`,
     embedUrl: s.embedUrl,
+    // For sites that allow no iframe: the picture and the name, each linked to the badge's page.
+    snippetHtml: s.imageUrl
+      ? `<a href="${escape(s.url)}"><img src="${escape(s.imageUrl)}" alt="${escape(`Badge: ${s.badgeName}`)}" ` +
+        `width="120" height="120" style="max-width:100%;height:auto"></a>\n` +
+        `<p><a href="${escape(s.url)}">${escape(s.badgeName)}</a>, awarded by ${escape(s.issuerName)}</p>`
+      : null,
   };
 }

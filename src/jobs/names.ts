@@ -26,6 +26,8 @@ export const JOBS = {
   syncProviderTemplates: 'sync-provider-templates',
   /** Reads back issued Accredible credentials (Accredible has no webhooks). */
   reconcileAccredible: 'reconcile-accredible',
+  /** Sends instructors' weekly digests of their courses whose week is over (src/mail/digest.ts). */
+  sendCourseDigests: 'send-course-digests',
 } as const;
 
 export type JobName = (typeof JOBS)[keyof typeof JOBS];

@@ -106,6 +106,35 @@ describe('importing badges earned elsewhere', () => {
     expect(page.body).toContain('Failed:');
   });
 
+  it('My Record lists them beside the badges earned here, with their verification, and their additions', async () => {
+    const page = await ada.get('/backpack');
+    expect(page.status).toBe(200);
+    const body = decodeEntities(page.body);
+    const section = body.slice(body.indexOf('Badges earned elsewhere'), body.indexOf('In progress'));
+    const one = await t.laurel.ctx.models.importedBadges.findOne({ name: 'Imported one' }).lean();
+    const two = await t.laurel.ctx.models.importedBadges.findOne({ name: 'Imported two' }).lean();
+    expect(section).toContain(`<a href="/backpack/imports/${String(two!._id)}">Imported two</a>`);
+    expect(section).toMatch(/Imported two<\/a><br><span class="muted">[^<]*Verified on <time/);
+    // The revoked one, as its page found it last, with the verifier's reason.
+    expect(section).toMatch(/Imported one<\/a><br><span class="muted">[^<]*Did not verify on <time/);
+    const failed = one!.verification.checks.filter((c) => !c.ok);
+    expect(failed.length).toBeGreaterThan(0);
+    for (const check of failed) expect(section).toContain(check.message);
+    // A badge naming no https picture gets a default one, for its holder only.
+    const picture = `/backpack/imports/${String(two!._id)}/picture.svg`;
+    expect(section).toContain(`<img src="${picture}"`);
+    const svg = await ada.get(picture);
+    expect(svg.status).toBe(200);
+    expect(svg.headers.get('content-type')).toMatch(/^image\/svg\+xml/);
+    expect(svg.body).toContain('<svg');
+    const grace = new Visitor(t);
+    await grace.get(await backpackLinkOf(p, p.demo!.users.grace.sub));
+    expect((await grace.get(picture)).status).toBe(404);
+    const activity = body.slice(body.indexOf('Recent activity'));
+    expect(activity).toContain('Added “Imported two”, earned elsewhere');
+    expect(activity).toContain('Earned the badge “Imported two”');
+  });
+
   it('refuses a form without its CSRF token, with no badge or two, and another learner’s badge', async () => {
     const json = await credentialJson(ids[2]!);
     const before = await t.laurel.ctx.models.importedBadges.countDocuments({});

@@ -109,6 +109,13 @@ describe('the learner’s backpack pages', () => {
     // The embed code is shown as text: an iframe of the card.
     expect(page.body).not.toContain('<iframe');
     expect(body).toContain(`<iframe src="${t.laurel.config.publicUrl}/backpack/embed/${credentialId}"`);
+    // And an HTML snippet without a frame: the public picture and name, linked to the public page.
+    const image = `${publicUrl}/image.png`;
+    expect(body).toContain(`<a href="${publicUrl}"><img src="${image}" alt="Badge: Lab star"`);
+    expect(body).toContain(`<p><a href="${publicUrl}">Lab star</a>, awarded by `);
+    const png = await fetch(image);
+    expect(png.status).toBe(200);
+    expect(png.headers.get('content-type')).toBe('image/png');
   });
 
   it('downloads the baked PNG and SVG and the OB 3.0 JSON', async () => {

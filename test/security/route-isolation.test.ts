@@ -51,6 +51,7 @@ const POLICY: [RegExp, Access][] = [
   [/^\w+ \/api\/v1\//, 'admin-api'],
   [/^GET \/(credentials|issuers|achievements|status-lists|images|ob2\/\w+)\/:id(\/.*)?$/, 'public-document'],
   [/^GET \/backpack\/(shared\/:shareId(\/embed)?|embed\/:id)$/, 'public-document'],
+  [/^GET \/backpack\/records\/:shareId(\/clr\.json)?$/, 'public-document'],
   [/^\w+ \/course\/admin(\/.*)?$/, 'course-admin'],
   [/^\w+ \/course\/(instructor|deep-link)(\/.*)?$/, 'course-staff'],
   [/^GET \/course(\/learner(\/status)?)?$/, 'course-launch'],

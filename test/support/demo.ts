@@ -12,6 +12,8 @@ import { FakeCredly } from './fakes/credly.js';
 import { saveSettings } from '../../src/providers/settings.js';
 import { syncTemplates } from '../../src/providers/sync.js';
 import { Types } from 'mongoose';
+import { Router } from 'express';
+import { digestsNow, mailboxRouter, RecordingMailer } from './demo-mailbox.js';
 
 /**
  * `npm run demo`: Laurel with an embedded database and development defaults, and two demo LMSs
@@ -27,6 +29,7 @@ async function startDemoPlatform(
   laurel: Laurel,
   flavour: Flavour,
   port: number,
+  mailbox: RecordingMailer | null = null,
 ): Promise<{ platform: TestPlatform; webhookSecret: string }> {
   // Filled in once the platform runs and is registered; the event panel reads them on each request.
   const live: { registered?: { id: string; webhookSecret: string }; started?: TestPlatform } = {};
@@ -67,6 +70,22 @@ async function startDemoPlatform(
       ],
     },
   };
+  // Without SMTP_URL, the mails Laurel would send are shown on this LMS too (test/support/demo-mailbox.ts).
+  if (mailbox) {
+    const lmsUrl = () => (live.started ? `${live.started.url}/` : undefined);
+    const sendDigestsNow = () => digestsNow(laurel.ctx, mailbox);
+    const router = Router().use(
+      options.extraPages.router,
+      mailboxRouter(mailbox, { lmsUrl, sendDigestsNow }),
+    );
+    options.extraPages = {
+      router,
+      links: [
+        ...options.extraPages.links,
+        { href: '/laurel-mail', label: 'Mails Laurel would send (SMTP_URL is unset)' },
+      ],
+    };
+  }
   let platform: TestPlatform;
   try {
     platform = await startTestPlatform({ ...options, port });
@@ -165,10 +184,12 @@ async function demo(): Promise<void> {
     }
     throw err;
   }
-  const laurel = await startLaurel(config);
+  // Without SMTP_URL the demo keeps the mails Laurel would send and shows them (/laurel-mail).
+  const mailbox = config.smtpUrl ? null : new RecordingMailer();
+  const laurel = await startLaurel(config, mailbox ? { mailer: mailbox } : {});
   const base = Number(port) || 0;
-  const moodle = await startDemoPlatform(laurel, 'moodle', base ? base + 1 : 0);
-  const canvas = await startDemoPlatform(laurel, 'canvas', base ? base + 2 : 0);
+  const moodle = await startDemoPlatform(laurel, 'moodle', base ? base + 1 : 0, mailbox);
+  const canvas = await startDemoPlatform(laurel, 'canvas', base ? base + 2 : 0, mailbox);
   const moodleId = await laurel.ctx.models.platforms
     .findOne({ issuer: moodle.platform.issuer, clientId: moodle.platform.clientId }, { _id: 1 })
     .lean();
@@ -185,6 +206,9 @@ async function demo(): Promise<void> {
     `    Moodle-like LMS: ${moodle.platform.url}/   (Chemistry 101, World History)`,
     `    Canvas-like LMS: ${canvas.platform.url}/`,
     `  Play the LMS (send grades and completions): ${moodle.platform.url}/lms-panel and ${canvas.platform.url}/lms-panel`,
+    mailbox
+      ? `  Mails Laurel would send (SMTP_URL is unset, so none is sent): ${moodle.platform.url}/laurel-mail`
+      : '  Laurel sends its mail through SMTP_URL.',
     "  The two are other sites than Laurel: where the browser keeps Laurel's cookies out of their frame,",
     '  the Canvas-like LMS keeps the sign-in in its platform storage, and with the Moodle-like one Laurel',
     '  asks for storage access or continues in a new window.',

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { loadConfig } from '../../src/config.js';
 import { startLaurel, type Laurel } from '../../src/laurel.js';
+import type { Mailer } from '../../src/mail/mailer.js';
 import { withDevDefaults } from './dev-env.js';
 import { startTestDatabase, type TestDatabase } from './database.js';
 
@@ -11,7 +12,7 @@ export type TestLaurel = { laurel: Laurel; db: TestDatabase; url: string; stop()
 /** Laurel on a free port and a database of its own, quiet unless LAUREL_TEST_LOG is set. */
 export async function startTestLaurel(
   env: Record<string, string> = {},
-  options: { logger?: Logger } = {},
+  options: { logger?: Logger; mailer?: Mailer } = {},
 ): Promise<TestLaurel> {
   const db = await startTestDatabase();
   try {
@@ -29,7 +30,10 @@ export async function startTestLaurel(
     );
     const config = loadConfig(full);
     const logger = options.logger ?? pino({ level: process.env.LAUREL_TEST_LOG ?? 'silent' });
-    const laurel = await startLaurel(config, { logger });
+    const laurel = await startLaurel(config, {
+      logger,
+      ...(options.mailer ? { mailer: options.mailer } : {}),
+    });
     return {
       laurel,
       db,

@@ -6,6 +6,7 @@ import { badgeCollectionModel } from './badgeCollection.js';
 import { badgeSharingModel } from './badgeSharing.js';
 import { courseModel } from './course.js';
 import { credentialModel } from './credential.js';
+import { digestSubscriptionModel } from './digestSubscription.js';
 import { importedBadgeModel } from './importedBadge.js';
 import { issuerProfileModel } from './issuerProfile.js';
 import { learnerNoticeModel } from './learnerNotice.js';
@@ -58,6 +59,8 @@ export function createModels(connection: Connection) {
     providerEvents: providerEventModel(connection),
     // What a learner shows of their learner record (src/records).
     learnerRecordShares: learnerRecordShareModel(connection),
+    // Instructors' weekly digests (src/mail/digest.ts).
+    digestSubscriptions: digestSubscriptionModel(connection),
   };
 }
 

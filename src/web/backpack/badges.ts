@@ -14,6 +14,7 @@ import { imageOf } from '../course/instructor.js';
 import { loadOwnCredential } from './own.js';
 import { importedBadges } from './imports.js';
 import { recordLinks } from './records.js';
+import { recordOfImports, withImportActivity } from './recordImports.js';
 import { BACKPACK, backpackOf, formBody, requireBackpackCsrf } from './session.js';
 import type { RequestHandler } from 'express';
 
@@ -43,6 +44,8 @@ export function badgePagesRouter(ctx: Context, session: RequestHandler): Router 
       learnerRecord(ctx, bp.session.people),
       recordLinks(ctx, bp.session.people),
     ]);
+    // Badges earned elsewhere, with their last verification (each one's page verifies it again).
+    const imported = recordOfImports(await importedBadges(ctx, res));
     res.render('backpack/record', {
       learnerRecords,
       title: 'My record',
@@ -63,7 +66,8 @@ export function badgePagesRouter(ctx: Context, session: RequestHandler): Router 
         courseTitle: p.courseTitle,
         percent: p.percent,
       })),
-      activity: record.activity.map((a) => ({ ...a, on: formatDate(a.at) })),
+      activity: withImportActivity(record.activity, imported).map((a) => ({ ...a, on: formatDate(a.at) })),
+      imported,
     });
   });
 
@@ -134,6 +138,7 @@ export function badgePagesRouter(ctx: Context, session: RequestHandler): Router 
               credentialId: id,
               url: shareUrl,
               embedUrl: `${base}${BACKPACK}/embed/${id}${key}`,
+              imageUrl: `${base}/credentials/${id}/image.png${key}`,
             }),
           }
         : null,

@@ -10,6 +10,7 @@ import type { VerificationResult } from '../../issuers/openbadges/verify.js';
 import { payloadOf, summaryOf, verifyPayload, type ImportInput } from '../../backpack/imports.js';
 import { ofPeople } from '../../backpack/sessions.js';
 import { sameToken } from '../../backpack/tokens.js';
+import { defaultBadgeSvg } from '../../images/defaultBadge.js';
 import { formatDate } from '../public/present.js';
 import { rateLimit } from '../public/rateLimit.js';
 import { BACKPACK, backpackOf, formBody, requireBackpackCsrf } from './session.js';
@@ -97,6 +98,8 @@ function view(doc: ImportedBadgeDoc) {
     issuerName: doc.issuerName,
     issuerUrl: doc.issuerUrl,
     imageUrl: doc.imageUrl,
+    // Its own picture when it names one over https, else a default picture made from its name.
+    picture: doc.imageUrl ?? `${BACKPACK}/imports/${String(doc._id)}/picture.svg`,
     format: doc.format,
     valid: doc.verification.valid,
     checks: checksOf(doc.verification.checks),
@@ -190,6 +193,13 @@ export function importsRouter(ctx: Context, session: RequestHandler): Router {
       nav: { badges: true },
       badge: view({ ...doc, verification }),
     });
+  });
+
+  router.get(`${BACKPACK}/imports/:id/picture.svg`, session, async (req, res) => {
+    const doc = await own(res, req.params.id as string);
+    res.setHeader('Cache-Control', 'private, max-age=3600');
+    res.setHeader('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; img-src data:");
+    res.type('image/svg+xml').send(defaultBadgeSvg(doc.name, String(doc._id)));
   });
 
   router.post(`${BACKPACK}/imports/:id/delete`, session, formBody, requireBackpackCsrf, async (req, res) => {

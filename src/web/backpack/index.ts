@@ -4,7 +4,7 @@ import type { Context } from '../../context.js';
 import type { LtiDatabase } from '../../lti/database.js';
 import { ltikOf, resolveLaunch } from '../../lti/session.js';
 import type { Mailer } from '../../mail/mailer.js';
-import { unsubscribeAddress } from '../../mail/unsubscribe.js';
+import { digestUnsubscribeId, unsubscribeAddress } from '../../mail/unsubscribe.js';
 import { closeSession, openSession } from '../../backpack/sessions.js';
 import { consumeSignIn, LINK_MINUTES, requestSignIn, SIGN_IN_PATH } from '../../backpack/signIn.js';
 import { looksLikeToken } from '../../backpack/tokens.js';
@@ -115,7 +115,8 @@ export function backpackRouter(ctx: Context, deps: BackpackDeps): Router {
 
   // Unsubscribing needs no session: the link's signature names the address (RFC 8058 one-click
   // unsubscribe posts to the same URL).
-  router.get(`${BACKPACK}/unsubscribe`, noStore, async (req, res) => {
+  router.get(`${BACKPACK}/unsubscribe`, noStore, async (req, res, next) => {
+    if (req.query.d !== undefined) return next();
     const email = unsubscribeAddress(ctx.config, req.query.e, req.query.s);
     if (!email) {
       res.status(404).render('backpack/unsubscribe', { title: 'Unsubscribe', invalid: true });
@@ -124,7 +125,8 @@ export function backpackRouter(ctx: Context, deps: BackpackDeps): Router {
     const done = Boolean(await ctx.models.mailOptOuts.exists({ _id: email }));
     res.render('backpack/unsubscribe', { title: 'Unsubscribe', email, done, action: req.originalUrl });
   });
-  router.post(`${BACKPACK}/unsubscribe`, noStore, linkLimit, formBody, async (req, res) => {
+  router.post(`${BACKPACK}/unsubscribe`, noStore, linkLimit, formBody, async (req, res, next) => {
+    if (req.query.d !== undefined) return next();
     const email = unsubscribeAddress(ctx.config, req.query.e, req.query.s);
     if (!email) {
       res.status(404).render('backpack/unsubscribe', { title: 'Unsubscribe', invalid: true });
@@ -136,6 +138,42 @@ export function backpackRouter(ctx: Context, deps: BackpackDeps): Router {
       { upsert: true },
     );
     res.render('backpack/unsubscribe', { title: 'Unsubscribe', email, done: true, justNow: true });
+  });
+
+  // An instructor's weekly digest of a course has its own link (`d`, the subscription): it stops
+  // that digest only.
+  const digestOf = async (req: Request) => {
+    const id = digestUnsubscribeId(ctx.config, req.query.d, req.query.s);
+    if (!id) return null;
+    const sub = await ctx.models.digestSubscriptions.findById(id, { courseRef: 1, platformId: 1 }).lean();
+    const course = sub
+      ? await ctx.models.courses
+          .findOne({ _id: sub.courseRef, platformId: sub.platformId }, { title: 1 })
+          .lean()
+      : null;
+    return { id, active: Boolean(sub), courseTitle: course?.title ?? 'your course' };
+  };
+  router.get(`${BACKPACK}/unsubscribe`, noStore, async (req, res) => {
+    const digest = await digestOf(req);
+    if (!digest) {
+      res.status(404).render('backpack/unsubscribe', { title: 'Unsubscribe', invalid: true });
+      return;
+    }
+    res.render('backpack/unsubscribe', {
+      title: 'Unsubscribe',
+      digest,
+      done: !digest.active,
+      action: req.originalUrl,
+    });
+  });
+  router.post(`${BACKPACK}/unsubscribe`, noStore, linkLimit, formBody, async (req, res) => {
+    const digest = await digestOf(req);
+    if (!digest) {
+      res.status(404).render('backpack/unsubscribe', { title: 'Unsubscribe', invalid: true });
+      return;
+    }
+    await ctx.models.digestSubscriptions.deleteOne({ _id: digest.id });
+    res.render('backpack/unsubscribe', { title: 'Unsubscribe', digest, done: true });
   });
 
   router.use(badgePagesRouter(ctx, session));

@@ -28,6 +28,7 @@ import { gradebookColumns } from './gradebook.js';
 import { closeIfBodyUnread, smallFormBody } from './formBody.js';
 import { providersPageRouter } from './providers.js';
 import { serviceBadgesRouter } from './serviceBadges.js';
+import { courseDigestRouter } from './digest.js';
 
 /**
  * The pages a launch opens, inside the LMS's iframe. Every query is scoped by the launch's platform
@@ -38,7 +39,7 @@ import { serviceBadgesRouter } from './serviceBadges.js';
 /** The learner page's own state, as JSON, for its script to poll. */
 export const LEARNER_STATUS_PATH = `${COURSE_PATHS.learner}/status`;
 
-export function courseRouter(ctx: Context, lti: Lti): Router {
+export function courseRouter(ctx: Context, lti: Lti, options: { mailOn?: boolean } = {}): Router {
   const router = Router();
   const session = launchSession(ctx, lti.db);
   const staff = requireKind('instructor', 'admin');
@@ -60,6 +61,8 @@ export function courseRouter(ctx: Context, lti: Lti): Router {
   );
 
   router.use(badgeCredentialsRouter(ctx, session, staff, requireCsrf));
+  // The instructor's weekly e-mail digest of the course (src/mail/digest.ts).
+  router.use(courseDigestRouter(ctx, [session, staff], requireCsrf, options.mailOn ?? false));
   const learnerScope = (launch: Launch) => ({ platformId: launch.platformId, courseRef: launch.courseRef });
 
   router.get(COURSE_PATHS.learner, session, async (_req, res) => {

@@ -37,6 +37,7 @@ import { unconfirmedActivities } from './badgeFormChecks.js';
 import { badgeFormLocals } from './badgeFormView.js';
 import { badgeFormBody, smallFormBody } from './formBody.js';
 import { pageLocals } from './links.js';
+import { DIGEST_PATH } from './digest.js';
 
 const scopeOf = (launch: Launch): CourseScope => ({
   platformId: launch.platformId,
@@ -148,6 +149,7 @@ export function instructorRouter(
       courseTitle: launch.courseTitle,
       hasCourse: launch.courseRef !== null,
       newLink: link(BADGE_PATHS.new),
+      digestLink: launch.courseRef ? link(DIGEST_PATH) : null,
       badges: summaries.map((s) => ({
         name: s.template.name,
         image: imageOf(s.template),
