@@ -26,6 +26,8 @@ export const JOBS = {
   syncProviderTemplates: 'sync-provider-templates',
   /** Reads back issued Accredible credentials (Accredible has no webhooks). */
   reconcileAccredible: 'reconcile-accredible',
+  /** Counts learners' pathways again after awards of the badges they name (src/pathways/updates.ts). */
+  updatePathways: 'update-pathways',
 } as const;
 
 export type JobName = (typeof JOBS)[keyof typeof JOBS];
