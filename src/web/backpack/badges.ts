@@ -12,6 +12,7 @@ import { rateLimit } from '../public/rateLimit.js';
 import { setFrameAncestors } from '../framing.js';
 import { imageOf } from '../course/instructor.js';
 import { loadOwnCredential } from './own.js';
+import { backpackPathwayCards } from '../pathways/outside.js';
 import { importedBadges } from './imports.js';
 import { BACKPACK, backpackOf, formBody, requireBackpackCsrf } from './session.js';
 import type { RequestHandler } from 'express';
@@ -59,6 +60,7 @@ export function badgePagesRouter(ctx: Context, session: RequestHandler): Router 
         percent: p.percent,
       })),
       activity: record.activity.map((a) => ({ ...a, on: formatDate(a.at) })),
+      pathways: await backpackPathwayCards(ctx, bp.session.people),
     });
   });
 

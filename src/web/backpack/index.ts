@@ -12,6 +12,7 @@ import { rateLimit } from '../public/rateLimit.js';
 import { badgePagesRouter } from './badges.js';
 import { importsRouter } from './imports.js';
 import { collectionsRouter } from './collections.js';
+import { pathwayOutsideRouter } from '../pathways/outside.js';
 import {
   BACKPACK,
   clearSessionCookie,
@@ -140,5 +141,7 @@ export function backpackRouter(ctx: Context, deps: BackpackDeps): Router {
   router.use(badgePagesRouter(ctx, session));
   router.use(importsRouter(ctx, session));
   router.use(collectionsRouter(ctx, session));
+  // A learner's pathways in the backpack, and the public page of a shared one (src/web/pathways).
+  router.use(pathwayOutsideRouter(ctx, session));
   return router;
 }

@@ -19,6 +19,8 @@ import { gradebookColumns } from './gradebook.js';
 import { closeIfBodyUnread, smallFormBody } from './formBody.js';
 import { providersPageRouter } from './providers.js';
 import { serviceBadgesRouter } from './serviceBadges.js';
+import { pathwayStaffRouter } from '../pathways/staff.js';
+import { pathwayLearnerRouter } from '../pathways/learner.js';
 
 /**
  * The pages a launch opens, inside the LMS's iframe. Every query is scoped by the launch's platform
@@ -51,6 +53,9 @@ export function courseRouter(ctx: Context, lti: Lti): Router {
   );
 
   router.use(badgeCredentialsRouter(ctx, session, staff, requireCsrf));
+  // Pathways across courses (src/web/pathways): instructors' and administrators' pages, learners' maps.
+  router.use(pathwayStaffRouter(ctx, session, staff, requireCsrf));
+  router.use(pathwayLearnerRouter(ctx, session, requireCsrf));
   const learnerScope = (launch: Launch) => ({ platformId: launch.platformId, courseRef: launch.courseRef });
 
   router.get(COURSE_PATHS.learner, session, async (_req, res) => {
