@@ -75,7 +75,9 @@ export async function enrolCourseLearners(
     .limit(10_000)
     .lean<Pick<PersonDoc, '_id' | 'roles'>[]>();
   const learners = roster.filter((p) =>
-    ((p.roles as unknown as Record<string, string[]>)[String(courseRef)] ?? []).some((r) => LEARNER_ROLE.test(r)),
+    ((p.roles as unknown as Record<string, string[]>)[String(courseRef)] ?? []).some((r) =>
+      LEARNER_ROLE.test(r),
+    ),
   );
   const added = await enrol(
     ctx,
@@ -93,7 +95,9 @@ export async function enrolmentOf(
   pathway: Pick<PathwayDoc, '_id'>,
   personId: Types.ObjectId,
 ): Promise<PathwayEnrolmentDoc | null> {
-  return ctx.models.pathwayEnrolments.findOne({ pathwayId: pathway._id, personId }).lean<PathwayEnrolmentDoc>();
+  return ctx.models.pathwayEnrolments
+    .findOne({ pathwayId: pathway._id, personId })
+    .lean<PathwayEnrolmentDoc>();
 }
 
 /** A learner stops following a pathway: their record of it goes (a shared link then answers 404). */

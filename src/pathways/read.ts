@@ -35,13 +35,19 @@ export async function pathwayMapData(
     person
       ? heldTemplates(ctx, pathway.platformId, [person.personId], ids)
       : Promise.resolve(new Map<string, Set<string>>()),
-    ctx.models.platforms.findById(pathway.platformId, { lms: 1, issuer: 1, frameOrigins: 1 }).lean<PlatformDoc>(),
+    ctx.models.platforms
+      .findById(pathway.platformId, { lms: 1, issuer: 1, frameOrigins: 1 })
+      .lean<PlatformDoc>(),
   ]);
   const templates = new Map(templateList.map((t) => [String(t._id), t]));
   const courseRefs = [...new Set(templateList.flatMap((t) => (t.courseRef ? [String(t.courseRef)] : [])))];
   const courseIds = [...new Set(templateList.flatMap((t) => (t.courseId ? [t.courseId] : [])))];
   const required = [
-    ...new Set(templateList.flatMap((t) => t.groups.flatMap((g) => g.requirements.filter(isBadgeRequirement).map((r) => r.badge)))),
+    ...new Set(
+      templateList.flatMap((t) =>
+        t.groups.flatMap((g) => g.requirements.filter(isBadgeRequirement).map((r) => r.badge)),
+      ),
+    ),
   ];
   const [courseList, activities, requiredBadges] = await Promise.all([
     ctx.models.courses.find({ _id: { $in: courseRefs }, platformId: pathway.platformId }).lean<CourseDoc[]>(),
@@ -49,7 +55,9 @@ export async function pathwayMapData(
       .find({ platformId: pathway.platformId, courseId: { $in: courseIds } }, { activityId: 1, name: 1 })
       .limit(5000)
       .lean<{ activityId: string; name?: string | null }[]>(),
-    ctx.models.templates.find({ _id: { $in: required }, platformId: pathway.platformId }, { name: 1 }).lean<TemplateDoc[]>(),
+    ctx.models.templates
+      .find({ _id: { $in: required }, platformId: pathway.platformId }, { name: 1 })
+      .lean<TemplateDoc[]>(),
   ]);
   const progress = pathwayProgress(
     stepInputsOf(pathway),
@@ -64,8 +72,12 @@ export async function pathwayMapData(
     courses: new Map(courseList.map((c) => [String(c._id), c])),
     platform,
     describe: {
-      activityTitles: Object.fromEntries(activities.filter((a) => a.name).map((a) => [a.activityId, a.name!])),
-      badgeNames: Object.fromEntries([...requiredBadges, ...templateList].map((t) => [String(t._id), t.name])),
+      activityTitles: Object.fromEntries(
+        activities.filter((a) => a.name).map((a) => [a.activityId, a.name!]),
+      ),
+      badgeNames: Object.fromEntries(
+        [...requiredBadges, ...templateList].map((t) => [String(t._id), t.name]),
+      ),
     },
   };
 }
@@ -93,7 +105,11 @@ export async function pathwaysOfPeople(
     out.push({
       pathway,
       enrolment,
-      progress: pathwayProgress(stepInputsOf(pathway), held.get(String(enrolment.personId))!, recordedOf(enrolment)),
+      progress: pathwayProgress(
+        stepInputsOf(pathway),
+        held.get(String(enrolment.personId))!,
+        recordedOf(enrolment),
+      ),
     });
   }
   return out;

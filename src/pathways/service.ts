@@ -24,7 +24,10 @@ export const staffPathwayFilter = (scope: EditorScope) =>
     : { platformId: scope.platformId, courseRef: { $in: [scope.courseRef, null] } };
 
 /** Pathways offered to a course's learners: the course's own and the platform's. */
-export const offeredPathwayFilter = (scope: { platformId: Types.ObjectId; courseRef: Types.ObjectId | null }) => ({
+export const offeredPathwayFilter = (scope: {
+  platformId: Types.ObjectId;
+  courseRef: Types.ObjectId | null;
+}) => ({
   platformId: scope.platformId,
   courseRef: scope.courseRef ? { $in: [scope.courseRef, null] } : null,
 });
@@ -45,16 +48,22 @@ export async function pickableTemplates(ctx: Context, scope: EditorScope): Promi
 export async function editablePathway(ctx: Context, scope: EditorScope, id: string): Promise<PathwayDoc> {
   const filter: Record<string, unknown> = { platformId: scope.platformId };
   if (!scope.admin) filter.courseRef = scope.courseRef ?? { $in: [] };
-  const found = Types.ObjectId.isValid(id) && /^[0-9a-f]{24}$/i.test(id)
-    ? await ctx.models.pathways.findOne({ _id: new Types.ObjectId(id), ...filter }).lean<PathwayDoc>()
-    : null;
+  const found =
+    Types.ObjectId.isValid(id) && /^[0-9a-f]{24}$/i.test(id)
+      ? await ctx.models.pathways.findOne({ _id: new Types.ObjectId(id), ...filter }).lean<PathwayDoc>()
+      : null;
   if (!found) throw new NotFoundError(`Pathway ${id}`);
   return found;
 }
 
 /** Every badge the pathway names must be one the editor may pick; else the field says so. */
 async function checkTemplates(ctx: Context, scope: EditorScope, value: ValidPathway): Promise<void> {
-  const ids = [...new Set([...value.steps.flatMap((s) => s.templateIds), ...(value.badgeTemplateId ? [value.badgeTemplateId] : [])])];
+  const ids = [
+    ...new Set([
+      ...value.steps.flatMap((s) => s.templateIds),
+      ...(value.badgeTemplateId ? [value.badgeTemplateId] : []),
+    ]),
+  ];
   const found = await ctx.models.templates
     .find({ _id: { $in: ids.map((i) => new Types.ObjectId(i)) }, ...pickableFilter(scope) }, { _id: 1 })
     .lean<{ _id: Types.ObjectId }[]>();

@@ -191,7 +191,8 @@ export async function settleAfterAwards(
   awards: { platformId: Types.ObjectId; personId: Types.ObjectId; templateId: Types.ObjectId }[],
 ): Promise<number> {
   const byPlatform = new Map<string, typeof awards>();
-  for (const a of awards) byPlatform.set(String(a.platformId), [...(byPlatform.get(String(a.platformId)) ?? []), a]);
+  for (const a of awards)
+    byPlatform.set(String(a.platformId), [...(byPlatform.get(String(a.platformId)) ?? []), a]);
   let awarded = 0;
   for (const list of byPlatform.values()) {
     const platformId = list[0]!.platformId;
@@ -200,13 +201,20 @@ export async function settleAfterAwards(
       .lean<PathwayDoc[]>();
     if (pathways.length === 0) continue;
     const enrolments = await ctx.models.pathwayEnrolments
-      .find({ pathwayId: { $in: pathways.map((p) => p._id) }, personId: { $in: list.map((a) => a.personId) } })
+      .find({
+        pathwayId: { $in: pathways.map((p) => p._id) },
+        personId: { $in: list.map((a) => a.personId) },
+      })
       .lean<PathwayEnrolmentDoc[]>();
     for (const pathway of pathways) {
       // Only the people whose award names a template of this pathway.
       const names = new Set(pathway.templateIds.map(String));
-      const people = new Set(list.filter((a) => names.has(String(a.templateId))).map((a) => String(a.personId)));
-      const mine = enrolments.filter((e) => e.pathwayId.equals(pathway._id) && people.has(String(e.personId)));
+      const people = new Set(
+        list.filter((a) => names.has(String(a.templateId))).map((a) => String(a.personId)),
+      );
+      const mine = enrolments.filter(
+        (e) => e.pathwayId.equals(pathway._id) && people.has(String(e.personId)),
+      );
       if (mine.length) awarded += await settleEnrolments(ctx, pathway, mine);
     }
   }

@@ -22,7 +22,10 @@ const step = z.object({
     .array(objectId)
     .min(1, 'Choose at least one badge for this step.')
     .max(PATHWAY_LIMITS.badgesPerStep, `At most ${PATHWAY_LIMITS.badgesPerStep} badges per step.`)
-    .refine((ids) => new Set(ids.map((i) => i.toLowerCase())).size === ids.length, 'A badge is chosen twice.'),
+    .refine(
+      (ids) => new Set(ids.map((i) => i.toLowerCase())).size === ids.length,
+      'A badge is chosen twice.',
+    ),
   atLeast: z.number().int('must be a whole number').min(1, 'must be at least 1').nullable(),
   prerequisites: z.array(z.string().regex(STEP_ID, 'is not a step id')).max(PATHWAY_LIMITS.steps),
   optional: z.boolean(),
@@ -47,39 +50,60 @@ export type FieldProblem = { path: string; message: string };
  * (`steps.2.atLeast`): N no more than the step's badges, prerequisites only earlier steps, at least
  * one required step, step ids unique, and the pathway's own badge not asked for by its steps.
  */
-export function checkPathway(input: unknown): { ok: true; value: ValidPathway } | { ok: false; problems: FieldProblem[] } {
+export function checkPathway(
+  input: unknown,
+): { ok: true; value: ValidPathway } | { ok: false; problems: FieldProblem[] } {
   const parsed = pathway.safeParse(input);
-  if (!parsed.success)
-    return {
-      ok: false,
-      problems: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
-    };
-  const value = parsed.data;
+  // The rules between fields run on the input as given, so one answer names every problem.
+  const problems = [
+    ...(parsed.success
+      ? []
+      : parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }))),
+    ...crossProblems(parsed.success ? parsed.data : input),
+  ];
+  return problems.length || !parsed.success ? { ok: false, problems } : { ok: true, value: parsed.data };
+}
+
+type LooseStep = {
+  id?: unknown;
+  templateIds?: unknown;
+  atLeast?: unknown;
+  prerequisites?: unknown;
+  optional?: unknown;
+};
+const strings = (v: unknown): string[] =>
+  Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+
+function crossProblems(input: unknown): FieldProblem[] {
+  const value = (input ?? {}) as { steps?: unknown; badgeTemplateId?: unknown };
+  const steps: LooseStep[] = Array.isArray(value.steps) ? (value.steps as LooseStep[]) : [];
+  const badge = typeof value.badgeTemplateId === 'string' ? value.badgeTemplateId.toLowerCase() : null;
   const problems: FieldProblem[] = [];
   const seen = new Set<string>();
-  value.steps.forEach((s, i) => {
-    if (seen.has(s.id)) problems.push({ path: `steps.${i}.id`, message: 'Two steps have the same id.' });
-    if (s.atLeast !== null && s.atLeast > s.templateIds.length)
+  steps.forEach((s, i) => {
+    const id = typeof s?.id === 'string' ? s.id : '';
+    const templates = strings(s?.templateIds);
+    if (seen.has(id)) problems.push({ path: `steps.${i}.id`, message: 'Two steps have the same id.' });
+    if (typeof s?.atLeast === 'number' && templates.length && s.atLeast > templates.length)
       problems.push({
         path: `steps.${i}.atLeast`,
-        message: `This step has ${s.templateIds.length} badge${s.templateIds.length === 1 ? '' : 's'}: it cannot need ${s.atLeast}.`,
+        message: `This step has ${templates.length} badge${templates.length === 1 ? '' : 's'}: it cannot need ${s.atLeast}.`,
       });
-    for (const p of s.prerequisites)
-      if (!seen.has(p))
-        problems.push({
-          path: `steps.${i}.prerequisites`,
-          message: 'A step can only need steps that come before it.',
-        });
-    if (value.badgeTemplateId && s.templateIds.some((t) => t.toLowerCase() === value.badgeTemplateId!.toLowerCase()))
+    if (strings(s?.prerequisites).some((p) => !seen.has(p)))
+      problems.push({
+        path: `steps.${i}.prerequisites`,
+        message: 'A step can only need steps that come before it.',
+      });
+    if (badge && templates.some((t) => t.toLowerCase() === badge))
       problems.push({
         path: `steps.${i}.templateIds`,
         message: 'A step cannot ask for the badge that finishing the pathway awards.',
       });
-    seen.add(s.id);
+    seen.add(id);
   });
-  if (value.steps.length && value.steps.every((s) => s.optional))
+  if (steps.length && steps.every((s) => s?.optional === true))
     problems.push({ path: 'steps', message: 'At least one step must be required (not optional).' });
-  return problems.length ? { ok: false, problems } : { ok: true, value };
+  return problems;
 }
 
 /** checkPathway for services: the valid pathway, or an InvalidInputError listing every problem. */

@@ -4,7 +4,14 @@ import type { PathwayDoc } from '../../src/db/models/pathway.js';
 import { enrol } from '../../src/pathways/enrolments.js';
 import { createPathway, updatePathway, type EditorScope } from '../../src/pathways/service.js';
 import { settleAfterAwards } from '../../src/pathways/settle.js';
-import { admin, event, registerTestPlatform, sendEvents, settled, type TestPlatformRecord } from '../support/api.js';
+import {
+  admin,
+  event,
+  registerTestPlatform,
+  sendEvents,
+  settled,
+  type TestPlatformRecord,
+} from '../support/api.js';
 import { startTestLaurel, type TestLaurel } from '../support/laurel.js';
 
 /**
@@ -48,7 +55,11 @@ const award = (templateId: string, userId: string) =>
   admin(t, 'POST', '/credentials', { templateId, userId, reason: 'test' });
 
 /** Waits (at most a few seconds) until the learner's enrolment satisfies `check`. */
-async function enrolmentWhen(pathwayId: Types.ObjectId, personId: Types.ObjectId, check: (e: any) => boolean) {
+async function enrolmentWhen(
+  pathwayId: Types.ObjectId,
+  personId: Types.ObjectId,
+  check: (e: any) => boolean,
+) {
   const deadline = Date.now() + 5000;
   for (;;) {
     const e = await ctx.models.pathwayEnrolments.findOne({ pathwayId, personId }).lean();
@@ -63,9 +74,33 @@ const pathwayInput = (badgeTemplateId: string | null) => ({
   description: 'From safety to independent lab work.',
   badgeTemplateId,
   steps: [
-    { id: 'basics', name: 'Basics', description: '', templateIds: [ids.safety, ids.intro], atLeast: null, prerequisites: [], optional: false },
-    { id: 'labs', name: 'Labs', description: '', templateIds: [ids.lab1, ids.lab2, ids.lab3], atLeast: 2, prerequisites: ['basics'], optional: false },
-    { id: 'poster', name: 'Poster', description: '', templateIds: [ids.poster], atLeast: null, prerequisites: [], optional: true },
+    {
+      id: 'basics',
+      name: 'Basics',
+      description: '',
+      templateIds: [ids.safety, ids.intro],
+      atLeast: null,
+      prerequisites: [],
+      optional: false,
+    },
+    {
+      id: 'labs',
+      name: 'Labs',
+      description: '',
+      templateIds: [ids.lab1, ids.lab2, ids.lab3],
+      atLeast: 2,
+      prerequisites: ['basics'],
+      optional: false,
+    },
+    {
+      id: 'poster',
+      name: 'Poster',
+      description: '',
+      templateIds: [ids.poster],
+      atLeast: null,
+      prerequisites: [],
+      optional: true,
+    },
   ],
 });
 
@@ -128,7 +163,12 @@ it('moves a learner along as badges arrive out of order, within seconds, and awa
 }, 30_000);
 
 it('awards the pathway badge exactly once when its two last badges arrive together', async () => {
-  const pathway = await createPathway(ctx, scope, { ...pathwayInput(ids.technician!), name: 'Together' }, actor);
+  const pathway = await createPathway(
+    ctx,
+    scope,
+    { ...pathwayInput(ids.technician!), name: 'Together' },
+    actor,
+  );
   const learners = ['b1', 'b2', 'b3', 'b4'];
   for (const l of learners) {
     const id = await person(l);
@@ -144,7 +184,9 @@ it('awards the pathway badge exactly once when its two last badges arrive togeth
     // Two more settling runs at once over the same awards find nothing more to do.
     const awarded = await Promise.all(
       [ids.safety!, ids.lab2!].map((templateId) =>
-        settleAfterAwards(ctx, [{ platformId: pathway.platformId, personId: id, templateId: new Types.ObjectId(templateId) }]),
+        settleAfterAwards(ctx, [
+          { platformId: pathway.platformId, personId: id, templateId: new Types.ObjectId(templateId) },
+        ]),
       ),
     );
     expect(awarded).toEqual([0, 0]);
@@ -182,7 +224,9 @@ it('settles concurrent runs over one learner into one pathway badge', async () =
   );
   const runs = await Promise.all(
     held.map((templateId) =>
-      settleAfterAwards(ctx, [{ platformId: pathway.platformId, personId: id, templateId: new Types.ObjectId(templateId) }]),
+      settleAfterAwards(ctx, [
+        { platformId: pathway.platformId, personId: id, templateId: new Types.ObjectId(templateId) },
+      ]),
     ),
   );
   expect(runs.reduce((a, b) => a + b, 0)).toBe(1);
@@ -192,7 +236,12 @@ it('settles concurrent runs over one learner into one pathway badge', async () =
 }, 30_000);
 
 it('keeps what learners achieved through an edit, and counts them again under the new steps', async () => {
-  const pathway: PathwayDoc = await createPathway(ctx, scope, { ...pathwayInput(null), name: 'Edited' }, actor);
+  const pathway: PathwayDoc = await createPathway(
+    ctx,
+    scope,
+    { ...pathwayInput(null), name: 'Edited' },
+    actor,
+  );
   const grace = await person('grace');
   await enrol(ctx, pathway, [grace], 'subscribed', actor);
   for (const b of [ids.safety!, ids.intro!]) expect((await award(b, 'grace')).status).toBe(201);
@@ -206,13 +255,28 @@ it('keeps what learners achieved through an edit, and counts them again under th
     ...input,
     name: 'Edited',
     steps: [
-      { id: 'intro', name: 'Introduction', description: '', templateIds: [ids.intro], atLeast: null, prerequisites: [], optional: false },
-      { ...input.steps[0]!, name: 'Safety first', templateIds: [ids.safety, ids.intro, ids.poster], prerequisites: ['intro'] },
+      {
+        id: 'intro',
+        name: 'Introduction',
+        description: '',
+        templateIds: [ids.intro],
+        atLeast: null,
+        prerequisites: [],
+        optional: false,
+      },
+      {
+        ...input.steps[0]!,
+        name: 'Safety first',
+        templateIds: [ids.safety, ids.intro, ids.poster],
+        prerequisites: ['intro'],
+      },
       { ...input.steps[1]!, atLeast: 1 },
     ],
   };
   // An edit from an older version is refused, not merged.
-  await expect(updatePathway(ctx, scope, String(pathway._id), pathway.version + 1, edited, actor)).rejects.toMatchObject({
+  await expect(
+    updatePathway(ctx, scope, String(pathway._id), pathway.version + 1, edited, actor),
+  ).rejects.toMatchObject({
     code: 'pathway_changed',
   });
   const after = await updatePathway(ctx, scope, String(pathway._id), pathway.version, edited, actor);

@@ -7,18 +7,28 @@ import { checkPathway } from '../../src/pathways/validate.js';
  */
 const steps: StepInput[] = [
   { id: 'basics', templateIds: ['safety', 'intro'], atLeast: null, prerequisites: [], optional: false },
-  { id: 'labs', templateIds: ['lab1', 'lab2', 'lab3'], atLeast: 2, prerequisites: ['basics'], optional: false },
+  {
+    id: 'labs',
+    templateIds: ['lab1', 'lab2', 'lab3'],
+    atLeast: 2,
+    prerequisites: ['basics'],
+    optional: false,
+  },
   { id: 'extra', templateIds: ['poster'], atLeast: null, prerequisites: [], optional: true },
 ];
 const none = new Map<string, Date>();
 
 const states = (held: string[], recorded = none) =>
-  pathwayProgress(steps, new Set(held), recorded).steps.map((s) => `${s.id}:${s.state}:${s.held}/${s.needed}`);
+  pathwayProgress(steps, new Set(held), recorded).steps.map(
+    (s) => `${s.id}:${s.state}:${s.held}/${s.needed}`,
+  );
 
 /** Every order of a list. */
 function orders<T>(items: T[]): T[][] {
   if (items.length <= 1) return [items];
-  return items.flatMap((x, i) => orders([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [x, ...rest]));
+  return items.flatMap((x, i) =>
+    orders([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [x, ...rest]),
+  );
 }
 
 describe('pathway progress', () => {
@@ -34,7 +44,11 @@ describe('pathway progress', () => {
 
   it('counts N of M, and keeps a step whose badges are met locked until its prerequisite is done', () => {
     const p = pathwayProgress(steps, new Set(['lab1', 'lab3', 'safety']), none);
-    expect(states(['lab1', 'lab3', 'safety'])).toEqual(['basics:available:1/2', 'labs:locked:2/2', 'extra:available:0/1']);
+    expect(states(['lab1', 'lab3', 'safety'])).toEqual([
+      'basics:available:1/2',
+      'labs:locked:2/2',
+      'extra:available:0/1',
+    ]);
     expect(p.steps[1]!.metButLocked).toBe(true);
     expect(p.steps[1]!.heldTemplateIds).toEqual(['lab1', 'lab3']);
     expect(p.next).toBe('basics');
@@ -52,7 +66,10 @@ describe('pathway progress', () => {
         // Never complete before the last of the four.
         if (held.length < 4) expect([order, last.complete]).toEqual([order, false]);
       }
-      expect([order, states(held)]).toEqual([order, ['basics:done:2/2', 'labs:done:2/2', 'extra:available:0/1']]);
+      expect([order, states(held)]).toEqual([
+        order,
+        ['basics:done:2/2', 'labs:done:2/2', 'extra:available:0/1'],
+      ]);
       expect(last.complete).toBe(true);
       expect(last.percent).toBe(100);
       expect(last.next).toBe('extra');
@@ -93,7 +110,15 @@ describe('pathway validation', () => {
     description: '',
     badgeTemplateId: null,
     steps: [
-      { id: 's1', name: 'Basics', description: '', templateIds: ['a'.repeat(24)], atLeast: null, prerequisites: [], optional: false },
+      {
+        id: 's1',
+        name: 'Basics',
+        description: '',
+        templateIds: ['a'.repeat(24)],
+        atLeast: null,
+        prerequisites: [],
+        optional: false,
+      },
     ],
   };
   it('accepts a pathway with one required step', () => {
@@ -114,7 +139,10 @@ describe('pathway validation', () => {
     expect(checked.problems).toEqual([
       { path: 'steps.0.atLeast', message: 'This step has 1 badge: it cannot need 3.' },
       { path: 'steps.0.prerequisites', message: 'A step can only need steps that come before it.' },
-      { path: 'steps.1.templateIds', message: 'A step cannot ask for the badge that finishing the pathway awards.' },
+      {
+        path: 'steps.1.templateIds',
+        message: 'A step cannot ask for the badge that finishing the pathway awards.',
+      },
       { path: 'steps', message: 'At least one step must be required (not optional).' },
     ]);
   });

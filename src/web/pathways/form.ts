@@ -29,7 +29,9 @@ export type FormErrors = Record<string, string>;
 
 const text = (v: unknown, max = 5000): string => (typeof v === 'string' ? v.slice(0, max) : '');
 const list = (v: unknown): string[] =>
-  (Array.isArray(v) ? v : v === undefined ? [] : [v]).filter((x): x is string => typeof x === 'string').slice(0, 100);
+  (Array.isArray(v) ? v : v === undefined ? [] : [v])
+    .filter((x): x is string => typeof x === 'string')
+    .slice(0, 100);
 
 export const newStepId = () => randomBytes(4).toString('hex');
 

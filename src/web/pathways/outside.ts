@@ -37,7 +37,9 @@ export function pathwayOutsideRouter(ctx: Context, session: RequestHandler): Rou
     const e = await ctx.models.pathwayEnrolments
       .findOne({ _id: new Types.ObjectId(id), ...ofPeople(people) })
       .lean<PathwayEnrolmentDoc>();
-    const pathway = e ? await ctx.models.pathways.findOne({ _id: e.pathwayId, platformId: e.platformId }).lean<PathwayDoc>() : null;
+    const pathway = e
+      ? await ctx.models.pathways.findOne({ _id: e.pathwayId, platformId: e.platformId }).lean<PathwayDoc>()
+      : null;
     if (!e || !pathway) throw new NotFoundError('Pathway');
     return { enrolment: e, pathway };
   };
@@ -73,7 +75,9 @@ export function pathwayOutsideRouter(ctx: Context, session: RequestHandler): Rou
   router.get(PATHWAY_PATHS.shared(':shareId'), sharedLimit, async (req, res) => {
     const enrolment = await sharedEnrolment(ctx, String(req.params.shareId));
     const [pathway, person] = await Promise.all([
-      ctx.models.pathways.findOne({ _id: enrolment.pathwayId, platformId: enrolment.platformId }).lean<PathwayDoc>(),
+      ctx.models.pathways
+        .findOne({ _id: enrolment.pathwayId, platformId: enrolment.platformId })
+        .lean<PathwayDoc>(),
       ctx.models.people.findById(enrolment.personId, { name: 1 }).lean(),
     ]);
     if (!pathway) throw new NotFoundError('Shared pathway');

@@ -52,7 +52,9 @@ export function stepStateLabel(state: 'done' | 'available' | 'locked', isNext: b
 export function presentPathwayMap(data: PathwayMapData, options: { withProgress: boolean }) {
   const { pathway, progress } = data;
   const nameOf = new Map(pathway.steps.map((s, i) => [s.id, s.name || `Step ${i + 1}`]));
-  const badgeTemplate = pathway.badgeTemplateId ? data.templates.get(String(pathway.badgeTemplateId)) : undefined;
+  const badgeTemplate = pathway.badgeTemplateId
+    ? data.templates.get(String(pathway.badgeTemplateId))
+    : undefined;
   const steps = pathway.steps.map((step, i) => {
     const p = progress.steps[i]!;
     const isNext = options.withProgress && progress.next === step.id;
@@ -66,7 +68,11 @@ export function presentPathwayMap(data: PathwayMapData, options: { withProgress:
       description: step.description,
       optional: step.optional,
       state,
-      stateLabel: options.withProgress ? stepStateLabel(state, isNext) : step.optional ? 'Optional' : `Step ${i + 1}`,
+      stateLabel: options.withProgress
+        ? stepStateLabel(state, isNext)
+        : step.optional
+          ? 'Optional'
+          : `Step ${i + 1}`,
       isNext,
       done: state === 'done',
       locked: options.withProgress && state === 'locked',
@@ -106,7 +112,10 @@ export function presentPathwayMap(data: PathwayMapData, options: { withProgress:
     requiredDone: progress.requiredDone,
     requiredTotal: progress.requiredTotal,
     complete: options.withProgress && progress.complete,
-    completedOn: options.withProgress && data.enrolment?.completedAt ? formatDate(data.enrolment.completedAt)!.text : null,
+    completedOn:
+      options.withProgress && data.enrolment?.completedAt
+        ? formatDate(data.enrolment.completedAt)!.text
+        : null,
     nextName: options.withProgress && progress.next ? (nameOf.get(progress.next) ?? null) : null,
     badge: badgeTemplate
       ? {

@@ -76,7 +76,8 @@ export function pathwayStaffRouter(
     const rows = await Promise.all(
       pathways.map(async (p) => {
         const counts = await learnersPerStep(ctx, p);
-        const editable = scope.admin || (p.courseRef !== null && p.courseRef.equals(launch.courseRef ?? undefined));
+        const editable =
+          scope.admin || (p.courseRef !== null && p.courseRef.equals(launch.courseRef ?? undefined));
         return {
           name: p.name,
           description: p.description,
@@ -127,23 +128,37 @@ export function pathwayStaffRouter(
       active: t.state === 'active',
     }));
     const { values, errors } = state;
-    const summary = Object.entries(errors).map(([path, message]) => ({ path, message, anchor: anchorOf(path) }));
+    const summary = Object.entries(errors).map(([path, message]) => ({
+      path,
+      message,
+      anchor: anchorOf(path),
+    }));
     res.status(status).render('pathways/form', {
       ...pageLocals(launch),
       title: state.pathway ? `Edit ${state.pathway.name} · Pathways` : 'New pathway · Pathways',
       heading: state.pathway ? `Edit the pathway “${state.pathway.name}”` : 'New pathway',
-      action: withLtik(state.pathway ? PATHWAY_PATHS.edit(String(state.pathway._id)) : PATHWAY_PATHS.staffList, launch.ltik),
+      action: withLtik(
+        state.pathway ? PATHWAY_PATHS.edit(String(state.pathway._id)) : PATHWAY_PATHS.staffList,
+        launch.ltik,
+      ),
       backLink: withLtik(PATHWAY_PATHS.staffList, launch.ltik),
       csrfToken: res.locals.csrfToken,
       saved: state.saved ?? false,
       isAdmin: scope.admin,
       hasTemplates: options.length > 0,
       errorSummary: summary,
-      errors: { name: errors.name, description: errors.description, badgeTemplateId: errors.badgeTemplateId, steps: errors.steps },
+      errors: {
+        name: errors.name,
+        description: errors.description,
+        badgeTemplateId: errors.badgeTemplateId,
+        steps: errors.steps,
+      },
       values,
       badgeOptions: [
         { id: '', label: 'No badge', selected: values.badgeTemplateId === '' },
-        ...options.filter((o) => o.active || o.id === values.badgeTemplateId).map((o) => ({ ...o, selected: o.id === values.badgeTemplateId })),
+        ...options
+          .filter((o) => o.active || o.id === values.badgeTemplateId)
+          .map((o) => ({ ...o, selected: o.id === values.badgeTemplateId })),
       ],
       steps: values.steps.map((s, i) => ({
         ...s,
@@ -185,8 +200,17 @@ export function pathwayStaffRouter(
     if (Object.keys(errors).length) return renderForm(res, { values, errors, pathway }, 400);
     try {
       const saved = pathway
-        ? await updatePathway(ctx, scopeOf(launch), String(pathway._id), Number(values.version), input, actorOf(launch))
-        : await createPathway(ctx, scopeOf(launch), input, actorOf(launch), { everyCourse: values.everyCourse });
+        ? await updatePathway(
+            ctx,
+            scopeOf(launch),
+            String(pathway._id),
+            Number(values.version),
+            input,
+            actorOf(launch),
+          )
+        : await createPathway(ctx, scopeOf(launch), input, actorOf(launch), {
+            everyCourse: values.everyCourse,
+          });
       res.redirect(303, withLtik(PATHWAY_PATHS.edit(String(saved._id)), launch.ltik) + '&saved=1');
     } catch (err) {
       if (err instanceof InvalidInputError)
@@ -229,7 +253,10 @@ export function pathwayStaffRouter(
       learners === 0
         ? 'No learner of this course is known to Laurel yet: learners appear once they open Laurel or the LMS sends their results.'
         : `${added} learner${added === 1 ? '' : 's'} enrolled in “${pathway.name}” (${learners - added} already followed it).`;
-    res.redirect(303, `${withLtik(PATHWAY_PATHS.staffList, launch.ltik)}&notice=${encodeURIComponent(notice)}`);
+    res.redirect(
+      303,
+      `${withLtik(PATHWAY_PATHS.staffList, launch.ltik)}&notice=${encodeURIComponent(notice)}`,
+    );
   });
 
   return router;
@@ -238,7 +265,8 @@ export function pathwayStaffRouter(
 /** The id of the field a problem belongs to, for the error summary's links. */
 function anchorOf(path: string): string {
   const m = /^steps\.(\d+)\.(\w+)/.exec(path);
-  if (m) return `step-${m[1]}-${m[2] === 'templateIds' ? 'badges' : m[2] === 'prerequisites' ? 'prereqs' : m[2]}`;
+  if (m)
+    return `step-${m[1]}-${m[2] === 'templateIds' ? 'badges' : m[2] === 'prerequisites' ? 'prereqs' : m[2]}`;
   if (path === 'steps') return 'steps';
   return `pathway-${path || 'name'}`;
 }
