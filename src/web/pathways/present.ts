@@ -96,7 +96,9 @@ export function presentPathwayMap(data: PathwayMapData, options: { withProgress:
           image: t ? imageOf(t) : null,
           held: held.has(String(id)),
           howTo: t ? howTo(t, data) : 'This badge is no longer offered.',
-          courseTitle: t ? (course?.title ?? (t.courseRef ? 'its course' : 'any course of this LMS')) : null,
+          courseTitle: t
+            ? (course?.title ?? (t.courseRef ? 'another course of this LMS' : 'any course of this LMS'))
+            : null,
           courseUrl: courseUrl(data.platform, course),
           service: t ? SOURCE_NAME[t.source] : null,
         };
