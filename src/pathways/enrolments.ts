@@ -5,7 +5,7 @@ import type { Context } from '../context.js';
 import type { PathwayDoc } from '../db/models/pathway.js';
 import type { PathwayEnrolmentDoc } from '../db/models/pathwayEnrolment.js';
 import type { PersonDoc } from '../db/models/person.js';
-import { HttpError, isDuplicateKey, NotFoundError } from '../errors.js';
+import { HttpError, isDuplicateKey, NotFoundError, writeErrorsOf } from '../errors.js';
 import { settleEnrolments } from './settle.js';
 
 /**
@@ -50,10 +50,9 @@ export async function enrol(
     );
     added = answer.insertedCount;
   } catch (err) {
-    const e = err as { writeErrors?: unknown; insertedCount?: number; result?: { insertedCount?: number } };
-    if (!isDuplicateKey(err) && !e.writeErrors) throw err;
-    const errors = Array.isArray(e.writeErrors) ? e.writeErrors : [e.writeErrors];
-    if (errors.some((w) => !isDuplicateKey(w))) throw err;
+    // Those who follow it already keep their enrolment as it is.
+    const errors = writeErrorsOf(err);
+    if (errors.length === 0 || errors.some((w) => !isDuplicateKey(w))) throw err;
     added = personIds.length - errors.length;
   }
   const enrolments = await ctx.models.pathwayEnrolments

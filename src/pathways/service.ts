@@ -140,6 +140,28 @@ export async function createPathway(
   return doc.toObject() as PathwayDoc;
 }
 
+/** Deletes a pathway and its followers' records (their badges stay; shared links then answer 404). */
+export async function deletePathway(
+  ctx: Context,
+  scope: EditorScope,
+  id: string,
+  actor: Actor,
+): Promise<PathwayDoc> {
+  const pathway = await editablePathway(ctx, scope, id);
+  await ctx.models.pathways.deleteOne({ _id: pathway._id });
+  await ctx.models.pathwayEnrolments.deleteMany({ pathwayId: pathway._id });
+  await recordAudit(ctx.models, {
+    at: ctx.now(),
+    actor,
+    action: 'pathway.deleted',
+    platformId: scope.platformId,
+    courseRef: pathway.courseRef,
+    target: { type: 'pathway', id: String(pathway._id) },
+    details: { name: pathway.name },
+  });
+  return pathway;
+}
+
 /**
  * Changes a pathway. `version` is the one the editor's form was made from: a pathway changed since
  * (another editor) is refused rather than overwritten. What learners achieved stays: completed steps

@@ -342,3 +342,31 @@ it('shares a learner’s progress by a link that answers 410 once withdrawn, and
   expect((await fetch(url, { headers: { accept: 'text/html' } })).status).toBe(410);
   expect((await fetch(url.replace(/[A-Za-z0-9_-]{22}$/, 'A'.repeat(22)))).status).toBe(404);
 }, 60_000);
+
+it('lets a learner stop following, and an instructor delete a pathway only when confirmed', async () => {
+  const ctx = t.laurel.ctx;
+  const ada = await launch(p, { courseId: chem(), sub: p.demo!.users.ada.sub });
+  const q = `?ltik=${encodeURIComponent(new URL(ada.url).searchParams.get('ltik')!)}`;
+  const map = (await follow(t, `/course/learner/pathways/${pathwayId}${q}`)).body;
+  const left = await post(map, `/course/learner/pathways/${pathwayId}/leave`, []);
+  expect(left.status).toBe(303);
+  const adaId = (await ctx.models.people.findOne({ ids: p.demo!.users.ada.sub }).lean())!._id;
+  expect(await ctx.models.pathwayEnrolments.countDocuments({ personId: adaId })).toBe(0);
+  expect(decodeEntities((await follow(t, left.location!)).body)).toMatch(
+    /Pathways you can follow<\/h2>\s*<ul class="badge-list">\s*<li class="badge-card"><div class="badge-body">\s*<h3><a href="[^"]+">Lab technician/,
+  );
+
+  const iq = `?ltik=${encodeURIComponent(new URL(instructor.url).searchParams.get('ltik')!)}`;
+  const edit = (await follow(t, `/course/instructor/pathways/${pathwayId}${iq}`)).body;
+  const unconfirmed = await post(edit, `/course/instructor/pathways/${pathwayId}/delete`, []);
+  expect(unconfirmed.status).toBe(400);
+  expect(unconfirmed.body).toContain('Tick the box to confirm the deletion.');
+  expect(await ctx.models.pathways.countDocuments({ _id: pathwayId })).toBe(1);
+  const deleted = await post(edit, `/course/instructor/pathways/${pathwayId}/delete`, [['confirm', '1']]);
+  expect(deleted.status).toBe(303);
+  expect(await ctx.models.pathways.countDocuments({ _id: pathwayId })).toBe(0);
+  expect(await ctx.models.pathwayEnrolments.countDocuments({ pathwayId })).toBe(0);
+  expect(decodeEntities((await follow(t, deleted.location!)).body)).toContain(
+    'The pathway “Lab technician” was deleted.',
+  );
+}, 60_000);

@@ -7,7 +7,7 @@ import { NotFoundError } from '../../errors.js';
 import { withLtik } from '../../lti/launch.js';
 import { csrfHeaderFirst } from '../../lti/csrf.js';
 import type { Launch } from '../../lti/session.js';
-import { enrol, enrolmentOf, sharePathway, unsharePathway } from '../../pathways/enrolments.js';
+import { enrol, enrolmentOf, sharePathway, unsharePathway, unsubscribe } from '../../pathways/enrolments.js';
 import { pathwayMapData, pathwaysOfPeople } from '../../pathways/read.js';
 import { offeredPathwayFilter } from '../../pathways/service.js';
 import { launchOf } from '../course/launchOf.js';
@@ -90,6 +90,7 @@ export function pathwayLearnerRouter(ctx: Context, session: RequestHandler, csrf
         subscribe: withLtik(PATHWAY_PATHS.subscribe(id), launch.ltik),
         share: withLtik(PATHWAY_PATHS.share(id), launch.ltik),
         unshare: withLtik(PATHWAY_PATHS.unshare(id), launch.ltik),
+        leave: withLtik(PATHWAY_PATHS.leave(id), launch.ltik),
       },
       shareUrl: enrolment?.shareId ? `${base}${PATHWAY_PATHS.shared(enrolment.shareId)}` : null,
       listLink: withLtik(PATHWAY_PATHS.learnerList, launch.ltik),
@@ -125,6 +126,14 @@ export function pathwayLearnerRouter(ctx: Context, session: RequestHandler, csrf
     const launch = launchOf(res);
     await unsharePathway(ctx, await followedBy(launch, String(req.params.id)));
     res.redirect(303, `${back(launch, String(req.params.id))}#share`);
+  });
+
+  // Leaving drops the learner's record of the pathway (its shared link then answers 404).
+  router.post(PATHWAY_PATHS.leave(':id'), ...small, async (req, res) => {
+    const launch = launchOf(res);
+    const enrolment = await followedBy(launch, String(req.params.id));
+    await unsubscribe(ctx, { _id: enrolment.pathwayId }, launch.personId);
+    res.redirect(303, withLtik(PATHWAY_PATHS.learnerList, launch.ltik));
   });
 
   return router;

@@ -11,6 +11,8 @@ export const PATHWAY_PATHS = {
   subscribe: (id: string) => `${COURSE_PATHS.learner}/pathways/${id}/subscribe`,
   share: (id: string) => `${COURSE_PATHS.learner}/pathways/${id}/share`,
   unshare: (id: string) => `${COURSE_PATHS.learner}/pathways/${id}/unshare`,
+  leave: (id: string) => `${COURSE_PATHS.learner}/pathways/${id}/leave`,
+  remove: (id: string) => `${COURSE_PATHS.instructor}/pathways/${id}/delete`,
   backpackOne: (enrolmentId: string) => `/backpack/pathways/${enrolmentId}`,
   shared: (shareId: string) => `/pathways/shared/${shareId}`,
 } as const;

@@ -9,6 +9,7 @@ import type { Launch } from '../../lti/session.js';
 import { enrolCourseLearners, learnersPerStep } from '../../pathways/enrolments.js';
 import {
   createPathway,
+  deletePathway,
   editablePathway,
   pickableTemplates,
   staffPathwayFilter,
@@ -137,6 +138,9 @@ export function pathwayStaffRouter(
       ...pageLocals(launch),
       title: state.pathway ? `Edit ${state.pathway.name} · Pathways` : 'New pathway · Pathways',
       heading: state.pathway ? `Edit the pathway “${state.pathway.name}”` : 'New pathway',
+      deleteAction: state.pathway
+        ? withLtik(PATHWAY_PATHS.remove(String(state.pathway._id)), launch.ltik)
+        : null,
       action: withLtik(
         state.pathway ? PATHWAY_PATHS.edit(String(state.pathway._id)) : PATHWAY_PATHS.staffList,
         launch.ltik,
@@ -152,6 +156,7 @@ export function pathwayStaffRouter(
         description: errors.description,
         badgeTemplateId: errors.badgeTemplateId,
         steps: errors.steps,
+        confirm: errors.confirm,
       },
       values,
       badgeOptions: [
@@ -237,6 +242,24 @@ export function pathwayStaffRouter(
     await submit(res, (req.body ?? {}) as Record<string, unknown>, pathway);
   });
 
+  // Deleting needs the box ticked: the followers' records of it go with it.
+  router.post(PATHWAY_PATHS.remove(':id'), ...small, async (req, res) => {
+    const launch = launchOf(res);
+    const pathway = await own(ctx, launch, String(req.params.id));
+    if ((req.body as Record<string, unknown>).confirm !== '1')
+      return renderForm(
+        res,
+        { values: valuesOf(pathway), errors: { confirm: 'Tick the box to confirm the deletion.' }, pathway },
+        400,
+      );
+    await deletePathway(ctx, scopeOf(launch), String(pathway._id), actorOf(launch));
+    const notice = `The pathway “${pathway.name}” was deleted.`;
+    res.redirect(
+      303,
+      `${withLtik(PATHWAY_PATHS.staffList, launch.ltik)}&notice=${encodeURIComponent(notice)}`,
+    );
+  });
+
   router.post(PATHWAY_PATHS.enrol(':id'), ...small, async (req, res) => {
     const launch = launchOf(res);
     if (!launch.courseRef) throw new NotFoundError('A course to enrol learners from');
@@ -268,5 +291,6 @@ function anchorOf(path: string): string {
   if (m)
     return `step-${m[1]}-${m[2] === 'templateIds' ? 'badges' : m[2] === 'prerequisites' ? 'prereqs' : m[2]}`;
   if (path === 'steps') return 'steps';
+  if (path === 'confirm') return 'pathway-confirm';
   return `pathway-${path || 'name'}`;
 }
