@@ -68,11 +68,8 @@ export function presentPathwayMap(data: PathwayMapData, options: { withProgress:
       description: step.description,
       optional: step.optional,
       state,
-      stateLabel: options.withProgress
-        ? stepStateLabel(state, isNext)
-        : step.optional
-          ? 'Optional'
-          : `Step ${i + 1}`,
+      // Without a learner's progress there is no state to show: the step's number says where it is.
+      stateLabel: options.withProgress ? stepStateLabel(state, isNext) : null,
       isNext,
       done: state === 'done',
       locked: options.withProgress && state === 'locked',
