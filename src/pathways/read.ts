@@ -97,19 +97,28 @@ export async function pathwaysOfPeople(
     .find({ _id: { $in: enrolments.map((e) => e.pathwayId) } })
     .lean<PathwayDoc[]>();
   const byId = new Map(pathways.map((p) => [String(p._id), p]));
+  // One read of the held badges per platform (a session may span several), not one per pathway.
+  const heldOn = new Map<string, Map<string, Set<string>>>();
+  for (const person of people) {
+    const key = String(person.platformId);
+    if (heldOn.has(key)) continue;
+    const theirs = enrolments.filter((e) => String(e.platformId) === key);
+    const templateIds = theirs.flatMap((e) => byId.get(String(e.pathwayId))?.templateIds ?? []);
+    heldOn.set(
+      key,
+      await heldTemplates(ctx, person.platformId, [...new Set(theirs.map((e) => e.personId))], templateIds),
+    );
+  }
   const out = [];
   for (const enrolment of enrolments) {
     const pathway = byId.get(String(enrolment.pathwayId));
     if (!pathway) continue;
-    const held = await heldTemplates(ctx, pathway.platformId, [enrolment.personId], pathway.templateIds);
+    const held =
+      heldOn.get(String(enrolment.platformId))?.get(String(enrolment.personId)) ?? new Set<string>();
     out.push({
       pathway,
       enrolment,
-      progress: pathwayProgress(
-        stepInputsOf(pathway),
-        held.get(String(enrolment.personId))!,
-        recordedOf(enrolment),
-      ),
+      progress: pathwayProgress(stepInputsOf(pathway), held, recordedOf(enrolment)),
     });
   }
   return out;
