@@ -108,6 +108,7 @@ export async function awardMany(ctx: Context, requests: AwardRequest[]): Promise
       expiresAt: expiryFor(r.template, awardedAt),
       // Credly and Accredible badges are issued through their APIs (src/providers/outbox.ts).
       outbox: r.template.source === 'local' ? 'issue' : 'provider-issue',
+      pathwaysPending: true,
     }).toObject({ depopulate: true, versionKey: false }) as Record<string, unknown>;
     toInsert.push({ at: i, doc });
   });
@@ -180,6 +181,8 @@ export async function awardMany(ctx: Context, requests: AwardRequest[]): Promise
   if (credentials.some((c) => c.outbox === 'issue')) await wakeJob(ctx.jobs, JOBS.issueCredentials);
   if (credentials.some((c) => c.outbox === 'provider-issue')) await wakeJob(ctx.jobs, JOBS.providerOutbox);
   await wakeJob(ctx.jobs, JOBS.processEvents);
+  // Pathways that name these badges move on (src/pathways/updates.ts, from pathwaysPending above).
+  await wakeJob(ctx.jobs, JOBS.updatePathways);
   return outcomes;
 }
 

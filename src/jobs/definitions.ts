@@ -8,6 +8,7 @@ import { processPendingEvents } from '../progress/processPending.js';
 import { runQueuedRecalculations } from '../progress/recalculationQueue.js';
 import { defineProviderJobs, scheduleProviderJobs } from '../providers/jobs.js';
 import { JOBS } from './names.js';
+import { updatePathwaysFromAwards } from '../pathways/updates.js';
 
 /**
  * Every job of the badge pipeline, defined here and nowhere else (the LTI roster job lives with
@@ -79,6 +80,13 @@ export function defineJobs(ctx: Context): void {
     { concurrency: 1 },
   );
   defineProviderJobs(ctx);
+  // Pathways move within seconds of an award: awardMany wakes this drain (src/pathways/updates.ts).
+  const drainPathways = async () => {
+    const run = await updatePathwaysFromAwards(ctx);
+    if (run.read) ctx.logger.debug(run, 'pathways counted again after awards');
+  };
+  ctx.jobs.onWake?.(JOBS.updatePathways, drainPathways);
+  agenda.define(JOBS.updatePathways, drainPathways, { concurrency: 1, removeOnComplete: true });
 }
 
 /** How often Laurel's own gradebook columns are read (AGS results): grades count within minutes. */
@@ -92,6 +100,7 @@ export async function scheduleRecurringJobs(ctx: Context): Promise<void> {
   await agenda.every('1 minute', JOBS.sweep, {});
   await agenda.every('1 minute', JOBS.recalculateBadges, {});
   await agenda.every('15 minutes', JOBS.expireCredentials, {});
+  await agenda.every('1 minute', JOBS.updatePathways, {});
   await agenda.every(AGS_POLL_EVERY, JOBS.pollAgsResults, {});
   await scheduleProviderJobs(ctx);
 }

@@ -28,6 +28,8 @@ export const JOBS = {
   reconcileAccredible: 'reconcile-accredible',
   /** Sends instructors' weekly digests of their courses whose week is over (src/mail/digest.ts). */
   sendCourseDigests: 'send-course-digests',
+  /** Counts learners' pathways again after awards of the badges they name (src/pathways/updates.ts). */
+  updatePathways: 'update-pathways',
 } as const;
 
 export type JobName = (typeof JOBS)[keyof typeof JOBS];

@@ -69,6 +69,11 @@ export interface CredentialDoc {
   externalUrl?: string | null;
   externalState?: string | null;
   externalPending?: boolean;
+  /**
+   * Set with the award (the same insert), cleared once the learner's pathways that name this badge
+   * were counted again (src/pathways/updates.ts): a crash in between loses no pathway progress.
+   */
+  pathwaysPending?: boolean;
 }
 
 const schema = new Schema<CredentialDoc>(
@@ -105,6 +110,7 @@ const schema = new Schema<CredentialDoc>(
     externalUrl: { type: String, default: null },
     externalState: { type: String, default: null },
     externalPending: { type: Boolean, default: false },
+    pathwaysPending: { type: Boolean },
   },
   { collection: 'credentials', versionKey: false, minimize: false },
 );
@@ -118,6 +124,8 @@ schema.index({ outbox: 1, awardedAt: 1 });
 schema.index({ issuingClaim: 1 });
 // Credly's webhooks name a badge by its id there.
 schema.index({ platformId: 1, externalId: 1 });
+// Awards whose learners' pathways wait to be counted again (src/pathways/updates.ts).
+schema.index({ pathwaysPending: 1 });
 
 export type CredentialModel = Model<CredentialDoc>;
 export const credentialModel = (c: Connection): CredentialModel =>

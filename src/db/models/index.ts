@@ -26,6 +26,8 @@ import { registrationLinkModel } from './registrationLink.js';
 import { signInLinkModel } from './signInLink.js';
 import { statusListModel } from './statusList.js';
 import { templateModel } from './template.js';
+import { pathwayModel } from './pathway.js';
+import { pathwayEnrolmentModel } from './pathwayEnrolment.js';
 
 /** Every model of Laurel's own collections, bound to one connection. */
 export function createModels(connection: Connection) {
@@ -61,6 +63,9 @@ export function createModels(connection: Connection) {
     learnerRecordShares: learnerRecordShareModel(connection),
     // Instructors' weekly digests (src/mail/digest.ts).
     digestSubscriptions: digestSubscriptionModel(connection),
+    // Pathways across courses and learners' progress on them (src/pathways).
+    pathways: pathwayModel(connection),
+    pathwayEnrolments: pathwayEnrolmentModel(connection),
   };
 }
 

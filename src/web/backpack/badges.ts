@@ -12,6 +12,7 @@ import { rateLimit } from '../public/rateLimit.js';
 import { setFrameAncestors } from '../framing.js';
 import { imageOf } from '../course/instructor.js';
 import { loadOwnCredential } from './own.js';
+import { backpackPathwayCards } from '../pathways/outside.js';
 import { importedBadges } from './imports.js';
 import { recordLinks } from './records.js';
 import { recordOfImports, withImportActivity } from './recordImports.js';
@@ -68,6 +69,7 @@ export function badgePagesRouter(ctx: Context, session: RequestHandler): Router 
       })),
       activity: withImportActivity(record.activity, imported).map((a) => ({ ...a, on: formatDate(a.at) })),
       imported,
+      pathways: await backpackPathwayCards(ctx, bp.session.people),
     });
   });
 

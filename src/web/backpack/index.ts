@@ -13,6 +13,7 @@ import { badgePagesRouter } from './badges.js';
 import { importsRouter } from './imports.js';
 import { collectionsRouter } from './collections.js';
 import { recordsRouter } from './records.js';
+import { pathwayOutsideRouter } from '../pathways/outside.js';
 import {
   BACKPACK,
   clearSessionCookie,
@@ -180,5 +181,7 @@ export function backpackRouter(ctx: Context, deps: BackpackDeps): Router {
   router.use(importsRouter(ctx, session));
   router.use(collectionsRouter(ctx, session));
   router.use(recordsRouter(ctx, session));
+  // A learner's pathways in the backpack, and the public page of a shared one (src/web/pathways).
+  router.use(pathwayOutsideRouter(ctx, session));
   return router;
 }

@@ -29,6 +29,8 @@ import { closeIfBodyUnread, smallFormBody } from './formBody.js';
 import { providersPageRouter } from './providers.js';
 import { serviceBadgesRouter } from './serviceBadges.js';
 import { courseDigestRouter } from './digest.js';
+import { pathwayStaffRouter } from '../pathways/staff.js';
+import { pathwayLearnerRouter } from '../pathways/learner.js';
 
 /**
  * The pages a launch opens, inside the LMS's iframe. Every query is scoped by the launch's platform
@@ -63,6 +65,9 @@ export function courseRouter(ctx: Context, lti: Lti, options: { mailOn?: boolean
   router.use(badgeCredentialsRouter(ctx, session, staff, requireCsrf));
   // The instructor's weekly e-mail digest of the course (src/mail/digest.ts).
   router.use(courseDigestRouter(ctx, [session, staff], requireCsrf, options.mailOn ?? false));
+  // Pathways across courses (src/web/pathways): instructors' and administrators' pages, learners' maps.
+  router.use(pathwayStaffRouter(ctx, session, staff, requireCsrf));
+  router.use(pathwayLearnerRouter(ctx, session, requireCsrf));
   const learnerScope = (launch: Launch) => ({ platformId: launch.platformId, courseRef: launch.courseRef });
 
   router.get(COURSE_PATHS.learner, session, async (_req, res) => {

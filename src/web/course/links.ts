@@ -17,6 +17,9 @@ export function pageLocals(launch: Launch) {
       instructor: staff ? link(COURSE_PATHS.instructor) : null,
       learner: link(COURSE_PATHS.learner),
       admin: launch.kind === 'admin' ? link(COURSE_PATHS.admin) : null,
+      // Pathways across courses (src/web/pathways): staff edit them, learners follow them.
+      pathways: staff ? link(`${COURSE_PATHS.instructor}/pathways`) : null,
+      learnerPathways: link(`${COURSE_PATHS.learner}/pathways`),
     },
   };
 }
