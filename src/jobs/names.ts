@@ -26,6 +26,8 @@ export const JOBS = {
   syncProviderTemplates: 'sync-provider-templates',
   /** Reads back issued Accredible credentials (Accredible has no webhooks). */
   reconcileAccredible: 'reconcile-accredible',
+  /** Revokes the credentials a regrade took back once their grace period ran out (src/awards/regradeRevocations.ts). */
+  revokeAfterRegrades: 'revoke-after-regrades',
 } as const;
 
 export type JobName = (typeof JOBS)[keyof typeof JOBS];
