@@ -155,7 +155,8 @@ export async function awardMany(ctx: Context, requests: AwardRequest[]): Promise
   // Upgrades are rare (a learner reaching a higher level): one at a time, each exactly once.
   for (const u of upgrades) {
     const outcome = await upgradeLevel(ctx, requests[u.at]!, u.held, awardedAt);
-    if (outcome.awarded) won.push({ at: u.at, doc: outcome.credential as unknown as Record<string, unknown> });
+    if (outcome.awarded)
+      won.push({ at: u.at, doc: outcome.credential as unknown as Record<string, unknown> });
     else outcomes[u.at] = outcome;
   }
   for (const x of won) outcomes[x.at] = { awarded: true, credential: x.doc as unknown as CredentialDoc };
@@ -264,7 +265,11 @@ async function upgradeLevel(
           platformId: superseded.platformId,
           courseRef: superseded.courseRef,
           target: { type: 'credential', id: String(superseded._id) },
-          details: { templateId: String(superseded.templateId), from: superseded.level ?? null, to: r.level ?? null },
+          details: {
+            templateId: String(superseded.templateId),
+            from: superseded.level ?? null,
+            to: r.level ?? null,
+          },
         });
     }
     const doc = newCredentialDoc(ctx, r, awardedAt);

@@ -39,10 +39,17 @@ export async function revokeAfterRegrades(ctx: Context, batch = 200): Promise<nu
       continue;
     }
     try {
-      await revokeCredential(ctx, String(c._id), c.regradeReason ?? REGRADE_REASON, SYSTEM, {}, {
-        cause: 'regrade',
-        dueBy: now,
-      });
+      await revokeCredential(
+        ctx,
+        String(c._id),
+        c.regradeReason ?? REGRADE_REASON,
+        SYSTEM,
+        {},
+        {
+          cause: 'regrade',
+          dueBy: now,
+        },
+      );
       revoked++;
     } catch (err) {
       if (!(err instanceof ConflictError)) throw err;

@@ -49,7 +49,11 @@ export async function revokeCredential(
   await markStatusListStale(ctx, current);
   const revoked = await ctx.models.credentials
     .findOneAndUpdate(
-      { _id: current._id, liveSlot: 'live', ...(cause ? { regradeRevokeAt: { $ne: null, $lte: cause.dueBy } } : {}) },
+      {
+        _id: current._id,
+        liveSlot: 'live',
+        ...(cause ? { regradeRevokeAt: { $ne: null, $lte: cause.dueBy } } : {}),
+      },
       {
         $set: {
           status: 'revoked',

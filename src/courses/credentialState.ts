@@ -2,13 +2,7 @@ import type { CredentialDoc } from '../db/models/credential.js';
 import type { Recalculation } from '../db/models/template.js';
 
 export type CredentialState =
-  | 'awarded'
-  | 'issuing'
-  | 'issued'
-  | 'failed'
-  | 'revoked'
-  | 'expired'
-  | 'superseded';
+  'awarded' | 'issuing' | 'issued' | 'failed' | 'revoked' | 'expired' | 'superseded';
 
 const LABEL: Record<CredentialState, string> = {
   awarded: 'Awarded',

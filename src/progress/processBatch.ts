@@ -175,6 +175,7 @@ function applyOne(
       .filter((q) => isBadgeRequirement(q) && heldBadges.has(`${q.badge}:${r.personId}`))
       .map((q) => q.id);
     const wasComplete = state.complete(template);
+    const levelBefore = levelOf(template, state.measure);
     const step = stepLearner(
       template,
       { fulfilled: state.fulfilled, fulfilments: state.fulfilments, measure: state.measure },
@@ -188,7 +189,9 @@ function applyOne(
     }
     const complete = state.complete(template);
     // A regrade took the badge back (policy `revoke`): its live credential waits out the grace period.
-    if (regrades && wasComplete && !complete && step.regraded.length && regradeOf(template.regrade).policy === 'revoke')
+    const regraded =
+      step.regraded.length > 0 || (levelBefore !== null && levelOf(template, state.measure) === null);
+    if (regrades && wasComplete && !complete && regraded && regradeOf(template.regrade).policy === 'revoke')
       regrades.fellBack.set(key, { template, personId: r.personId });
     if (regrades && complete) regrades.fellBack.delete(key);
     if (regrades && complete && regradeOf(template.regrade).policy === 'revoke')
@@ -203,7 +206,11 @@ function applyOne(
         userId: r.event.user.id,
         courseRef: r.courseRef ?? template.courseRef,
         courseId: r.event.course?.id ?? template.courseId,
-        evidence: state.fulfilments.map((f) => ({ requirementId: f.requirementId, eventId: f.eventId, at: f.at })),
+        evidence: state.fulfilments.map((f) => ({
+          requirementId: f.requirementId,
+          eventId: f.eventId,
+          at: f.at,
+        })),
         level: levelOf(template, state.measure)?.id ?? null,
         actor: SYSTEM,
       });

@@ -233,7 +233,11 @@ async function evaluatePage(
     .filter(
       (p) =>
         !live.has(String(p.personId)) ||
-        higherLevel(template, levelOf(template, p.measure)?.id ?? null, liveLevel.get(String(p.personId)) ?? null),
+        higherLevel(
+          template,
+          levelOf(template, p.measure)?.id ?? null,
+          liveLevel.get(String(p.personId)) ?? null,
+        ),
     )
     .map((p) => {
       const latest = byPerson.get(String(p.personId))!.events.at(-1)!;
@@ -243,7 +247,11 @@ async function evaluatePage(
         userId: latest.user.id,
         courseRef: template.courseRef ?? latest.courseRef,
         courseId: template.courseId ?? latest.course?.id ?? null,
-        evidence: p.fulfilments.map((f) => ({ requirementId: f.requirementId, eventId: f.eventId, at: f.at })),
+        evidence: p.fulfilments.map((f) => ({
+          requirementId: f.requirementId,
+          eventId: f.eventId,
+          at: f.at,
+        })),
         actor: SYSTEM,
         level: levelOf(template, p.measure)?.id ?? null,
       };

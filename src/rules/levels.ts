@@ -3,14 +3,7 @@
  * score reaches, and the ladder a page shows. No I/O.
  */
 import { readPath } from './path.js';
-import type {
-  LearningEventLike,
-  LevelMeasure,
-  LevelStep,
-  Levels,
-  Regrade,
-  RegradePolicy,
-} from './types.js';
+import type { LearningEventLike, LevelMeasure, LevelStep, Levels, Regrade, RegradePolicy } from './types.js';
 
 /** The percentage `event` gives the levels' measure, or null when it is not a grade of it. */
 export function levelScoreOf(levels: Levels, event: LearningEventLike): number | null {
@@ -34,7 +27,11 @@ export const EMPTY_MEASURE: LevelMeasure = { best: null, latest: null, latestAt:
  * ever, the latest the one the LMS gave last, so a late delivery of an older grade changes nothing
  * and the same event twice changes nothing either. Equal times: the one applied last wins.
  */
-export function updateMeasure(measure: LevelMeasure | null | undefined, score: number, at: string): LevelMeasure {
+export function updateMeasure(
+  measure: LevelMeasure | null | undefined,
+  score: number,
+  at: string,
+): LevelMeasure {
   const m = measure ?? EMPTY_MEASURE;
   const newer = m.latestAt === null || Date.parse(at) >= Date.parse(m.latestAt);
   return {
@@ -48,7 +45,10 @@ export function updateMeasure(measure: LevelMeasure | null | undefined, score: n
  * The score levels are judged on: the best ever, unless regrades count (policy `fallback` or
  * `revoke`), where the grade the LMS holds now decides.
  */
-export function scoreFor(measure: LevelMeasure | null | undefined, policy: RegradePolicy = 'none'): number | null {
+export function scoreFor(
+  measure: LevelMeasure | null | undefined,
+  policy: RegradePolicy = 'none',
+): number | null {
   if (!measure) return null;
   return policy === 'none' ? measure.best : measure.latest;
 }

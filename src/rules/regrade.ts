@@ -11,8 +11,10 @@ import { isBadgeRequirement } from './types.js';
 
 const IDENTITY_OPS = new Set(['eq', 'in', 'exists']);
 
-const identityRules = (req: EventRequirement): Rule[] => (req.rules ?? []).filter((r) => IDENTITY_OPS.has(r.op));
-const scoreRules = (req: EventRequirement): Rule[] => (req.rules ?? []).filter((r) => !IDENTITY_OPS.has(r.op));
+const identityRules = (req: EventRequirement): Rule[] =>
+  (req.rules ?? []).filter((r) => IDENTITY_OPS.has(r.op));
+const scoreRules = (req: EventRequirement): Rule[] =>
+  (req.rules ?? []).filter((r) => !IDENTITY_OPS.has(r.op));
 
 /**
  * What an event says it grades, for one requirement: the values at the requirement's "what" paths

@@ -61,7 +61,9 @@ export function stepLearner(
   const reset = [...base.reset, ...regraded];
   const newly = [
     ...base.newlyFulfilled,
-    ...alsoMet.filter((id) => !state.fulfilled.includes(id) && !reset.includes(id) && !base.newlyFulfilled.includes(id)),
+    ...alsoMet.filter(
+      (id) => !state.fulfilled.includes(id) && !reset.includes(id) && !base.newlyFulfilled.includes(id),
+    ),
   ];
   let fulfilments = state.fulfilments.filter((f) => !reset.includes(f.requirementId));
   const requirement = (id: string) => template.groups.flatMap((g) => g.requirements).find((r) => r.id === id);

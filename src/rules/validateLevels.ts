@@ -25,7 +25,9 @@ const stepSchema = z.strictObject(
       .max(100, { error: 'name must be at most 100 characters' })
       .refine((s) => !CONTROL.test(s), { error: 'name must not contain control characters' }),
     min: z
-      .number({ error: (i) => (i.input === undefined ? 'min is required' : 'min must be a number (a percentage)') })
+      .number({
+        error: (i) => (i.input === undefined ? 'min is required' : 'min must be a number (a percentage)'),
+      })
       .min(0, { error: 'min must be between 0 and 100' })
       .max(100, { error: 'min must be between 0 and 100' }),
     imageId: z
@@ -61,7 +63,9 @@ export const levelsSchema = z
         .nullable()
         .default(null),
       steps: z
-        .array(stepSchema, { error: (i) => (i.input === undefined ? 'steps is required' : 'steps must be an array') })
+        .array(stepSchema, {
+          error: (i) => (i.input === undefined ? 'steps is required' : 'steps must be an array'),
+        })
         .min(1, { error: 'levels need at least one step' })
         .max(MAX_STEPS, { error: `at most ${MAX_STEPS} levels` }),
     },
@@ -80,12 +84,20 @@ export const levelsSchema = z
         });
       if (step.id !== undefined) {
         if (ids.has(step.id))
-          ctx.addIssue({ code: 'custom', path: ['steps', i, 'id'], message: `level id "${step.id}" is used twice` });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['steps', i, 'id'],
+            message: `level id "${step.id}" is used twice`,
+          });
         ids.add(step.id);
       }
       const name = step.name.toLowerCase();
       if (names.has(name))
-        ctx.addIssue({ code: 'custom', path: ['steps', i, 'name'], message: `two levels are named "${step.name}"` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['steps', i, 'name'],
+          message: `two levels are named "${step.name}"`,
+        });
       names.add(name);
     });
   })
@@ -93,14 +105,12 @@ export const levelsSchema = z
     const used = new Set(levels.steps.flatMap((s) => (s.id ? [s.id] : [])));
     return {
       activityId: levels.activityId,
-      steps: levels.steps.map(
-        (s, i): LevelStep => ({
-          id: s.id ?? idFor(s.name, i, used),
-          name: s.name,
-          min: s.min,
-          imageId: s.imageId ?? null,
-        }),
-      ),
+      steps: levels.steps.map((s, i): LevelStep => ({
+        id: s.id ?? idFor(s.name, i, used),
+        name: s.name,
+        min: s.min,
+        imageId: s.imageId ?? null,
+      })),
     };
   });
 
@@ -129,12 +139,10 @@ export const regradeSchema = z
         message: 'graceDays applies only to the policy "revoke"',
       });
   })
-  .transform(
-    (r): Regrade => ({
-      policy: r.policy as Regrade['policy'],
-      graceDays: r.policy === 'revoke' ? (r.graceDays ?? 7) : 0,
-    }),
-  );
+  .transform((r): Regrade => ({
+    policy: r.policy as Regrade['policy'],
+    graceDays: r.policy === 'revoke' ? (r.graceDays ?? 7) : 0,
+  }));
 
 /** The `levels` and `regrade` fields, to spread into a template's object schema. */
 export const levelsAndRegradeShape = {

@@ -229,15 +229,22 @@ export async function updateTemplate(
       requiresTemplates: requiredTemplatesOf(groups),
     });
   }
-  const rulesChanged = input.groups !== undefined || input.penalties !== undefined || input.levels !== undefined || input.regrade !== undefined;
+  const rulesChanged =
+    input.groups !== undefined ||
+    input.penalties !== undefined ||
+    input.levels !== undefined ||
+    input.regrade !== undefined;
   if (input.levels !== undefined || input.regrade !== undefined) {
     const groups = (set.groups as RequirementGroup[] | undefined) ?? current.groups;
     const penalties = (set.penalties as Penalty[] | undefined) ?? current.penalties;
     const levels = input.levels !== undefined ? input.levels : (current.levels ?? null);
     if (current.state === 'active' && groups.length === 0 && !levels?.steps.length)
-      throw new HttpError(400, 'invalid_request', 'An active badge needs at least one requirement group or levels.', [
-        { path: 'levels', message: 'must not be removed while the badge is active and has no groups' },
-      ]);
+      throw new HttpError(
+        400,
+        'invalid_request',
+        'An active badge needs at least one requirement group or levels.',
+        [{ path: 'levels', message: 'must not be removed while the badge is active and has no groups' }],
+      );
     if (input.levels !== undefined) set.levels = input.levels;
     if (input.regrade !== undefined) set.regrade = input.regrade;
     set.eventTypes = eventTypesOf(groups, penalties, levels);

@@ -275,7 +275,10 @@ const schemas = {
         type: ['string', 'null'],
         description: 'A badge with levels: the level (step id) this credential is for',
       },
-      supersededAt: { ...nullableDateTime, description: 'When a higher level replaced it (status superseded)' },
+      supersededAt: {
+        ...nullableDateTime,
+        description: 'When a higher level replaced it (status superseded)',
+      },
       revokeAfter: {
         ...nullableDateTime,
         description: 'A regrade took the badge back: revoked at this time unless the grade comes back',
