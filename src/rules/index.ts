@@ -76,3 +76,10 @@ export { confirmedBy, isRegradeOf, regradedBy, subjectOf } from './regrade.js';
 export type { StepFulfilment, StepResult, StepState, StepTemplate } from './step.js';
 export { completeOf, fractionOf, levelOf, stepLearner } from './step.js';
 export { levelsAndRegradeShape, levelsSchema, regradeSchema } from './validateLevels.js';
+export {
+  describeLevels,
+  describeLevelsForLearner,
+  describeRegrade,
+  describeRegradeForLearner,
+  levelsMeasureName,
+} from './describeLevels.js';
