@@ -307,3 +307,53 @@ describe('validation of levels and regrade policies', () => {
     expect(regradeSchema.parse({ policy: 'revoke' })).toEqual({ policy: 'revoke', graceDays: 7 });
   });
 });
+
+describe('recalculation and dry run of stored events (evaluateLearner)', () => {
+  const stored = (percent: number, minute: number, received: number, activityId = 'final-exam') => ({
+    event: { type: 'activity.grade.updated', data: { activityId, percent } },
+    eventId: `s${minute}-${received}`,
+    occurredAt: at(minute),
+    receivedAt: at(received),
+  });
+
+  it('gives the level the live pipeline gives, from events in any order of arrival', async () => {
+    const { evaluateLearner } = await import('../../src/progress/recalculate.js');
+    const rules = { groups: [], penalties: [], levels };
+    const result = evaluateLearner(
+      rules,
+      [stored(95, 3, 10), stored(65, 1, 11), stored(80, 2, 12)],
+      new Set(),
+    );
+    expect(result).toMatchObject({ complete: true, level: 'gold', fraction: 1 });
+    expect(result.measure).toEqual({ best: 95, latest: 95, latestAt: at(3).toISOString() });
+  });
+
+  it('counts a regrade by the LMS’s time under policy fallback, and not under none', async () => {
+    const { evaluateLearner } = await import('../../src/progress/recalculate.js');
+    const requirement = {
+      id: 'q3',
+      event: 'activity.grade.updated',
+      rules: [
+        { path: 'data.activityId', op: 'eq' as const, value: 'quiz-3' },
+        { path: 'data.percent', op: 'gte' as const, value: 80 },
+      ],
+    };
+    const events = [stored(40, 5, 6, 'quiz-3'), stored(90, 1, 7, 'quiz-3')];
+    const none = evaluateLearner(
+      { groups: [{ requirements: [requirement] }], penalties: [] },
+      events,
+      new Set(),
+    );
+    const fallback = evaluateLearner(
+      {
+        groups: [{ requirements: [requirement] }],
+        penalties: [],
+        regrade: { policy: 'fallback', graceDays: 0 },
+      },
+      events,
+      new Set(),
+    );
+    expect(none.complete).toBe(true);
+    expect(fallback).toMatchObject({ complete: false, fulfilled: [] });
+  });
+});

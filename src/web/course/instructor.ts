@@ -15,7 +15,7 @@ import { csrfHeaderFirst } from '../../lti/csrf.js';
 import { recalculationStatus } from '../../courses/credentialState.js';
 import { PROGRESS_SORTS, templateProgress, type ProgressSort } from '../../courses/templateProgress.js';
 import { storeBadgeImage } from '../../images/store.js';
-import { describeRule, isBadgeRequirement, parseTemplateRules } from '../../rules/index.js';
+import { isBadgeRequirement, parseTemplateRules } from '../../rules/index.js';
 import {
   activateTemplate,
   createTemplate,
