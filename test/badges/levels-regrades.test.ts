@@ -217,6 +217,37 @@ describe('levels and regrades over HTTP', () => {
       ).toBe(1);
     });
 
+    it('counts grades stored before activation: the recount awards the highest level reached, once', async () => {
+      const user = newUser();
+      await post({ events: [finalExam(user, 77, 1), finalExam(user, 92, 2), finalExam(user, 50, 3)] });
+      const id = await activeTemplate({ name: 'Late ladder', levels: LEVELS });
+      await waitFor(
+        'the recount to finish',
+        async () => {
+          const got = await admin(t, 'GET', `/templates/${id}`);
+          const doc = await t.laurel.ctx.models.templates.findById(id).lean();
+          return got.status === 200 && doc?.recalculation?.state === 'done';
+        },
+        20_000,
+      );
+      const items = await credentialsOf(id, user.id);
+      expect(items.map((c) => [c.level, c.status === 'superseded'])).toEqual([['gold', false]]);
+      // Changing the levels recounts again: a lower bar for gold changes nothing for a gold holder.
+      const patched = await admin(t, 'PATCH', `/templates/${id}`, {
+        levels: { ...LEVELS, steps: [...LEVELS.steps.slice(0, 2), { name: 'Gold', min: 85 }] },
+      });
+      expect(patched.status).toBe(200);
+      await waitFor(
+        'the second recount',
+        async () => {
+          const doc = await t.laurel.ctx.models.templates.findById(id).lean();
+          return doc?.recalculation?.state === 'done' && doc.version === patched.body.version;
+        },
+        20_000,
+      );
+      expect((await credentialsOf(id, user.id)).map((c) => c.level)).toEqual(['gold']);
+    });
+
     it('concurrent workers awarding the same upgrade supersede once and record one gold', async () => {
       const user = newUser();
       await post(finalExam(user, 61, 1));
