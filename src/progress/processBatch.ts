@@ -191,8 +191,11 @@ function applyOne(
     // A regrade took the badge back (policy `revoke`): its live credential waits out the grace period.
     const regraded =
       step.regraded.length > 0 || (levelBefore !== null && levelOf(template, state.measure) === null);
-    if (regrades && wasComplete && !complete && regraded && regradeOf(template.regrade).policy === 'revoke')
+    if (regrades && wasComplete && !complete && regraded && regradeOf(template.regrade).policy === 'revoke') {
+      // The batch's last word counts: fallen back after coming back is fallen back.
       regrades.fellBack.set(key, { template, personId: r.personId });
+      regrades.cameBack.delete(key);
+    }
     if (regrades && complete) regrades.fellBack.delete(key);
     if (regrades && complete && regradeOf(template.regrade).policy === 'revoke')
       regrades.cameBack.set(key, { template, personId: r.personId });
