@@ -6,6 +6,8 @@ import type { PersonDoc } from '../db/models/person.js';
 import { isActivePlatform } from '../db/models/platform.js';
 import type { TemplateDoc } from '../db/models/template.js';
 import { ConflictError, isDuplicateKey, writeErrorsOf } from '../errors.js';
+import { recordAudit } from '../audit/record.js';
+import { levelRank } from '../rules/index.js';
 import { JOBS } from '../jobs/names.js';
 import { wakeJob } from '../jobs/queue.js';
 
@@ -31,6 +33,8 @@ export type AwardRequest = {
   reason?: string | null;
   /** A hand award may give a badge again although the template does not allow re-earning. */
   overrideReEarn?: boolean;
+  /** A badge with levels: the step reached; a live credential of a lower step is superseded by it. */
+  level?: string | null;
 };
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -74,8 +78,12 @@ export async function awardMany(ctx: Context, requests: AwardRequest[]): Promise
     .lean<CredentialDoc[]>();
   const live = new Map<string, CredentialDoc>();
   const revoked = new Map<string, CredentialDoc>();
-  for (const c of existing)
+  for (const c of existing) {
+    // A revocation after a regrade does not stop the badge being earned again when the grade comes back.
+    if (c.liveSlot !== 'live' && c.revokedFor === 'regrade') continue;
     (c.liveSlot === 'live' ? live : revoked).set(pairKey(c.templateId, c.personId), c);
+  }
+  const upgrades: { at: number; held: CredentialDoc }[] = [];
 
   const outcomes: AwardOutcome[] = new Array(requests.length);
   const toInsert: { at: number; doc: Record<string, unknown> }[] = [];
@@ -86,30 +94,18 @@ export async function awardMany(ctx: Context, requests: AwardRequest[]): Promise
     if (pending.has(String(r.template.platformId)))
       return (outcomes[i] = { awarded: false, reason: 'platform-pending', credential: null });
     const held = live.get(key);
+    if (held && !seen.has(key) && r.level && r.template.levels && isHigherLevel(r.template, r.level, held)) {
+      seen.set(key, i);
+      upgrades.push({ at: i, held });
+      return;
+    }
     if (held || seen.has(key))
       return (outcomes[i] = { awarded: false, reason: 'already-live', credential: held ?? null });
     const gone = revoked.get(key);
     if (gone && !r.template.allowReEarn && !r.overrideReEarn)
       return (outcomes[i] = { awarded: false, reason: 'revoked-no-re-earn', credential: gone });
     seen.set(key, i);
-    const doc = new models.credentials({
-      platformId: r.template.platformId,
-      templateId: r.template._id,
-      personId: r.personId,
-      courseRef: r.courseRef ?? r.template.courseRef,
-      courseId: r.courseId ?? r.template.courseId,
-      userId: r.userId,
-      status: 'awarded',
-      liveSlot: 'live',
-      awardedAt,
-      awardedBy: r.actor,
-      awardReason: r.reason ?? null,
-      evidence: r.evidence,
-      expiresAt: expiryFor(r.template, awardedAt),
-      // Credly and Accredible badges are issued through their APIs (src/providers/outbox.ts).
-      outbox: r.template.source === 'local' ? 'issue' : 'provider-issue',
-      pathwaysPending: true,
-    }).toObject({ depopulate: true, versionKey: false }) as Record<string, unknown>;
+    const doc = newCredentialDoc(ctx, r, awardedAt);
     toInsert.push({ at: i, doc });
   });
 
@@ -140,13 +136,28 @@ export async function awardMany(ctx: Context, requests: AwardRequest[]): Promise
       })
       .lean<CredentialDoc[]>();
     const byPair = new Map(winners.map((c) => [pairKey(c.templateId, c.personId), c]));
-    for (const x of losers)
+    for (const x of losers) {
+      const r = requests[x.at]!;
+      const winner = byPair.get(pairKey(r.template._id, r.personId));
+      // The other worker awarded a lower level: this one supersedes it.
+      if (winner && r.level && r.template.levels && isHigherLevel(r.template, r.level, winner)) {
+        upgrades.push({ at: x.at, held: winner });
+        continue;
+      }
       outcomes[x.at] = {
         awarded: false,
         reason: 'already-live',
         credential:
           byPair.get(pairKey(x.doc.templateId as Types.ObjectId, x.doc.personId as Types.ObjectId)) ?? null,
       };
+    }
+  }
+  // Upgrades are rare (a learner reaching a higher level): one at a time, each exactly once.
+  for (const u of upgrades) {
+    const outcome = await upgradeLevel(ctx, requests[u.at]!, u.held, awardedAt);
+    if (outcome.awarded)
+      won.push({ at: u.at, doc: outcome.credential as unknown as Record<string, unknown> });
+    else outcomes[u.at] = outcome;
   }
   for (const x of won) outcomes[x.at] = { awarded: true, credential: x.doc as unknown as CredentialDoc };
   // Requests for a pair awarded earlier in this same call.
@@ -184,6 +195,103 @@ export async function awardMany(ctx: Context, requests: AwardRequest[]): Promise
   // Pathways that name these badges move on (src/pathways/updates.ts, from pathwaysPending above).
   await wakeJob(ctx.jobs, JOBS.updatePathways);
   return outcomes;
+}
+
+function newCredentialDoc(ctx: Context, r: AwardRequest, awardedAt: Date): Record<string, unknown> {
+  return new ctx.models.credentials({
+    platformId: r.template.platformId,
+    templateId: r.template._id,
+    personId: r.personId,
+    courseRef: r.courseRef ?? r.template.courseRef,
+    courseId: r.courseId ?? r.template.courseId,
+    userId: r.userId,
+    status: 'awarded',
+    liveSlot: 'live',
+    awardedAt,
+    awardedBy: r.actor,
+    awardReason: r.reason ?? null,
+    evidence: r.evidence,
+    expiresAt: expiryFor(r.template, awardedAt),
+    level: r.level ?? null,
+    // Credly and Accredible badges are issued through their APIs (src/providers/outbox.ts).
+    outbox: r.template.source === 'local' ? 'issue' : 'provider-issue',
+    // Pathways naming this badge are counted again (src/pathways, the update-pathways job).
+    pathwaysPending: true,
+  }).toObject({ depopulate: true, versionKey: false }) as Record<string, unknown>;
+}
+
+/** Whether `level` is a higher step of the template's ladder than the one `held` is for. */
+function isHigherLevel(template: TemplateDoc, level: string, held: Pick<CredentialDoc, 'level'>): boolean {
+  if (!template.levels) return false;
+  return levelRank(template.levels, level) > levelRank(template.levels, held.level ?? null);
+}
+
+const MAX_UPGRADE_ROUNDS = 5;
+
+/**
+ * A learner reached a higher level than the credential they hold: the held one is superseded (not
+ * revoked: its status-list bit stays as it is; it leaves the live slot) and the higher one recorded.
+ * Exactly once under concurrent workers: only one of them moves the held credential out of the live
+ * slot (a conditional update), and the unique live slot takes one insert; a worker that finds a
+ * lower level in the slot after losing the insert supersedes that one in turn, one that finds the
+ * same or a higher level awards nothing.
+ */
+async function upgradeLevel(
+  ctx: Context,
+  r: AwardRequest,
+  held: CredentialDoc,
+  awardedAt: Date,
+): Promise<AwardOutcome> {
+  let current: CredentialDoc | null = held;
+  for (let round = 0; round < MAX_UPGRADE_ROUNDS; round++) {
+    if (current) {
+      const superseded = await ctx.models.credentials
+        .findOneAndUpdate(
+          { _id: current._id, liveSlot: 'live' },
+          {
+            $set: {
+              status: 'superseded',
+              liveSlot: String(current._id),
+              supersededAt: awardedAt,
+              supersededBy: { level: r.level ?? null },
+              regradeRevokeAt: null,
+              // Superseded before it was signed: it is not signed afterwards.
+              ...(current.outbox === 'issue' || current.outbox === 'provider-issue' ? { outbox: null } : {}),
+            },
+          },
+          { returnDocument: 'after' },
+        )
+        .lean<CredentialDoc>();
+      if (superseded)
+        await recordAudit(ctx.models, {
+          actor: r.actor,
+          action: 'credential.superseded',
+          platformId: superseded.platformId,
+          courseRef: superseded.courseRef,
+          target: { type: 'credential', id: String(superseded._id) },
+          details: {
+            templateId: String(superseded.templateId),
+            from: superseded.level ?? null,
+            to: r.level ?? null,
+          },
+        });
+    }
+    const doc = newCredentialDoc(ctx, r, awardedAt);
+    try {
+      await ctx.models.credentials.collection.insertOne(doc);
+      return { awarded: true, credential: doc as unknown as CredentialDoc };
+    } catch (err) {
+      if (!isDuplicateKey(err)) throw err;
+    }
+    current = await ctx.models.credentials
+      .findOne({ templateId: r.template._id, personId: r.personId, liveSlot: 'live' })
+      .lean<CredentialDoc>();
+    if (current && !isHigherLevel(r.template, r.level!, current))
+      return { awarded: false, reason: 'already-live', credential: current };
+  }
+  throw new Error(
+    `the level of badge ${String(r.template._id)} for person ${String(r.personId)} kept changing under this run`,
+  );
 }
 
 /**

@@ -27,6 +27,10 @@ export function toPublicCredential(ctx: Context, c: CredentialDoc) {
     /** Why issuance gave up (status `failed`); null otherwise. */
     error: c.status === 'failed' ? (c.error ?? null) : null,
     url: credentialUrl(ctx, c._id),
+    // Badges with levels and regrades (src/rules/levels.ts, src/awards/regradeRevocations.ts).
+    ...(c.level ? { level: c.level } : {}),
+    ...(c.status === 'superseded' ? { supersededAt: c.supersededAt ?? null } : {}),
+    ...(c.regradeRevokeAt ? { revokeAfter: c.regradeRevokeAt } : {}),
     // A Credly or Accredible badge: its id and page at the service, once issued there.
     ...(c.externalId ? { externalId: c.externalId, externalUrl: c.externalUrl ?? null } : {}),
   };

@@ -24,8 +24,15 @@ export async function getCredential(
 }
 
 /**
+ * How a revocation came about. `regrade`: the regrade-revocations job, for a credential whose grace
+ * period (`dueBy`, which must still be set) ran out; progress, already fallen back, is kept, and the
+ * badge is earned again when the grade comes back.
+ */
+export type RevokeCause = { cause: 'regrade'; dueBy: Date };
+
+/**
  * Revokes a live credential with a reason. The learner's progress on the template starts again
- * from nothing, so a badge that may be re-earned must be earned afresh.
+ * from nothing, so a badge that may be re-earned must be earned afresh (not after a regrade).
  */
 export async function revokeCredential(
   ctx: Context,
@@ -33,6 +40,7 @@ export async function revokeCredential(
   reason: string,
   actor: Actor,
   scope: CredentialScope = {},
+  cause?: RevokeCause,
 ): Promise<CredentialDoc> {
   const current = await getCredential(ctx, id, scope);
   // The list learns of the change first: a crash after this line and before the revocation costs
@@ -41,7 +49,11 @@ export async function revokeCredential(
   await markStatusListStale(ctx, current);
   const revoked = await ctx.models.credentials
     .findOneAndUpdate(
-      { _id: current._id, liveSlot: 'live' },
+      {
+        _id: current._id,
+        liveSlot: 'live',
+        ...(cause ? { regradeRevokeAt: { $ne: null, $lte: cause.dueBy } } : {}),
+      },
       {
         $set: {
           status: 'revoked',
@@ -49,12 +61,20 @@ export async function revokeCredential(
           revokedAt: ctx.now(),
           revokedReason: reason,
           revokedBy: actor,
+          revokedFor: cause?.cause ?? null,
+          regradeRevokeAt: null,
         },
       },
       { returnDocument: 'after' },
     )
     .lean<CredentialDoc>();
-  if (!revoked) throw new ConflictError('not_live', `Credential ${id} is already ${current.status}.`);
+  if (!revoked)
+    throw new ConflictError(
+      'not_live',
+      cause
+        ? `Credential ${id} is no longer due for revocation (its grade came back, or it is ${current.status}).`
+        : `Credential ${id} is already ${current.status}.`,
+    );
   // Issued meanwhile, with an entry the first mark did not know of.
   if (revoked.statusListId && String(revoked.statusListId) !== String(current.statusListId))
     await markStatusListStale(ctx, revoked);
@@ -62,7 +82,7 @@ export async function revokeCredential(
   await queueStatusListRefresh(ctx, revoked);
   // A Credly or Accredible badge is revoked at the service too, from the outbox.
   await queueProviderRevoke(ctx, revoked);
-  await clearProgress(ctx, current.templateId, current.personId);
+  if (!cause) await clearProgress(ctx, current.templateId, current.personId);
   await recordAudit(ctx.models, {
     actor,
     action: 'credential.revoked',
@@ -70,7 +90,11 @@ export async function revokeCredential(
     courseRef: current.courseRef,
     target: { type: 'credential', id },
     reason,
-    details: { templateId: String(current.templateId), personId: String(current.personId) },
+    details: {
+      templateId: String(current.templateId),
+      personId: String(current.personId),
+      ...(cause ? { cause: cause.cause } : {}),
+    },
   });
   return revoked;
 }

@@ -1,7 +1,8 @@
 import type { CredentialDoc } from '../db/models/credential.js';
 import type { Recalculation } from '../db/models/template.js';
 
-export type CredentialState = 'awarded' | 'issuing' | 'issued' | 'failed' | 'revoked' | 'expired';
+export type CredentialState =
+  'awarded' | 'issuing' | 'issued' | 'failed' | 'revoked' | 'expired' | 'superseded';
 
 const LABEL: Record<CredentialState, string> = {
   awarded: 'Awarded',
@@ -10,6 +11,7 @@ const LABEL: Record<CredentialState, string> = {
   failed: 'Failed',
   revoked: 'Revoked',
   expired: 'Expired',
+  superseded: 'Superseded',
 };
 
 const day = (d: Date | null | undefined) => (d ? d.toISOString().slice(0, 10) : null);
@@ -23,7 +25,7 @@ export function credentialStateOf(
   c: Pick<
     CredentialDoc,
     'status' | 'issuingUntil' | 'error' | 'revokedReason' | 'revokedAt' | 'expiresAt' | 'expiredAt'
-  >,
+  > & { supersededAt?: Date | null },
   now: Date,
 ): { state: CredentialState; label: string; detail: string | null } {
   let state: CredentialState = c.status;
@@ -39,7 +41,9 @@ export function credentialStateOf(
           ? `Expired ${day(c.expiredAt ?? c.expiresAt)}`
           : state === 'awarded'
             ? 'Recorded; waiting to be signed.'
-            : null;
+            : state === 'superseded'
+              ? `Replaced by a higher level${c.supersededAt ? ` (${day(c.supersededAt)})` : ''}; not revoked.`
+              : null;
   return { state, label: LABEL[state], detail };
 }
 

@@ -8,6 +8,12 @@ import {
   capitalise,
   describeBest,
   describeForLearner,
+  describeLevelsForLearner,
+  describeRegradeForLearner,
+  ladderOf,
+  levelsMeasureName,
+  regradeOf,
+  scoreFor,
   groupStatus,
   learnerPhrase,
   progressFraction,
@@ -44,6 +50,17 @@ export type LearnerBadge = {
   lost: { status: 'revoked' | 'expired'; at: Date; reason: string | null; canEarnAgain: boolean } | null;
   /** Withdrawn by the instructor: shown only to those it was awarded to. */
   withdrawn: boolean;
+  /** A badge with levels: the ladder, highest first, with where the learner stands. */
+  levels: {
+    text: string;
+    /** The learner's score the levels are judged on, or null before any. */
+    score: number | null;
+    rungs: { name: string; min: number; state: 'held' | 'reached' | 'next' | 'ahead' }[];
+    /** The level of the credential held, by name. */
+    held: string | null;
+  } | null;
+  /** What a lowered grade does, when the badge says more than "nothing". */
+  regradeNote: string | null;
 };
 
 /**
@@ -72,6 +89,7 @@ export async function learnerBadges(
       .limit(2000)
       .lean<CredentialDoc[]>(),
   ]);
+  // Superseded credentials (a lower level) are neither live nor lost: the live one is the higher level.
   const live = new Map<string, CredentialDoc>();
   const dead = new Map<string, CredentialDoc>();
   for (const c of credentials) {
@@ -96,9 +114,26 @@ export async function learnerBadges(
     const credential = live.get(key);
     const lost = credential ? undefined : dead.get(key);
     const status = groupStatus(template.groups, fulfilled);
+    const levels = template.levels?.steps.length ? template.levels : null;
+    const score = levels
+      ? scoreFor(progressOf.get(key)?.measure ?? null, regradeOf(template.regrade).policy)
+      : null;
+    const heldLevel = levels ? (credential?.level ?? null) : null;
     return {
       template,
-      rule: describeForLearner(template.groups, names),
+      rule:
+        levels && template.groups.length === 0
+          ? `Earn this badge by scoring ${levels.steps[0]!.min}% or more on ${levelsMeasureName(levels, names)}.`
+          : describeForLearner(template.groups, names),
+      levels: levels
+        ? {
+            text: describeLevelsForLearner(levels, names)!,
+            score,
+            rungs: ladderOf(levels, heldLevel, score).map(({ name, min, state }) => ({ name, min, state })),
+            held: levels.steps.find((s) => s.id === heldLevel)?.name ?? null,
+          }
+        : null,
+      regradeNote: describeRegradeForLearner(template.regrade),
       percent: credential ? 100 : Math.round(progressFraction(template.groups, fulfilled) * 100),
       groups: template.groups.map((group, g) => {
         // An earned badge (even one awarded by hand) has every group met.

@@ -1,5 +1,6 @@
 import { backoffStrategies } from 'agenda';
 import { expireCredentials } from '../awards/expire.js';
+import { revokeAfterRegrades } from '../awards/regradeRevocations.js';
 import type { Context } from '../context.js';
 import { IssuingBusyError } from '../issuers/openbadges/issue.js';
 import { openBadgeJobs } from '../issuers/openbadges/jobs.js';
@@ -87,6 +88,12 @@ export function defineJobs(ctx: Context): void {
   };
   ctx.jobs.onWake?.(JOBS.updatePathways, drainPathways);
   agenda.define(JOBS.updatePathways, drainPathways, { concurrency: 1, removeOnComplete: true });
+  const drainRegrades = async () => {
+    const revoked = await revokeAfterRegrades(ctx);
+    if (revoked) ctx.logger.info({ revoked }, 'credentials revoked after regrades');
+  };
+  ctx.jobs.onWake?.(JOBS.revokeAfterRegrades, drainRegrades);
+  agenda.define(JOBS.revokeAfterRegrades, drainRegrades, { concurrency: 1, removeOnComplete: true });
 }
 
 /** How often Laurel's own gradebook columns are read (AGS results): grades count within minutes. */
@@ -103,4 +110,5 @@ export async function scheduleRecurringJobs(ctx: Context): Promise<void> {
   await agenda.every('1 minute', JOBS.updatePathways, {});
   await agenda.every(AGS_POLL_EVERY, JOBS.pollAgsResults, {});
   await scheduleProviderJobs(ctx);
+  await agenda.every('5 minutes', JOBS.revokeAfterRegrades, {});
 }

@@ -30,6 +30,8 @@ export const JOBS = {
   sendCourseDigests: 'send-course-digests',
   /** Counts learners' pathways again after awards of the badges they name (src/pathways/updates.ts). */
   updatePathways: 'update-pathways',
+  /** Revokes the credentials a regrade took back once their grace period ran out (src/awards/regradeRevocations.ts). */
+  revokeAfterRegrades: 'revoke-after-regrades',
 } as const;
 
 export type JobName = (typeof JOBS)[keyof typeof JOBS];

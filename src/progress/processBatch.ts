@@ -9,7 +9,14 @@ import type { ProgressDoc } from '../db/models/progress.js';
 import type { TemplateDoc } from '../db/models/template.js';
 import { isDuplicateKey, writeErrorsOf } from '../errors.js';
 import { resolveCourse, resolvePerson } from '../identity/resolve.js';
-import { applyEvent, isBadgeRequirement, type LearningEventLike } from '../rules/index.js';
+import {
+  isBadgeRequirement,
+  levelOf,
+  regradeOf,
+  stepLearner,
+  type LearningEventLike,
+} from '../rules/index.js';
+import { applyRegradeOutcomes, type RegradeOutcomes } from './regradeOutcomes.js';
 import { progressState, type ProgressState } from './state.js';
 import { templateCacheFor, type PlatformTemplates } from './templateCache.js';
 
@@ -66,15 +73,21 @@ export async function processEventBatch(ctx: Context, events: LearningEventDoc[]
 
   let learners = [...byLearner.keys()];
   const awards = new Map<string, AwardRequest>();
+  const regrades: RegradeOutcomes = { fellBack: new Map(), cameBack: new Map() };
   for (let round = 0; learners.length && round < MAX_CONFLICT_ROUNDS; round++) {
     const events = learners.flatMap((l) => byLearner.get(l)!);
     const states = await loadStates(ctx, events, candidatesOf);
-    for (const l of learners) for (const a of awards.keys()) if (a.endsWith(`:${l}`)) awards.delete(a);
-    for (const r of events) applyOne(ctx, r, candidatesOf.get(r)!, states, heldBadges, awards);
+    for (const l of learners)
+      for (const map of [awards, regrades.fellBack, regrades.cameBack])
+        for (const a of map.keys()) if (a.endsWith(`:${l}`)) map.delete(a);
+    for (const r of events) applyOne(ctx, r, candidatesOf.get(r)!, states, heldBadges, awards, regrades);
     learners = await writeStates(ctx, states);
   }
   if (learners.length)
     throw new Error(`progress of ${learners.length} learner(s) kept changing under this run`);
+  // Before the awards: a grade that came back cancels a pending revocation first, so a revocation
+  // that ran meanwhile is seen by the award, which then issues the badge again.
+  await applyRegradeOutcomes(ctx, regrades);
 
   const requests = [...awards.values()];
   const outcomes = await awardMany(ctx, requests);
@@ -143,6 +156,7 @@ function applyOne(
   states: States,
   heldBadges: Set<string>,
   awards: Map<string, AwardRequest>,
+  regrades?: RegradeOutcomes,
 ): void {
   const eventLike = asRuleEvent(r.event);
   for (const template of templates) {
@@ -155,34 +169,52 @@ function applyOne(
         platformId: template.platformId,
         courseRef: r.courseRef ?? template.courseRef,
       });
-    const result = applyEvent(template, state.fulfilled, eventLike);
     // A badge requirement holds while the person has a live credential of that badge.
     const held = template.groups
       .flatMap((g) => g.requirements)
-      .filter(
-        (q) =>
-          isBadgeRequirement(q) &&
-          heldBadges.has(`${q.badge}:${r.personId}`) &&
-          !state.fulfilled.includes(q.id) &&
-          !result.reset.includes(q.id) &&
-          !result.newlyFulfilled.includes(q.id),
-      )
+      .filter((q) => isBadgeRequirement(q) && heldBadges.has(`${q.badge}:${r.personId}`))
       .map((q) => q.id);
-    const fulfil = [...result.newlyFulfilled, ...held];
-    if (fulfil.length || result.reset.length) {
-      state.apply(template, fulfil, result.reset, r.event.eventId, r.event.occurredAt, ctx.now());
+    const wasComplete = state.complete(template);
+    const levelBefore = levelOf(template, state.measure);
+    const step = stepLearner(
+      template,
+      { fulfilled: state.fulfilled, fulfilments: state.fulfilments, measure: state.measure },
+      eventLike,
+      { eventId: r.event.eventId, occurredAt: r.event.occurredAt },
+      held,
+    );
+    if (step.changed) {
+      state.applyStep(template, step, ctx.now());
       states.set(key, state);
     }
+    const complete = state.complete(template);
+    // A regrade took the badge back (policy `revoke`): its live credential waits out the grace period.
+    const regraded =
+      step.regraded.length > 0 || (levelBefore !== null && levelOf(template, state.measure) === null);
+    if (regrades && wasComplete && !complete && regraded && regradeOf(template.regrade).policy === 'revoke') {
+      // The batch's last word counts: fallen back after coming back is fallen back.
+      regrades.fellBack.set(key, { template, personId: r.personId });
+      regrades.cameBack.delete(key);
+    }
+    if (regrades && complete) regrades.fellBack.delete(key);
+    if (regrades && complete && regradeOf(template.regrade).policy === 'revoke')
+      regrades.cameBack.set(key, { template, personId: r.personId });
     // Complete after an event that concerns it: award (the unique index and the live-credential
     // check make a repeat harmless, and a run that died between progress and award heals here).
-    if (state.complete(template) && !awards.has(key))
+    // With levels, the request names the step reached; a later event of the batch may raise it.
+    if (complete && (!awards.has(key) || template.levels))
       awards.set(key, {
         template,
         personId: r.personId,
         userId: r.event.user.id,
         courseRef: r.courseRef ?? template.courseRef,
         courseId: r.event.course?.id ?? template.courseId,
-        evidence: state.fulfilments.map((f) => ({ ...f })),
+        evidence: state.fulfilments.map((f) => ({
+          requirementId: f.requirementId,
+          eventId: f.eventId,
+          at: f.at,
+        })),
+        level: levelOf(template, state.measure)?.id ?? null,
         actor: SYSTEM,
       });
   }

@@ -1,11 +1,16 @@
 import {
-  applyEvent,
+  completeOf,
+  fractionOf,
   isBadgeRequirement,
-  isComplete,
-  progressFraction,
+  levelOf,
   type LearningEventLike,
+  type LevelMeasure,
+  type Levels,
   type Penalty,
+  type Regrade,
   type RequirementGroup,
+  type StepState,
+  stepLearner,
 } from '../rules/index.js';
 
 /**
@@ -21,7 +26,13 @@ export type StoredEvent = {
   receivedAt: Date;
 };
 
-export type Fulfilment = { requirementId: string; at: Date; eventId: string | null };
+export type Fulfilment = {
+  requirementId: string;
+  at: Date;
+  eventId: string | null;
+  subject?: string;
+  confirmedAt?: Date;
+};
 
 export type LearnerResult = {
   fulfilled: string[];
@@ -29,9 +40,17 @@ export type LearnerResult = {
   /** Met groups ÷ all groups, 0 to 1. */
   fraction: number;
   complete: boolean;
+  /** A badge with levels: the score on its measure, and the step it reaches (null: none). */
+  measure: LevelMeasure | null;
+  level: string | null;
 };
 
-type Rules = { groups: RequirementGroup[]; penalties: Penalty[] };
+type Rules = {
+  groups: RequirementGroup[];
+  penalties: Penalty[];
+  levels?: Levels | null;
+  regrade?: Regrade | null;
+};
 
 /** A learner this close to a badge (met groups ÷ groups) is listed as "close" by a dry run. */
 export const CLOSE_FRACTION = 0.5;
@@ -57,15 +76,14 @@ export function evaluateLearner(
       (a, b) =>
         a.occurredAt.getTime() - b.occurredAt.getTime() || a.receivedAt.getTime() - b.receivedAt.getTime(),
     );
-  let fulfilled: string[] = [];
-  let fulfilments: Fulfilment[] = [];
-  for (const stored of ordered) {
-    const result = applyEvent(rules, fulfilled, stored.event);
-    if (result.reset.length) fulfilments = fulfilments.filter((f) => !result.reset.includes(f.requirementId));
-    for (const requirementId of result.newlyFulfilled)
-      fulfilments.push({ requirementId, at: stored.occurredAt, eventId: stored.eventId });
-    fulfilled = result.fulfilled;
-  }
+  let state: StepState = { fulfilled: [], fulfilments: [], measure: null };
+  for (const stored of ordered)
+    state = stepLearner(rules, state, stored.event, {
+      eventId: stored.eventId,
+      occurredAt: stored.occurredAt,
+    }).state;
+  const { fulfilled, measure } = state;
+  const fulfilments: Fulfilment[] = [...state.fulfilments];
   const latest = ordered.at(-1)?.occurredAt ?? null;
   for (const group of rules.groups)
     for (const req of group.requirements)
@@ -76,8 +94,10 @@ export function evaluateLearner(
   return {
     fulfilled,
     fulfilments,
-    fraction: progressFraction(rules.groups, fulfilled),
-    complete: isComplete(rules.groups, fulfilled),
+    fraction: fractionOf(rules, fulfilled, measure),
+    complete: completeOf(rules, fulfilled, measure),
+    measure,
+    level: levelOf(rules, measure)?.id ?? null,
   };
 }
 

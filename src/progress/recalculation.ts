@@ -9,6 +9,7 @@ import type { ProgressDoc } from '../db/models/progress.js';
 import type { TemplateDoc } from '../db/models/template.js';
 import { asRuleEvent, stateKey, writeStates, type States } from './processBatch.js';
 import { evaluateLearner, standingOf, type StoredEvent, type Standing } from './recalculate.js';
+import { levelOf, levelRank } from '../rules/index.js';
 import { progressState } from './state.js';
 
 /**
@@ -131,17 +132,23 @@ async function evaluatePage(
     ctx.models.credentials
       .find(
         { templateId: template._id, personId: { $in: personIds } },
-        { personId: 1, liveSlot: 1, status: 1, revokedAt: 1, expiredAt: 1 },
+        { personId: 1, liveSlot: 1, status: 1, revokedAt: 1, expiredAt: 1, revokedFor: 1, level: 1 },
       )
       .lean<CredentialDoc[]>(),
     heldBadges(ctx, template, personIds),
   ]);
   const live = new Set<string>();
+  const liveLevel = new Map<string, string | null>();
   const revoked = new Set<string>();
   const since = new Map<string, Date>();
   for (const c of credentials) {
     const key = String(c.personId);
-    if (c.liveSlot === 'live') live.add(key);
+    if (c.liveSlot === 'live') {
+      live.add(key);
+      liveLevel.set(key, c.level ?? null);
+    }
+    // A revocation after a regrade kept the learner's progress, and does not stop a re-award.
+    if (c.revokedFor === 'regrade') continue;
     if (c.status === 'revoked') revoked.add(key);
     const ended = c.status === 'revoked' ? c.revokedAt : c.status === 'expired' ? c.expiredAt : null;
     if (ended && (!since.has(key) || since.get(key)! < ended)) since.set(key, ended);
@@ -163,7 +170,11 @@ async function evaluatePage(
         return {
           personId: l.personId,
           percent: Math.round(result.fraction * 100),
-          standing: standingOf(result, live.has(key), !revoked.has(key) || template.allowReEarn),
+          standing: standingOf(
+            result,
+            live.has(key) && !higherLevel(template, result.level, liveLevel.get(key) ?? null),
+            !revoked.has(key) || template.allowReEarn,
+          ),
         };
       }),
     };
@@ -188,7 +199,7 @@ async function evaluatePage(
         platformId: template.platformId,
         courseRef: template.courseRef ?? l.events[0]?.courseRef ?? null,
       });
-      state.replace(template, result.fulfilled, result.fulfilments, ctx.now());
+      state.replace(template, result.fulfilled, result.fulfilments, ctx.now(), result.measure);
       states.set(stateKey(template._id, l.personId), state);
     }
     const lost = new Set(await writeStates(ctx, states));
@@ -203,12 +214,31 @@ async function evaluatePage(
   const complete = await ctx.models.progress
     .find(
       { templateId: template._id, personId: { $in: personIds }, completedAt: { $ne: null } },
-      { personId: 1, fulfilments: 1 },
+      { personId: 1, fulfilments: 1, measure: 1 },
     )
     .lean<ProgressDoc[]>();
+  // A grade that came back cancels a revocation waiting on a regrade (a recount never starts one).
+  if (complete.length && template.regrade?.policy === 'revoke')
+    await ctx.models.credentials.updateMany(
+      {
+        templateId: template._id,
+        personId: { $in: complete.map((p) => p.personId) },
+        liveSlot: 'live',
+        regradeRevokeAt: { $ne: null },
+      },
+      { $set: { regradeRevokeAt: null, regradeReason: null } },
+    );
   const byPerson = new Map(learners.map((l) => [String(l.personId), l]));
   const requests: AwardRequest[] = complete
-    .filter((p) => !live.has(String(p.personId)))
+    .filter(
+      (p) =>
+        !live.has(String(p.personId)) ||
+        higherLevel(
+          template,
+          levelOf(template, p.measure)?.id ?? null,
+          liveLevel.get(String(p.personId)) ?? null,
+        ),
+    )
     .map((p) => {
       const latest = byPerson.get(String(p.personId))!.events.at(-1)!;
       return {
@@ -217,12 +247,23 @@ async function evaluatePage(
         userId: latest.user.id,
         courseRef: template.courseRef ?? latest.courseRef,
         courseId: template.courseId ?? latest.course?.id ?? null,
-        evidence: p.fulfilments.map((f) => ({ ...f })),
+        evidence: p.fulfilments.map((f) => ({
+          requirementId: f.requirementId,
+          eventId: f.eventId,
+          at: f.at,
+        })),
         actor: SYSTEM,
+        level: levelOf(template, p.measure)?.id ?? null,
       };
     });
   const outcomes = await awardMany(ctx, requests);
   return { awarded: outcomes.filter((o) => o.awarded).length, standings: [] };
+}
+
+/** A badge with levels: whether `reached` is a higher step than the credential's `held`. */
+function higherLevel(template: TemplateDoc, reached: string | null, held: string | null): boolean {
+  if (!template.levels || !reached) return false;
+  return levelRank(template.levels, reached) > levelRank(template.levels, held);
 }
 
 async function rereadEvents(ctx: Context, template: TemplateDoc, learners: Learner[]): Promise<Learner[]> {

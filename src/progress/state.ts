@@ -3,7 +3,7 @@ import { Types } from 'mongoose';
 import type { AnyBulkWriteOperation } from 'mongodb';
 import type { ProgressDoc } from '../db/models/progress.js';
 import type { TemplateDoc } from '../db/models/template.js';
-import { isComplete, progressFraction } from '../rules/index.js';
+import { completeOf, fractionOf, type LevelMeasure, type StepResult } from '../rules/index.js';
 
 type Fulfilment = ProgressDoc['fulfilments'][number];
 
@@ -21,6 +21,8 @@ export class ProgressState {
   private readonly courseRef: Types.ObjectId | null;
   fulfilled: string[];
   fulfilments: Fulfilment[];
+  /** A badge with levels: the score on its measure (best and latest). */
+  measure: LevelMeasure | null;
   private ratio: number;
   private completedAt: Date | null;
   dirty = false;
@@ -44,8 +46,23 @@ export class ProgressState {
     this.readRev = doc ? (doc.rev ?? undefined) : undefined;
     this.fulfilled = [...(doc?.fulfilled ?? [])];
     this.fulfilments = [...(doc?.fulfilments ?? [])];
+    this.measure = doc?.measure ?? null;
     this.ratio = doc?.ratio ?? 0;
     this.completedAt = doc?.completedAt ?? null;
+  }
+
+  /** Takes the state a step computed (src/rules/step.ts): fulfilments, confirmations and the measure. */
+  applyStep(template: TemplateDoc, step: StepResult, now: Date) {
+    this.fulfilled = [...step.state.fulfilled];
+    this.fulfilments = step.state.fulfilments.map((f) => ({ ...f }));
+    this.measure = step.state.measure;
+    this.derive(template, now);
+    this.dirty = true;
+  }
+
+  private derive(template: TemplateDoc, now: Date) {
+    this.ratio = Math.round(fractionOf(template, this.fulfilled, this.measure) * 100) / 100;
+    this.completedAt = completeOf(template, this.fulfilled, this.measure) ? (this.completedAt ?? now) : null;
   }
 
   /** Resets first, then fulfilments (a penalty that undoes a requirement wins over the same event). */
@@ -66,19 +83,30 @@ export class ProgressState {
       this.fulfilled.push(requirementId);
       this.fulfilments.push({ requirementId, at, eventId });
     }
-    this.ratio = Math.round(progressFraction(template.groups, this.fulfilled) * 100) / 100;
-    this.completedAt = isComplete(template.groups, this.fulfilled) ? (this.completedAt ?? now) : null;
+    this.derive(template, now);
     this.dirty = true;
   }
 
   /** Replaces the whole state with one computed afresh (a recalculation from the stored events). */
-  replace(template: TemplateDoc, fulfilled: string[], fulfilments: Fulfilment[], now: Date) {
-    const before = { fulfilled: this.fulfilled, ratio: this.ratio, complete: this.completedAt !== null };
+  replace(
+    template: TemplateDoc,
+    fulfilled: string[],
+    fulfilments: Fulfilment[],
+    now: Date,
+    measure: LevelMeasure | null = null,
+  ) {
+    const before = {
+      fulfilled: this.fulfilled,
+      ratio: this.ratio,
+      complete: this.completedAt !== null,
+      measure: JSON.stringify(this.measure ?? null),
+    };
     this.fulfilled = [...fulfilled];
     this.fulfilments = fulfilments.map((f) => ({ ...f }));
-    this.ratio = Math.round(progressFraction(template.groups, this.fulfilled) * 100) / 100;
-    this.completedAt = isComplete(template.groups, this.fulfilled) ? (this.completedAt ?? now) : null;
+    this.measure = measure;
+    this.derive(template, now);
     const same =
+      before.measure === JSON.stringify(measure) &&
       fulfilled.length === before.fulfilled.length &&
       fulfilled.every((id) => before.fulfilled.includes(id)) &&
       this.ratio === before.ratio &&
@@ -89,7 +117,7 @@ export class ProgressState {
   }
 
   complete(template: TemplateDoc): boolean {
-    return isComplete(template.groups, this.fulfilled);
+    return completeOf(template, this.fulfilled, this.measure);
   }
 
   matches(templateId: Types.ObjectId, personId: Types.ObjectId): boolean {
@@ -104,6 +132,7 @@ export class ProgressState {
       fulfilments: this.fulfilments,
       ratio: this.ratio,
       completedAt: this.completedAt,
+      measure: this.measure,
       writeToken: this.writeToken,
       updatedAt: now,
     };

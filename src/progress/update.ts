@@ -8,7 +8,10 @@ import type { Context } from '../context.js';
 export async function clearProgress(ctx: Context, templateId: Types.ObjectId, personId: Types.ObjectId) {
   await ctx.models.progress.updateOne(
     { templateId, personId },
-    { $set: { fulfilled: [], fulfilments: [], ratio: 0, completedAt: null }, $inc: { rev: 1 } },
+    {
+      $set: { fulfilled: [], fulfilments: [], ratio: 0, completedAt: null, measure: null },
+      $inc: { rev: 1 },
+    },
   );
 }
 
@@ -22,7 +25,10 @@ export async function clearProgressOf(
     pairs.map((key) => ({
       updateOne: {
         filter: key,
-        update: { $set: { fulfilled: [], fulfilments: [], ratio: 0, completedAt: null }, $inc: { rev: 1 } },
+        update: {
+          $set: { fulfilled: [], fulfilments: [], ratio: 0, completedAt: null, measure: null },
+          $inc: { rev: 1 },
+        },
       },
     })),
     { ordered: false },

@@ -57,3 +57,29 @@ export {
   learnerPhrase,
   requirementTarget,
 } from './describe.js';
+export type { LevelMeasure, LevelStep, Levels, Regrade, RegradePolicy } from './types.js';
+export { REGRADE_POLICIES } from './types.js';
+export type { LadderRung } from './levels.js';
+export {
+  EMPTY_MEASURE,
+  ladderOf,
+  levelRank,
+  levelReached,
+  levelScoreOf,
+  levelShare,
+  regradeOf,
+  scoreFor,
+  updateMeasure,
+} from './levels.js';
+export type { RegradeFulfilment } from './regrade.js';
+export { confirmedBy, isRegradeOf, regradedBy, subjectOf } from './regrade.js';
+export type { StepFulfilment, StepResult, StepState, StepTemplate } from './step.js';
+export { completeOf, fractionOf, levelOf, stepLearner } from './step.js';
+export { levelsAndRegradeShape, levelsSchema, regradeSchema } from './validateLevels.js';
+export {
+  describeLevels,
+  describeLevelsForLearner,
+  describeRegrade,
+  describeRegradeForLearner,
+  levelsMeasureName,
+} from './describeLevels.js';

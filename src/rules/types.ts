@@ -109,3 +109,45 @@ export interface PenaltyInput {
 export function isBadgeRequirement(req: Requirement): req is BadgeRequirement {
   return typeof (req as Partial<BadgeRequirement>).badge === 'string';
 }
+
+/**
+ * Levels (tiers) of one badge: "Bronze at 60%, Silver at 75%, Gold at 90% on the final exam". Each
+ * step is its own achievement; a learner holds the highest step reached. The score is the
+ * `data.percent` of the activity's grade events (`activity.grade.updated` with that
+ * `data.activityId`), or of the course grade (`course.grade.updated`) when `activityId` is null.
+ */
+export interface LevelStep {
+  id: string;
+  name: string;
+  /** The lowest percentage that reaches this step. */
+  min: number;
+  /** Its own picture; the badge's picture when absent. */
+  imageId?: string | null;
+}
+
+export interface Levels {
+  activityId: string | null;
+  /** Lowest first; each `min` higher than the one before. */
+  steps: LevelStep[];
+}
+
+/**
+ * What a regrade that makes a met requirement fail does: nothing (a met requirement stays met),
+ * progress falls back, or progress falls back and a live credential is revoked after `graceDays`
+ * unless the grade comes back first.
+ */
+export type RegradePolicy = 'none' | 'fallback' | 'revoke';
+export const REGRADE_POLICIES: readonly RegradePolicy[] = ['none', 'fallback', 'revoke'];
+
+export interface Regrade {
+  policy: RegradePolicy;
+  /** Days between the fall-back and the revocation (policy `revoke`); may be fractional. */
+  graceDays: number;
+}
+
+/** A learner's score on the levels' measure: the best, and the latest by the LMS's time. */
+export interface LevelMeasure {
+  best: number | null;
+  latest: number | null;
+  latestAt: string | null;
+}

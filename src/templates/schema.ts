@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { refineTemplateRules, templateRulesShape } from '../rules/index.js';
+import { levelsAndRegradeShape, refineTemplateRules, templateRulesShape } from '../rules/index.js';
 import { safeText } from '../validation/text.js';
 
 const objectId = z.string().regex(/^[0-9a-f]{24}$/i, 'must be a Laurel id (24 hexadecimal characters)');
@@ -55,6 +55,9 @@ export const createTemplateSchema = z
     allowReEarn: fields.allowReEarn.default(false),
     shared: fields.shared.default(false),
     ...templateRulesShape,
+    /** Levels (tiers) and what a regrade does: see src/rules/validateLevels.ts. */
+    levels: levelsAndRegradeShape.levels.optional(),
+    regrade: levelsAndRegradeShape.regrade.optional(),
   })
   .superRefine((v, ctx) => {
     noDoubleExpiry(v, ctx);
@@ -76,6 +79,8 @@ export const updateTemplateSchema = z
     shared: fields.shared.optional(),
     groups: templateRulesShape.groups.unwrap().optional(),
     penalties: templateRulesShape.penalties.unwrap().optional(),
+    levels: levelsAndRegradeShape.levels.optional(),
+    regrade: levelsAndRegradeShape.regrade.optional(),
   })
   .superRefine(noDoubleExpiry);
 

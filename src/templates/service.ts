@@ -7,7 +7,7 @@ import { HttpError, notFound } from '../errors.js';
 import { resolveCourse } from '../identity/resolve.js';
 import { requestRecalculation } from '../progress/recalculationQueue.js';
 import { assignRequirementIds, isBadgeRequirement, parseTemplateRules } from '../rules/index.js';
-import type { Penalty, RequirementGroup } from '../rules/index.js';
+import type { Levels, Penalty, RequirementGroup } from '../rules/index.js';
 import { visibleTemplateFilter, type CourseScope } from '../courses/scope.js';
 import type { CreateTemplateInput, UpdateTemplateInput } from './schema.js';
 
@@ -19,9 +19,18 @@ export type TemplateScope = { platformId?: Types.ObjectId; courseRef?: Types.Obj
 
 const newRequirementId = () => `r${randomBytes(4).toString('hex')}`;
 
-/** The event types a template listens to: its requirements', its penalties', and badge awards. */
-export function eventTypesOf(groups: readonly RequirementGroup[], penalties: readonly Penalty[]): string[] {
+/**
+ * The event types a template listens to: its requirements', its penalties', badge awards, and the
+ * grade its levels are measured on.
+ */
+export function eventTypesOf(
+  groups: readonly RequirementGroup[],
+  penalties: readonly Penalty[],
+  levels?: Levels | null,
+): string[] {
   const types = new Set<string>();
+  if (levels?.steps.length)
+    types.add(levels.activityId === null ? 'course.grade.updated' : 'activity.grade.updated');
   for (const group of groups)
     for (const req of group.requirements) types.add(isBadgeRequirement(req) ? 'badge.awarded' : req.event);
   for (const penalty of penalties) types.add(penalty.event);
@@ -122,7 +131,9 @@ export async function createTemplate(
     state: 'draft',
     groups,
     penalties,
-    eventTypes: eventTypesOf(groups, penalties),
+    levels: input.levels ?? null,
+    regrade: input.regrade ?? null,
+    eventTypes: eventTypesOf(groups, penalties, input.levels),
     requiresTemplates: requiredTemplatesOf(groups),
   });
   const template = created.toObject();
@@ -206,24 +217,44 @@ export async function updateTemplate(
       groups,
       limitOf({ ...scope, platformId: current.platformId }, current.requiresTemplates ?? []),
     );
-    if (current.state === 'active' && groups.length === 0)
+    const levels = input.levels !== undefined ? input.levels : (current.levels ?? null);
+    if (current.state === 'active' && groups.length === 0 && !levels?.steps.length)
       throw new HttpError(400, 'invalid_request', 'An active badge needs at least one requirement group.', [
         { path: 'groups', message: 'must not be empty while the badge is active' },
       ]);
     Object.assign(set, {
       groups,
       penalties,
-      eventTypes: eventTypesOf(groups, penalties),
+      eventTypes: eventTypesOf(groups, penalties, levels),
       requiresTemplates: requiredTemplatesOf(groups),
     });
+  }
+  const rulesChanged =
+    input.groups !== undefined ||
+    input.penalties !== undefined ||
+    input.levels !== undefined ||
+    input.regrade !== undefined;
+  if (input.levels !== undefined || input.regrade !== undefined) {
+    const groups = (set.groups as RequirementGroup[] | undefined) ?? current.groups;
+    const penalties = (set.penalties as Penalty[] | undefined) ?? current.penalties;
+    const levels = input.levels !== undefined ? input.levels : (current.levels ?? null);
+    if (current.state === 'active' && groups.length === 0 && !levels?.steps.length)
+      throw new HttpError(
+        400,
+        'invalid_request',
+        'An active badge needs at least one requirement group or levels.',
+        [{ path: 'levels', message: 'must not be removed while the badge is active and has no groups' }],
+      );
+    if (input.levels !== undefined) set.levels = input.levels;
+    if (input.regrade !== undefined) set.regrade = input.regrade;
+    set.eventTypes = eventTypesOf(groups, penalties, levels);
   }
   const updated = await ctx.models.templates
     .findOneAndUpdate({ _id: current._id }, { $set: set, $inc: { version: 1 } }, { returnDocument: 'after' })
     .lean<TemplateDoc>();
   if (!updated) throw notFound(`Badge template ${id}`);
   // Changed rules of an active badge: the stored events are evaluated against them again.
-  if (updated.state === 'active' && (input.groups !== undefined || input.penalties !== undefined))
-    await requestRecalculation(ctx, updated._id);
+  if (updated.state === 'active' && rulesChanged) await requestRecalculation(ctx, updated._id);
   await recordAudit(ctx.models, {
     actor,
     action: 'template.updated',
@@ -239,11 +270,11 @@ export async function updateTemplate(
 export async function activateTemplate(ctx: Context, id: string, actor: Actor, scope: TemplateScope = {}) {
   const current = await getTemplate(ctx, id, scope);
   if (current.state === 'active') return current;
-  if (current.groups.length === 0)
+  if (current.groups.length === 0 && !current.levels?.steps.length)
     throw new HttpError(
       400,
       'invalid_request',
-      'A badge needs at least one requirement group before it can be activated.',
+      'A badge needs at least one requirement group (or levels) before it can be activated.',
       [{ path: 'groups', message: 'must not be empty' }],
     );
   return changeState(ctx, current, 'active', actor);
@@ -295,6 +326,8 @@ export function toPublicTemplate(t: TemplateDoc) {
     activeSince: t.activeSince,
     groups: t.groups,
     penalties: t.penalties,
+    levels: t.levels ?? null,
+    regrade: t.regrade ?? { policy: 'none', graceDays: 0 },
     version: t.version,
     createdAt: t.createdAt,
     updatedAt: t.updatedAt,

@@ -1,13 +1,14 @@
 import { Schema, type Connection, type Model, type Types } from 'mongoose';
 import type { Actor } from './auditEntry.js';
 
-export type CredentialStatus = 'awarded' | 'issued' | 'failed' | 'revoked' | 'expired';
+export type CredentialStatus = 'awarded' | 'issued' | 'failed' | 'revoked' | 'expired' | 'superseded';
 export const CREDENTIAL_STATUSES: readonly CredentialStatus[] = [
   'awarded',
   'issued',
   'failed',
   'revoked',
   'expired',
+  'superseded',
 ];
 /** `failed` stays live: the badge was earned; only its issuance gave up (a retry makes it `awarded`). */
 export const LIVE_STATUSES: readonly CredentialStatus[] = ['awarded', 'issued', 'failed'];
@@ -74,6 +75,19 @@ export interface CredentialDoc {
    * were counted again (src/pathways/updates.ts): a crash in between loses no pathway progress.
    */
   pathwaysPending?: boolean;
+  /** A badge with levels: the step (level id) this credential is for. */
+  level?: string | null;
+  /**
+   * Replaced by a higher level (status `superseded`): not revoked, its status-list bit untouched;
+   * it left the live slot to the higher one.
+   */
+  supersededAt?: Date | null;
+  supersededBy?: { level: string | null } | null;
+  /** A regrade took a requirement back (policy `revoke`): revoked at this time unless it comes back. */
+  regradeRevokeAt?: Date | null;
+  regradeReason?: string | null;
+  /** Why it was revoked: `regrade` (earned again when the grade comes back) or by a person. */
+  revokedFor?: 'regrade' | null;
 }
 
 const schema = new Schema<CredentialDoc>(
@@ -111,6 +125,12 @@ const schema = new Schema<CredentialDoc>(
     externalState: { type: String, default: null },
     externalPending: { type: Boolean, default: false },
     pathwaysPending: { type: Boolean },
+    level: { type: String, default: null },
+    supersededAt: { type: Date, default: null },
+    supersededBy: { type: Schema.Types.Mixed, default: null },
+    regradeRevokeAt: { type: Date, default: null },
+    regradeReason: { type: String, default: null },
+    revokedFor: { type: String, default: null },
   },
   { collection: 'credentials', versionKey: false, minimize: false },
 );
@@ -126,6 +146,8 @@ schema.index({ issuingClaim: 1 });
 schema.index({ platformId: 1, externalId: 1 });
 // Awards whose learners' pathways wait to be counted again (src/pathways/updates.ts).
 schema.index({ pathwaysPending: 1 });
+// The regrade-revocation job finds the credentials whose grace period has run out.
+schema.index({ regradeRevokeAt: 1 });
 
 export type CredentialModel = Model<CredentialDoc>;
 export const credentialModel = (c: Connection): CredentialModel =>

@@ -1,4 +1,5 @@
 import { Schema, type Connection, type Model, type Types } from 'mongoose';
+import type { LevelMeasure } from '../../rules/index.js';
 
 /** One learner's progress on one template. Updated with atomic operators only. */
 export interface ProgressDoc {
@@ -10,8 +11,17 @@ export interface ProgressDoc {
   /** Ids of the fulfilled requirements. */
   fulfilled: string[];
   /** When each requirement was fulfilled, and by which event. */
-  fulfilments: { requirementId: string; at: Date; eventId: string | null }[];
+  fulfilments: {
+    requirementId: string;
+    at: Date;
+    eventId: string | null;
+    /** Regrades (src/rules/regrade.ts): what the fulfilling grade graded, and the latest grade that met it. */
+    subject?: string;
+    confirmedAt?: Date;
+  }[];
   ratio: number;
+  /** A badge with levels: the learner's best and latest score on the levels' measure. */
+  measure?: LevelMeasure | null;
   completedAt: Date | null;
   /**
    * Bumped by every write. A processing run writes the state it computed only where `rev` is still
@@ -34,6 +44,7 @@ const schema = new Schema<ProgressDoc>(
     fulfilled: { type: [String], default: [] },
     fulfilments: { type: Schema.Types.Mixed, default: () => [] },
     ratio: { type: Number, default: 0 },
+    measure: { type: Schema.Types.Mixed, default: null },
     completedAt: { type: Date, default: null },
     rev: { type: Number, default: 0 },
     writeToken: { type: String, default: null },

@@ -1,5 +1,5 @@
 import { Schema, type Connection, type Model, type Types } from 'mongoose';
-import type { Penalty, RequirementGroup } from '../../rules/index.js';
+import type { Levels, Penalty, Regrade, RequirementGroup } from '../../rules/index.js';
 
 export type TemplateState = 'draft' | 'active' | 'inactive';
 
@@ -72,6 +72,10 @@ export interface TemplateDoc {
   eventTypes: string[];
   /** Templates this one requires (badge requirements), for the reverse look-up on an award. */
   requiresTemplates: string[];
+  /** Levels (tiers): each step its own credential; null or absent: one badge, no levels. */
+  levels?: Levels | null;
+  /** What a regrade that makes a met requirement fail does; null or absent: nothing. */
+  regrade?: Regrade | null;
   version: number;
   createdAt: Date;
   updatedAt: Date;
@@ -105,6 +109,8 @@ const schema = new Schema<TemplateDoc>(
     penalties: { type: Schema.Types.Mixed, default: () => [] },
     eventTypes: { type: [String], default: [] },
     requiresTemplates: { type: [String], default: [] },
+    levels: { type: Schema.Types.Mixed, default: null },
+    regrade: { type: Schema.Types.Mixed, default: null },
     version: { type: Number, default: 1 },
   },
   { timestamps: true, collection: 'templates', minimize: false },

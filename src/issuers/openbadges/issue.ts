@@ -122,7 +122,7 @@ async function signAndStore(
   const unsigned = buildAchievementCredential({
     id: urls.credential(claimed._id),
     issuer: issuerSummary(ctx, profile),
-    achievement: achievementInputFor(ctx, template, profile),
+    achievement: achievementInputFor(ctx, template, profile, claimed.level),
     recipient: {
       email: person?.email ?? null,
       fallback: person?.sub
@@ -325,7 +325,7 @@ async function issueClaimed(
           const unsigned = buildAchievementCredential({
             id: urls.credential(c._id),
             issuer,
-            achievement: achievementInputFor(ctx, template, profile),
+            achievement: achievementInputFor(ctx, template, profile, c.level),
             recipient: {
               email: person?.email ?? null,
               fallback: person?.sub

@@ -19,19 +19,27 @@ export function templateImageUrl(ctx: Context, template: Pick<TemplateDoc, '_id'
   return template.imageId ? urls.image(template.imageId) : urls.defaultImage(template._id);
 }
 
-/** What the OB 3.0 Achievement of a template says. */
+/**
+ * What the OB 3.0 Achievement of a template says; with `levelId` (a badge with levels), the
+ * achievement of that step: its own id, name ("Chemistry — Gold") and picture (the badge's when it
+ * has none).
+ */
 export function achievementInputFor(
   ctx: Context,
   template: TemplateDoc,
   issuer?: IssuerProfileDoc | null,
+  levelId?: string | null,
 ): AchievementInput {
   const urls = openBadgeUrls(ctx.config.publicUrl);
+  const step = levelId ? template.levels?.steps.find((s) => s.id === levelId) : undefined;
   return {
-    id: urls.achievement(template._id),
-    name: template.name,
+    id: step ? urls.achievementLevel(template._id, step.id) : urls.achievement(template._id),
+    name: step ? `${template.name} — ${step.name}` : template.name,
     description: template.description,
-    criteria: template.criteria,
-    imageUrl: templateImageUrl(ctx, template),
+    criteria: step
+      ? `${template.criteria.trim() || template.description.trim() || template.name} Level ${step.name}: ${step.min}% or more.`.trim()
+      : template.criteria,
+    imageUrl: step?.imageId ? urls.image(step.imageId) : templateImageUrl(ctx, template),
     tags: template.tags,
     alignments: template.alignments,
     ...(issuer ? { creator: issuerSummary(ctx, issuer) } : {}),
@@ -68,7 +76,8 @@ export function laurelResolver(ctx: Context): DocumentResolver {
         const issuer = await ctx.models.issuerProfiles
           .findOne({ platformId: template.platformId })
           .lean<IssuerProfileDoc>();
-        return achievementDocument(achievementInputFor(ctx, template, issuer));
+        if (target.level && !template.levels?.steps.some((s) => s.id === target.level)) return undefined;
+        return achievementDocument(achievementInputFor(ctx, template, issuer, target.level ?? null));
       }
       default:
         return undefined;

@@ -18,6 +18,9 @@ export function openBadgeUrls(publicUrl: string) {
     issuerKey: (issuerId: Id, publicKeyMultibase: string) =>
       `${base}/issuers/${issuerId}/keys/${publicKeyMultibase}`,
     achievement: (templateId: Id) => `${base}/achievements/${templateId}`,
+    /** One level (tier) of a badge with levels: an achievement of its own. */
+    achievementLevel: (templateId: Id, levelId: string) =>
+      `${base}/achievements/${templateId}/levels/${encodeURIComponent(levelId)}`,
     statusList: (id: Id) => `${base}/status-lists/${id}`,
     image: (imageId: string) => `${base}/images/${imageId}`,
     defaultImage: (templateId: Id) => `${base}/images/default/${templateId}.svg`,
@@ -37,7 +40,7 @@ export function parseLaurelUrl(
   | { kind: 'issuer'; id: string }
   | { kind: 'key'; issuerId: string; publicKeyMultibase: string }
   | { kind: 'statusList'; id: string }
-  | { kind: 'achievement'; id: string }
+  | { kind: 'achievement'; id: string; level?: string }
   | { kind: 'credential'; id: string }
   | null {
   const base = publicUrl.replace(/\/+$/, '');
@@ -51,6 +54,8 @@ export function parseLaurelUrl(
   if (m) return { kind: 'statusList', id: m[1]! };
   m = /^\/achievements\/([0-9a-f]{24})$/.exec(path);
   if (m) return { kind: 'achievement', id: m[1]! };
+  m = /^\/achievements\/([0-9a-f]{24})\/levels\/([A-Za-z0-9_-]{1,64})$/.exec(path);
+  if (m) return { kind: 'achievement', id: m[1]!, level: m[2]! };
   m = /^\/credentials\/([0-9a-f]{24})$/.exec(path);
   if (m) return { kind: 'credential', id: m[1]! };
   return null;

@@ -247,6 +247,38 @@ const schemas = {
       activeSince: nullableDateTime,
       groups: { type: 'array', items: { type: 'object' } },
       penalties: { type: 'array', items: { type: 'object' } },
+      levels: {
+        type: ['object', 'null'],
+        description:
+          'Levels (tiers): each step its own credential; a learner holds the highest reached. Measured on data.percent of the activity activityId, or of the course grade when activityId is null.',
+        required: ['activityId', 'steps'],
+        properties: {
+          activityId: { type: ['string', 'null'] },
+          steps: {
+            type: 'array',
+            items: {
+              type: 'object',
+              required: ['id', 'name', 'min'],
+              properties: {
+                id: { type: 'string' },
+                name: { type: 'string' },
+                min: { type: 'number', minimum: 0, maximum: 100 },
+                imageId: { type: ['string', 'null'] },
+              },
+            },
+          },
+        },
+      },
+      regrade: {
+        type: 'object',
+        description:
+          'What a regrade that makes a met requirement fail does: none (it stays met), fallback (progress falls back), revoke (progress falls back and a live credential is revoked after graceDays unless the grade comes back).',
+        required: ['policy', 'graceDays'],
+        properties: {
+          policy: { enum: ['none', 'fallback', 'revoke'] },
+          graceDays: { type: 'number', minimum: 0, maximum: 365 },
+        },
+      },
       version: { type: 'integer' },
       createdAt: dateTime,
       updatedAt: dateTime,
@@ -261,8 +293,20 @@ const schemas = {
       platformId: { type: 'string' },
       courseId: { type: ['string', 'null'] },
       userId: { type: 'string' },
-      status: { enum: ['awarded', 'issued', 'failed', 'revoked', 'expired'] },
+      status: { enum: ['awarded', 'issued', 'failed', 'revoked', 'expired', 'superseded'] },
       error: { type: ['string', 'null'], description: 'Why issuing gave up (status failed)' },
+      level: {
+        type: ['string', 'null'],
+        description: 'A badge with levels: the level (step id) this credential is for',
+      },
+      supersededAt: {
+        ...nullableDateTime,
+        description: 'When a higher level replaced it (status superseded)',
+      },
+      revokeAfter: {
+        ...nullableDateTime,
+        description: 'A regrade took the badge back: revoked at this time unless the grade comes back',
+      },
       awardedAt: dateTime,
       expiresAt: nullableDateTime,
       revokedAt: nullableDateTime,

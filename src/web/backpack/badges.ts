@@ -1,3 +1,4 @@
+import type { CredentialDoc } from '../../db/models/credential.js';
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { Context } from '../../context.js';
@@ -32,6 +33,12 @@ const STATE_TEXT = {
   expired: 'Expired',
 } as const;
 
+/** A lower level replaced by a higher one stays valid, and says so (not revoked). */
+const stateText = (c: CredentialDoc, now: Date) => {
+  const text = STATE_TEXT[credentialState(c, now)];
+  return c.status === 'superseded' && text === 'Valid' ? 'Valid · superseded by a higher level' : text;
+};
+
 const visibilityForm = z.object({ visibility: z.enum(['public', 'link', 'hidden']) });
 
 /** My Record, My Badges and each badge's page: the session's own credentials only. */
@@ -58,7 +65,7 @@ export function badgePagesRouter(ctx: Context, session: RequestHandler): Router 
         image: imageOf(e.template),
         courseTitle: e.courseTitle,
         on: formatDate(e.credential.awardedAt),
-        state: STATE_TEXT[credentialState(e.credential, ctx.now())],
+        state: stateText(e.credential, ctx.now()),
         link: `${BACKPACK}/badges/${String(e.credential._id)}`,
       })),
       inProgress: record.inProgress.map((p) => ({
@@ -93,7 +100,7 @@ export function badgePagesRouter(ctx: Context, session: RequestHandler): Router 
           image: imageOf(e.template),
           courseTitle: e.courseTitle,
           on: formatDate(e.credential.awardedAt),
-          state: STATE_TEXT[credentialState(e.credential, ctx.now())],
+          state: stateText(e.credential, ctx.now()),
           hidden: v !== 'public',
           link: `${BACKPACK}/badges/${String(e.credential._id)}`,
         };

@@ -313,8 +313,14 @@ async function renderList(
         by: actorName(c.awardedBy),
         note: c.awardReason,
         state: state.state,
-        stateLabel: state.label,
-        detail: state.detail,
+        // A badge with levels: which level, before the state ("Gold · Issued").
+        stateLabel: levelLabel(template, c.level)
+          ? `${levelLabel(template, c.level)} · ${state.label}`
+          : state.label,
+        detail:
+          c.regradeRevokeAt && c.liveSlot === 'live'
+            ? `A regrade took it back: revoked on ${c.regradeRevokeAt.toISOString().slice(0, 10)} unless the grade comes back.`
+            : state.detail,
         live: c.liveSlot === 'live',
         failed: c.status === 'failed',
         publicUrl: credentialUrl(ctx, c._id),
@@ -359,4 +365,9 @@ async function renderRevoke(
     backLink: withLtik(CREDENTIAL_PATHS.list(id), launch.ltik),
     csrfToken: res.locals.csrfToken,
   });
+}
+
+/** The name of a credential's level on its badge's ladder, or null. */
+function levelLabel(template: TemplateDoc, level: string | null | undefined): string | null {
+  return (level && template.levels?.steps.find((s) => s.id === level)?.name) || null;
 }

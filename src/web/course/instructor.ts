@@ -15,7 +15,7 @@ import { csrfHeaderFirst } from '../../lti/csrf.js';
 import { recalculationStatus } from '../../courses/credentialState.js';
 import { PROGRESS_SORTS, templateProgress, type ProgressSort } from '../../courses/templateProgress.js';
 import { storeBadgeImage } from '../../images/store.js';
-import { describeRule, isBadgeRequirement, parseTemplateRules } from '../../rules/index.js';
+import { isBadgeRequirement, parseTemplateRules } from '../../rules/index.js';
 import {
   activateTemplate,
   createTemplate,
@@ -35,6 +35,15 @@ import {
 } from './badgeForm.js';
 import { unconfirmedActivities } from './badgeFormChecks.js';
 import { badgeFormLocals } from './badgeFormView.js';
+import {
+  badgeSummary,
+  emptyLevelsValues,
+  levelsFormLocals,
+  levelsFormValuesOf,
+  levelsInputOf,
+  readLevelsForm,
+  type LevelsFormValues,
+} from './badgeFormLevels.js';
 import { badgeFormBody, smallFormBody } from './formBody.js';
 import { pageLocals } from './links.js';
 import { DIGEST_PATH } from './digest.js';
@@ -183,18 +192,22 @@ export function instructorRouter(
         values: applyBuilderEdit(values, edit),
         errors: {},
         template: null,
+        levelValues: readLevelsForm(req.body ?? {}),
       });
     const parsed = badgeInputOf(values, null);
     const errors: FieldErrors = 'errors' in parsed ? parsed.errors : {};
+    const levelValues = readLevelsForm(req.body ?? {});
+    const tiers = levelsInputOf(levelValues, null);
+    if ('errors' in tiers) Object.assign(errors, tiers.errors);
     await refuseUnseenBadges(ctx, scopeOf(launch), values, errors);
     const imageId = await imageFrom(ctx, req, errors);
-    if ('errors' in parsed || Object.keys(errors).length)
-      return renderForm(ctx, lineItems, res, { values, errors, template: null }, 400);
+    if ('errors' in parsed || 'errors' in tiers || Object.keys(errors).length)
+      return renderForm(ctx, lineItems, res, { values, errors, template: null, levelValues }, 400);
     const unknown = await unconfirmedActivities(ctx, scopeOf(launch), req.body ?? {}, values, null, () =>
       lineItems(res),
     );
     if (unknown.length)
-      return renderForm(ctx, lineItems, res, { values, errors, template: null, unknown }, 400);
+      return renderForm(ctx, lineItems, res, { values, errors, template: null, unknown, levelValues }, 400);
     const course = await ctx.models.courses.findById(launch.courseRef).lean<CourseDoc>();
     const created = await createTemplate(
       ctx,
@@ -202,6 +215,7 @@ export function instructorRouter(
         platformId: String(launch.platformId),
         courseId: course?.lmsCourseId ?? course?.contextId ?? course?.ids[0] ?? null,
         ...parsed.input,
+        ...tiers.input,
         imageId: imageId ?? null,
         alignments: [],
         shared: false,
@@ -233,24 +247,34 @@ export function instructorRouter(
         values: applyBuilderEdit(values, edit),
         errors: {},
         template,
+        levelValues: readLevelsForm(req.body ?? {}),
       });
     const parsed = badgeInputOf(values, template);
     const errors: FieldErrors = 'errors' in parsed ? parsed.errors : {};
+    const levelValues = readLevelsForm(req.body ?? {});
+    const tiers = levelsInputOf(levelValues, template);
+    if ('errors' in tiers) Object.assign(errors, tiers.errors);
     await refuseUnseenBadges(ctx, scopeOf(launch), values, errors);
-    if (!('errors' in parsed) && template.state === 'active' && parsed.input.groups.length === 0)
+    if (
+      !('errors' in parsed) &&
+      template.state === 'active' &&
+      parsed.input.groups.length === 0 &&
+      !('input' in tiers && tiers.input.levels)
+    )
       errors['groups'] =
-        'An active badge needs at least one condition; withdraw it first to remove them all.';
+        'An active badge needs at least one condition (or levels); withdraw it first to remove them all.';
     const imageId = await imageFrom(ctx, req, errors);
-    if ('errors' in parsed || Object.keys(errors).length)
-      return renderForm(ctx, lineItems, res, { values, errors, template }, 400);
+    if ('errors' in parsed || 'errors' in tiers || Object.keys(errors).length)
+      return renderForm(ctx, lineItems, res, { values, errors, template, levelValues }, 400);
     const unknown = await unconfirmedActivities(ctx, scopeOf(launch), req.body ?? {}, values, template, () =>
       lineItems(res),
     );
-    if (unknown.length) return renderForm(ctx, lineItems, res, { values, errors, template, unknown }, 400);
+    if (unknown.length)
+      return renderForm(ctx, lineItems, res, { values, errors, template, unknown, levelValues }, 400);
     await updateTemplate(
       ctx,
       String(template._id),
-      { ...parsed.input, ...(imageId ? { imageId } : {}) },
+      { ...parsed.input, ...tiers.input, ...(imageId ? { imageId } : {}) },
       actorOf(launch),
       scopeOf(launch),
     );
@@ -262,12 +286,12 @@ export function instructorRouter(
     const launch = launchOf(res);
     const values = readBadgeForm(req.body ?? {});
     const parsed = badgeInputOf({ ...values, name: values.name || 'x', expiry: 'none', penalties: [] }, null);
-    if ('errors' in parsed) return void res.json({ summary: null, incomplete: true });
+    const tiers = levelsInputOf(readLevelsForm(req.body ?? {}), null);
+    if ('errors' in parsed || 'errors' in tiers) return void res.json({ summary: null, incomplete: true });
     const rules = parseTemplateRules({ groups: withTemporaryIds(parsed.input.groups), penalties: [] });
-    if (!rules.success || rules.data.groups.length === 0)
-      return void res.json({ summary: 'No conditions yet.' });
+    const groups = rules.success ? rules.data.groups : [];
     const names = await describeContextFor(ctx, scopeOf(launch));
-    res.json({ summary: describeRule(rules.data.groups as never, names) });
+    res.json({ summary: badgeSummary(groups as never, tiers.input.levels, tiers.input.regrade, names) });
   });
 
   router.get(BADGE_PATHS.state(':id'), ...guard, async (req, res) => {
@@ -404,6 +428,8 @@ async function renderForm(
     saved?: boolean;
     /** Activity ids no source names, to confirm before saving. */
     unknown?: string[];
+    /** The levels and regrade fields as posted (else the template's, or none for a new badge). */
+    levelValues?: LevelsFormValues;
   },
   status = 200,
 ) {
@@ -437,7 +463,8 @@ async function renderForm(
     // The ltik travels in the action: the launch is checked before the body is read.
     formAction: withLtik(t ? BADGE_PATHS.one(String(t._id)) : BADGE_PATHS.create, launch.ltik),
     summaryAction: withLtik(BADGE_PATHS.summary, launch.ltik),
-    summary: t && t.groups.length ? describeRule(t.groups, names) : 'No conditions yet.',
+    summary: t ? badgeSummary(t.groups, t.levels, t.regrade, names) : 'No conditions yet.',
+    ...levelsFormLocals(state.levelValues ?? (t ? levelsFormValuesOf(t) : emptyLevelsValues()), state.errors),
     image: t ? imageOf(t) : null,
     state: t?.state ?? null,
     stateLabel: t ? STATE_LABEL[t.state] : null,

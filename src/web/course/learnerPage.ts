@@ -30,5 +30,29 @@ export function learnerBadgeCards(badges: LearnerBadge[]) {
     revoked: b.lost?.status === 'revoked' ? { on: day(b.lost.at), reason: b.lost.reason } : null,
     expired: b.lost?.status === 'expired' ? { on: day(b.lost.at) } : null,
     canEarnAgain: Boolean(b.lost?.canEarnAgain),
+    levels: b.levels
+      ? {
+          text: b.levels.text,
+          held: b.levels.held,
+          score: b.levels.score === null ? null : `${Math.round(b.levels.score * 100) / 100}%`,
+          rungs: b.levels.rungs.map((r) => ({
+            name: r.name,
+            min: `${r.min}%`,
+            held: r.state === 'held',
+            reached: r.state === 'reached',
+            next: r.state === 'next',
+            // Said in words too, not by colour or position alone.
+            stateText:
+              r.state === 'held'
+                ? 'your level'
+                : r.state === 'reached'
+                  ? 'reached'
+                  : r.state === 'next'
+                    ? 'next to reach'
+                    : 'not reached yet',
+          })),
+        }
+      : null,
+    regradeNote: b.regradeNote,
   }));
 }

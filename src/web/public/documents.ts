@@ -77,6 +77,22 @@ export function documentsRouter(ctx: Context): Router {
     }
     res.render('public/achievement', { title: template.name, achievement: document });
   });
+  router.get('/achievements/:id/levels/:level', async (req, res) => {
+    const id = objectId(req.params.id);
+    const template = id ? await ctx.models.templates.findById(id).lean<TemplateDoc>() : null;
+    const step = template?.levels?.steps.find((s) => s.id === req.params.level);
+    if (!template || template.source !== 'local' || !step)
+      throw notFound(`Level ${req.params.level} of achievement ${req.params.id}`);
+    const issuer = await ctx.models.issuerProfiles
+      .findOne({ platformId: template.platformId })
+      .lean<IssuerProfileDoc>();
+    const document = achievementDocument(achievementInputFor(ctx, template, issuer, step.id));
+    if (!wantsHtml(req, res)) {
+      sendJsonLd(req, res, document);
+      return;
+    }
+    res.render('public/achievement', { title: document.name, achievement: document });
+  });
   router.get('/status-lists/:id', async (req, res) => {
     const id = objectId(req.params.id);
     const list = id ? await ctx.models.statusLists.findById(id).lean<StatusListDoc>() : null;

@@ -80,11 +80,22 @@ export function presentCredential(
                 title: 'Could not be verified',
                 text: 'The credential did not pass every check below. Do not rely on it until the issuer confirms it.',
               };
+  // A lower level of a badge with levels, replaced by a higher one: not revoked, still a true record.
+  const superseded = c.status === 'superseded' && (state === 'valid' || state === 'issuing');
+  const higher = template.levels?.steps.find((s) => s.id === c.supersededBy?.level)?.name ?? null;
+  const shown = superseded
+    ? {
+        kind: 'superseded',
+        icon: '⬆',
+        title: 'Superseded',
+        text: `The learner reached a higher level of this badge${higher ? ` (${higher})` : ''}${on(c.supersededAt)}. This credential is not revoked: it stays a true record of the level it names.${state === 'valid' && verified ? ' Its signature, the issuer’s key and the revocation list were checked.' : ''}`,
+      }
+    : banner;
   return {
     title: `${template.name} · credential`,
     id: String(c._id),
     state,
-    banner,
+    banner: shown,
     isValid: state === 'valid',
     isRevoked: state === 'revoked',
     isExpired: state === 'expired',
