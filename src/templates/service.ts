@@ -23,7 +23,12 @@ const newRequirementId = () => `r${randomBytes(4).toString('hex')}`;
 export function eventTypesOf(groups: readonly RequirementGroup[], penalties: readonly Penalty[]): string[] {
   const types = new Set<string>();
   for (const group of groups)
-    for (const req of group.requirements) types.add(isBadgeRequirement(req) ? 'badge.awarded' : req.event);
+    for (const req of group.requirements) {
+      types.add(isBadgeRequirement(req) ? 'badge.awarded' : req.event);
+      // "Within D days of enrolment" needs the enrolment: it is read with the rest (and a late one re-judges).
+      if (!isBadgeRequirement(req) && req.window?.daysAfterEnrolment !== undefined)
+        types.add('enrollment.created');
+    }
   for (const penalty of penalties) types.add(penalty.event);
   return [...types].sort();
 }
