@@ -11,6 +11,9 @@ import { isDuplicateKey, writeErrorsOf } from '../errors.js';
 import { resolveCourse, resolvePerson } from '../identity/resolve.js';
 import { applyEvent, isBadgeRequirement, type LearningEventLike } from '../rules/index.js';
 import { progressState, type ProgressState } from './state.js';
+import { needsHistory, replayPairs, type HistoryPair } from './historyReplay.js';
+import type { LearnerResult } from './recalculate.js';
+import { eventFilter } from './recalculation.js';
 import { templateCacheFor, type PlatformTemplates } from './templateCache.js';
 
 export type BatchResult = {
@@ -63,6 +66,7 @@ export async function processEventBatch(ctx: Context, events: LearningEventDoc[]
     resolved.map((r) => [r, candidates(templates.get(String(r.event.platformId))!, r)]),
   );
   const heldBadges = await liveBadgesAmongRequired(ctx, resolved, candidatesOf);
+  const histories = await replayHistories(ctx, resolved, candidatesOf, heldBadges);
 
   let learners = [...byLearner.keys()];
   const awards = new Map<string, AwardRequest>();
@@ -70,7 +74,7 @@ export async function processEventBatch(ctx: Context, events: LearningEventDoc[]
     const events = learners.flatMap((l) => byLearner.get(l)!);
     const states = await loadStates(ctx, events, candidatesOf);
     for (const l of learners) for (const a of awards.keys()) if (a.endsWith(`:${l}`)) awards.delete(a);
-    for (const r of events) applyOne(ctx, r, candidatesOf.get(r)!, states, heldBadges, awards);
+    for (const r of events) applyOne(ctx, r, candidatesOf.get(r)!, states, heldBadges, awards, histories);
     learners = await writeStates(ctx, states);
   }
   if (learners.length)
@@ -143,6 +147,7 @@ function applyOne(
   states: States,
   heldBadges: Set<string>,
   awards: Map<string, AwardRequest>,
+  histories: Map<string, LearnerResult> = new Map(),
 ): void {
   const eventLike = asRuleEvent(r.event);
   for (const template of templates) {
@@ -155,6 +160,14 @@ function applyOne(
         platformId: template.platformId,
         courseRef: r.courseRef ?? template.courseRef,
       });
+    const history = histories.get(key);
+    if (history) {
+      // Counts, windows, order: the learner's whole history decides (historyReplay.ts).
+      state.replace(template, history.fulfilled, history.fulfilments, ctx.now(), history.counted);
+      states.set(key, state);
+      awardIfComplete(r, template, state, key, awards);
+      continue;
+    }
     const result = applyEvent(template, state.fulfilled, eventLike);
     // A badge requirement holds while the person has a live credential of that badge.
     const held = template.groups
@@ -173,19 +186,50 @@ function applyOne(
       state.apply(template, fulfil, result.reset, r.event.eventId, r.event.occurredAt, ctx.now());
       states.set(key, state);
     }
-    // Complete after an event that concerns it: award (the unique index and the live-credential
-    // check make a repeat harmless, and a run that died between progress and award heals here).
-    if (state.complete(template) && !awards.has(key))
-      awards.set(key, {
-        template,
-        personId: r.personId,
-        userId: r.event.user.id,
-        courseRef: r.courseRef ?? template.courseRef,
-        courseId: r.event.course?.id ?? template.courseId,
-        evidence: state.fulfilments.map((f) => ({ ...f })),
-        actor: SYSTEM,
-      });
+    awardIfComplete(r, template, state, key, awards);
   }
+}
+
+/**
+ * Complete after an event that concerns it: award (the unique index and the live-credential
+ * check make a repeat harmless, and a run that died between progress and award heals here).
+ */
+function awardIfComplete(
+  r: Resolved,
+  template: TemplateDoc,
+  state: ProgressState,
+  key: string,
+  awards: Map<string, AwardRequest>,
+): void {
+  if (state.complete(template) && !awards.has(key))
+    awards.set(key, {
+      template,
+      personId: r.personId,
+      userId: r.event.user.id,
+      courseRef: r.courseRef ?? template.courseRef,
+      courseId: r.event.course?.id ?? template.courseId,
+      evidence: state.fulfilments.map((f) => ({ ...f })),
+      actor: SYSTEM,
+    });
+}
+
+/** The (template, learner) pairs of the batch whose template needs the learner's history, replayed. */
+async function replayHistories(
+  ctx: Context,
+  resolved: Resolved[],
+  candidatesOf: Map<Resolved, TemplateDoc[]>,
+  heldBadges: Set<string>,
+): Promise<Map<string, LearnerResult>> {
+  const pairs = new Map<string, HistoryPair>();
+  for (const r of resolved)
+    for (const template of candidatesOf.get(r)!) {
+      if (!needsHistory(template)) continue;
+      const key = stateKey(template._id, r.personId);
+      const pair = pairs.get(key) ?? { template, personId: r.personId, batchEvents: [] };
+      pair.batchEvents.push(r.event);
+      pairs.set(key, pair);
+    }
+  return replayPairs(ctx, [...pairs.values()], heldBadges, eventFilter, asRuleEvent);
 }
 
 /**

@@ -2,7 +2,11 @@ import {
   applyEvent,
   isBadgeRequirement,
   isComplete,
+  partialShares,
   progressFraction,
+  replayHistory,
+  usesHistory,
+  type HistoryEnvironment,
   type LearningEventLike,
   type Penalty,
   type RequirementGroup,
@@ -26,6 +30,8 @@ export type Fulfilment = { requirementId: string; at: Date; eventId: string | nu
 export type LearnerResult = {
   fulfilled: string[];
   fulfilments: Fulfilment[];
+  /** Counts of activities: per counting requirement, the activity ids counted (history.ts). */
+  counted: Record<string, string[]>;
   /** Met groups ÷ all groups, 0 to 1. */
   fraction: number;
   complete: boolean;
@@ -49,6 +55,8 @@ export function evaluateLearner(
   events: readonly StoredEvent[],
   heldBadges: ReadonlySet<string>,
   since: Date | null = null,
+  /** What counts and windows may need beyond the events: activity names and kinds, the course's end. */
+  env: HistoryEnvironment = {},
 ): LearnerResult {
   const ordered = events
     .filter((e) => e.event.type !== 'badge.awarded')
@@ -59,13 +67,22 @@ export function evaluateLearner(
     );
   let fulfilled: string[] = [];
   let fulfilments: Fulfilment[] = [];
-  for (const stored of ordered) {
-    const result = applyEvent(rules, fulfilled, stored.event);
-    if (result.reset.length) fulfilments = fulfilments.filter((f) => !result.reset.includes(f.requirementId));
-    for (const requirementId of result.newlyFulfilled)
-      fulfilments.push({ requirementId, at: stored.occurredAt, eventId: stored.eventId });
-    fulfilled = result.fulfilled;
-  }
+  let counted: Record<string, string[]> = {};
+  if (rules.groups.some((g) => g.requirements.some(usesHistory))) {
+    // Counts, windows and order: judged over the whole history by when things happened.
+    const history = replayHistory(rules, ordered, env);
+    fulfilled = history.fulfilled;
+    fulfilments = history.fulfilments;
+    counted = history.counted;
+  } else
+    for (const stored of ordered) {
+      const result = applyEvent(rules, fulfilled, stored.event);
+      if (result.reset.length)
+        fulfilments = fulfilments.filter((f) => !result.reset.includes(f.requirementId));
+      for (const requirementId of result.newlyFulfilled)
+        fulfilments.push({ requirementId, at: stored.occurredAt, eventId: stored.eventId });
+      fulfilled = result.fulfilled;
+    }
   const latest = ordered.at(-1)?.occurredAt ?? null;
   for (const group of rules.groups)
     for (const req of group.requirements)
@@ -76,7 +93,8 @@ export function evaluateLearner(
   return {
     fulfilled,
     fulfilments,
-    fraction: progressFraction(rules.groups, fulfilled),
+    counted,
+    fraction: progressFraction(rules.groups, fulfilled, partialShares(rules.groups, counted)),
     complete: isComplete(rules.groups, fulfilled),
   };
 }

@@ -3,7 +3,7 @@ import { Types } from 'mongoose';
 import type { AnyBulkWriteOperation } from 'mongodb';
 import type { ProgressDoc } from '../db/models/progress.js';
 import type { TemplateDoc } from '../db/models/template.js';
-import { isComplete, progressFraction } from '../rules/index.js';
+import { isComplete, partialShares, progressFraction } from '../rules/index.js';
 
 type Fulfilment = ProgressDoc['fulfilments'][number];
 
@@ -23,6 +23,8 @@ export class ProgressState {
   fulfilments: Fulfilment[];
   private ratio: number;
   private completedAt: Date | null;
+  /** Activities counted per counting requirement (null: the template counts none). */
+  counted: Record<string, string[]> | null;
   dirty = false;
   writeToken: string | null = null;
 
@@ -46,6 +48,7 @@ export class ProgressState {
     this.fulfilments = [...(doc?.fulfilments ?? [])];
     this.ratio = doc?.ratio ?? 0;
     this.completedAt = doc?.completedAt ?? null;
+    this.counted = doc?.counted ?? null;
   }
 
   /** Resets first, then fulfilments (a penalty that undoes a requirement wins over the same event). */
@@ -71,18 +74,37 @@ export class ProgressState {
     this.dirty = true;
   }
 
-  /** Replaces the whole state with one computed afresh (a recalculation from the stored events). */
-  replace(template: TemplateDoc, fulfilled: string[], fulfilments: Fulfilment[], now: Date) {
+  /**
+   * Replaces the whole state with one computed afresh (a recalculation from the stored events, or a
+   * replay of a learner's history for a template with counts, windows or order).
+   */
+  replace(
+    template: TemplateDoc,
+    fulfilled: string[],
+    fulfilments: Fulfilment[],
+    now: Date,
+    counted: Record<string, string[]> | null = null,
+  ) {
     const before = { fulfilled: this.fulfilled, ratio: this.ratio, complete: this.completedAt !== null };
+    const countedBefore = JSON.stringify(this.counted ?? null);
     this.fulfilled = [...fulfilled];
     this.fulfilments = fulfilments.map((f) => ({ ...f }));
-    this.ratio = Math.round(progressFraction(template.groups, this.fulfilled) * 100) / 100;
+    this.counted = counted && Object.keys(counted).length ? counted : null;
+    this.ratio =
+      Math.round(
+        progressFraction(
+          template.groups,
+          this.fulfilled,
+          partialShares(template.groups, this.counted ?? {}),
+        ) * 100,
+      ) / 100;
     this.completedAt = isComplete(template.groups, this.fulfilled) ? (this.completedAt ?? now) : null;
     const same =
       fulfilled.length === before.fulfilled.length &&
       fulfilled.every((id) => before.fulfilled.includes(id)) &&
       this.ratio === before.ratio &&
-      (this.completedAt !== null) === before.complete;
+      (this.completedAt !== null) === before.complete &&
+      JSON.stringify(this.counted) === countedBefore;
     // An unchanged state is not written (nor a learner with nothing met and no document yet): a
     // recalculation run twice writes nothing the second time.
     this.dirty = this.dirty || !same;
@@ -104,6 +126,7 @@ export class ProgressState {
       fulfilments: this.fulfilments,
       ratio: this.ratio,
       completedAt: this.completedAt,
+      counted: this.counted,
       writeToken: this.writeToken,
       updatedAt: now,
     };

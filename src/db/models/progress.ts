@@ -13,6 +13,8 @@ export interface ProgressDoc {
   fulfilments: { requirementId: string; at: Date; eventId: string | null }[];
   ratio: number;
   completedAt: Date | null;
+  /** Counts of activities ("any 3 labs"): per requirement, the activity ids counted so far. */
+  counted?: Record<string, string[]> | null;
   /**
    * Bumped by every write. A processing run writes the state it computed only where `rev` is still
    * what it read (optimistic concurrency), so `fulfilled`, `ratio` and `completedAt` always move
@@ -35,6 +37,7 @@ const schema = new Schema<ProgressDoc>(
     fulfilments: { type: Schema.Types.Mixed, default: () => [] },
     ratio: { type: Number, default: 0 },
     completedAt: { type: Date, default: null },
+    counted: { type: Schema.Types.Mixed, default: null },
     rev: { type: Number, default: 0 },
     writeToken: { type: String, default: null },
   },
