@@ -86,6 +86,8 @@ export type ActivityOption = {
   /** A person's word for its kind ("Quiz", "Assignment", "Gradebook column"), when known. */
   kind: string | null;
   sources: KnownActivity['source'][];
+  /** The LMS's own word for its kind (`assign`, `quiz`), which a count of activities by kind matches. */
+  lmsKind?: string | null;
 };
 
 const KIND_WORDS: Readonly<Record<string, string>> = {
@@ -146,7 +148,10 @@ export async function builderActivities(
     known.kind ??= kind;
     if (!known.sources.includes(source)) known.sources.push(source);
   };
-  for (const a of lms) add(a.activityId, a.name ?? null, kindWord(a.kind), 'lms');
+  for (const a of lms) {
+    add(a.activityId, a.name ?? null, kindWord(a.kind), 'lms');
+    if (a.kind) byId.get(a.activityId)!.lmsKind = a.kind;
+  }
   for (const a of seen) add(a.id, a.title, null, a.source);
   // A column known only by its line item URL (no resourceId or tag; Laurel's own column is one) is
   // named by no event, so a condition on it could never be met: not offered.
