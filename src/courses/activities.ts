@@ -206,3 +206,33 @@ export async function unknownActivityIds(
   }
   return unknown;
 }
+
+/**
+ * The course's activities with what a count of activities matches on: each one's name (the LMS's
+ * feed first, else the latest an event gave) and the LMS's own kind, when known.
+ */
+export async function courseActivityCatalogue(
+  ctx: Context,
+  scope: CourseScope,
+  limit = 500,
+): Promise<{ id: string; name: string | null; kind: string | null }[]> {
+  if (!scope.courseRef) return [];
+  const course = await courseIdsOf(ctx, scope);
+  const [lms, seen] = await Promise.all([
+    course && course.ids.length
+      ? ctx.models.lmsActivities
+          .find(
+            { platformId: scope.platformId, courseId: { $in: course.ids }, state: { $ne: 'deleted' } },
+            { activityId: 1, name: 1, kind: 1 },
+          )
+          .limit(limit)
+          .lean()
+      : [],
+    activitiesSeenInEvents(ctx, scope, limit),
+  ]);
+  const byId = new Map<string, { id: string; name: string | null; kind: string | null }>();
+  for (const a of lms)
+    byId.set(a.activityId, { id: a.activityId, name: a.name ?? null, kind: a.kind ?? null });
+  for (const a of seen) if (!byId.has(a.id)) byId.set(a.id, { id: a.id, name: a.title, kind: null });
+  return [...byId.values()];
+}
