@@ -197,11 +197,10 @@ export type ConditionRow = {
   pattern?: string;
   patternKind?: string;
   count?: string;
-  /** Time limits (builderTiming.ts): dates as YYYY-MM-DD, days after enrolment, course end, order. */
+  /** Time limits (builderTiming.ts): dates as YYYY-MM-DD, days after enrolment, order. */
   from?: string;
   until?: string;
   days?: string;
-  courseEnd?: string;
   after?: string;
 };
 

@@ -3,8 +3,9 @@ import type { ConditionRow, RowError } from './builder.js';
 
 /**
  * The time limits of a builder condition, in a person's terms: "from" and "until" are whole days
- * (UTC; "until" includes its day), "within N days of enrolment", "before the course ends", and
- * "only after" another saved condition. Pure; translates both ways.
+ * (UTC; "until" includes its day), "within N days of enrolment", and "only after" another saved
+ * condition. Pure; translates both ways. "Before the course ends" is not offered: Laurel learns no
+ * course's end date yet, so it would limit nothing (the admin API accepts it, and the form keeps it).
  */
 export type RowTiming = { window?: TimeWindow; after?: string };
 
@@ -28,11 +29,10 @@ export function parseRowTiming(
   const from = (row.from ?? '').trim();
   const until = (row.until ?? '').trim();
   const days = (row.days ?? '').trim();
-  const courseEnd = row.courseEnd === 'on' || row.courseEnd === 'true';
   const after = (row.after ?? '').trim();
   const errors: RowError[] = [];
   if (isBadge) {
-    if (from || until || days || courseEnd || after)
+    if (from || until || days || after)
       errors.push({ field: 'from', message: 'Another badge earned takes no time limits: leave them empty.' });
     return errors.length ? { errors } : { timing: {} };
   }
@@ -53,7 +53,6 @@ export function parseRowTiming(
       errors.push({ field: 'days', message: 'A whole number of days from 1 to 3650.' });
     else window.daysAfterEnrolment = n;
   }
-  if (courseEnd) window.beforeCourseEnd = true;
   if (after && !ID.test(after)) errors.push({ field: 'after', message: 'Choose a condition from the list.' });
   else if (after && after === (row.id ?? '').trim())
     errors.push({ field: 'after', message: 'A condition cannot come after itself.' });
@@ -77,6 +76,7 @@ export function rowTimingOf(req: RequirementInput): Partial<ConditionRow> | null
   const w = req.window;
   const row: Partial<ConditionRow> = req.after !== undefined ? { after: req.after } : {};
   if (!w) return row;
+  if (w.beforeCourseEnd) return null;
   if (w.from !== undefined) {
     const d = midnight(w.from);
     if (!d) return null;
@@ -88,6 +88,5 @@ export function rowTimingOf(req: RequirementInput): Partial<ConditionRow> | null
     row.until = new Date(d.getTime() - DAY_MS).toISOString().slice(0, 10);
   }
   if (w.daysAfterEnrolment !== undefined) row.days = String(w.daysAfterEnrolment);
-  if (w.beforeCourseEnd) row.courseEnd = 'on';
   return row;
 }

@@ -19,7 +19,6 @@ describe('builder rows with counts and time limits', () => {
           from: '2027-03-01',
           until: '2027-03-31',
           days: '30',
-          courseEnd: 'on',
           id: 'labs',
         },
         { kind: 'activities-completed', pattern: 'reading', count: '2', after: 'labs', id: 'reads' },
@@ -39,7 +38,6 @@ describe('builder rows with counts and time limits', () => {
                 from: '2027-03-01T00:00:00Z',
                 until: '2027-04-01T00:00:00Z',
                 daysAfterEnrolment: 30,
-                beforeCourseEnd: true,
               },
             },
             {
@@ -109,6 +107,8 @@ describe('builder rows with counts and time limits', () => {
     expect(rowTimingOf(labs)).toEqual({ until: '2027-03-31', days: '5', after: 'intro' });
     // A window ending at 14:30 is no whole day: the form would change it, so it keeps it as it is.
     expect(rowTimingOf({ ...labs, window: { until: '2027-04-01T14:30:00Z' } })).toBeNull();
+    // Nor does it offer "before the course ends" (Laurel knows no end date yet): kept as it is.
+    expect(rowTimingOf({ ...labs, window: { beforeCourseEnd: true } })).toBeNull();
     const template = {
       _id: new Types.ObjectId(),
       name: 'T',

@@ -59,7 +59,6 @@ const TIMING_AND_COUNT_FIELDS = [
   'from',
   'until',
   'days',
-  'courseEnd',
   'after',
 ] as const;
 

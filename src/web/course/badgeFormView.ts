@@ -57,10 +57,9 @@ export function badgeFormLocals(
     .flatMap((g) => g.requirements)
     .filter((r) => !isBadgeRequirement(r));
   const timingLocals = (row: ConditionRow, err: (name: string) => string | null) => {
-    const hasTiming = Boolean(row.from || row.until || row.days || row.courseEnd || row.after);
+    const hasTiming = Boolean(row.from || row.until || row.days || row.after);
     return {
       timingOpen: hasTiming || Boolean(err('from') || err('until') || err('days') || err('after')),
-      courseEndChecked: row.courseEnd === 'on' || row.courseEnd === 'true',
       patternKinds: [
         { value: '', label: 'any kind', selected: !row.patternKind },
         ...lmsKinds.map(([value, label]) => ({ value, label, selected: value === row.patternKind })),
@@ -120,7 +119,6 @@ export function badgeFormLocals(
         from: field('from'),
         until: field('until'),
         days: field('days'),
-        courseEnd: field('courseEnd'),
         after: field('after'),
       },
       ...timingLocals(row, err),
