@@ -59,6 +59,56 @@ export async function activityEnvironment(
   return { activity: (id) => byId.get(id) };
 }
 
+/**
+ * Events of these learners still waiting for (or in) another run: their person and course are only
+ * written on them once processed, so the read by person misses them. Found by the ids the person and
+ * the course are known by, among the pending and processing events (few), and matched to each template
+ * here. Without them, two runs taking one learner's events at once would each see only its own.
+ */
+async function unresolvedEventsOf(
+  ctx: Context,
+  entries: { template: TemplateDoc; people: Map<string, Types.ObjectId> }[],
+  people: Types.ObjectId[],
+): Promise<Map<string, LearningEventDoc[]>> {
+  const courseRefs = [...new Set(entries.map((e) => e.template.courseRef).filter((c) => c !== null))];
+  const [persons, courses] = await Promise.all([
+    ctx.models.people.find({ _id: { $in: people } }, { ids: 1 }).lean(),
+    courseRefs.length ? ctx.models.courses.find({ _id: { $in: courseRefs } }, { ids: 1 }).lean() : [],
+  ]);
+  const personOfId = new Map<string, string>();
+  for (const p of persons) for (const id of p.ids) personOfId.set(id, String(p._id));
+  const courseIds = new Map(courses.map((c) => [String(c._id), new Set(c.ids)]));
+  const waiting = await ctx.models.events
+    .find({
+      status: { $in: ['pending', 'processing'] },
+      personRef: null,
+      platformId: {
+        $in: [
+          ...new Map(entries.map((e) => [String(e.template.platformId), e.template.platformId])).values(),
+        ],
+      },
+      'user.id': { $in: [...personOfId.keys()] },
+    })
+    .lean<LearningEventDoc[]>();
+  const out = new Map<string, LearningEventDoc[]>();
+  for (const { template, people: wanted } of entries)
+    for (const e of waiting) {
+      const person = personOfId.get(e.user.id);
+      if (!person || !wanted.has(person) || String(e.platformId) !== String(template.platformId)) continue;
+      if (!template.eventTypes.includes(e.type)) continue;
+      if (template.courseRef) {
+        const ids = courseIds.get(String(template.courseRef));
+        const sameCourse = e.courseRef
+          ? String(e.courseRef) === String(template.courseRef)
+          : Boolean(e.course && ids?.has(e.course.id));
+        if (!sameCourse) continue;
+      }
+      const key = `${template._id}:${person}`;
+      out.set(key, [...(out.get(key) ?? []), e]);
+    }
+  return out;
+}
+
 /** Per learner: the latest revocation or expiry of this template's credential (events before it no longer count). */
 export function restartsOf(credentials: readonly CredentialDoc[]): Map<string, Date> {
   const since = new Map<string, Date>();
@@ -102,6 +152,9 @@ export async function replayPairs(
   }
   const entries = [...byTemplate.values()];
   const allPeople = [...new Map(pairs.map((p) => [String(p.personId), p.personId])).values()];
+  // Waiting events first, then those already processed: an event processed between the two reads
+  // is then in one of them (read the other way round, it could be in neither).
+  const unresolved = await unresolvedEventsOf(ctx, entries, allPeople);
   const [eventLists, credentials] = await Promise.all([
     Promise.all(
       entries.map(({ template, people }) =>
@@ -133,7 +186,10 @@ export async function replayPairs(
     const stored = eventLists[i]!;
     for (const pair of pairs.filter((p) => p.template === template)) {
       const person = String(pair.personId);
-      const mine = stored.filter((e) => String(e.personRef) === person);
+      const processed = stored.filter((e) => String(e.personRef) === person);
+      const done = new Set(processed.map((e) => e.eventId));
+      const waiting = (unresolved.get(`${template._id}:${person}`) ?? []).filter((e) => !done.has(e.eventId));
+      const mine = [...processed, ...waiting];
       const known = new Set(mine.map((e) => e.eventId));
       // The batch's events for this template that the read could not see by person yet.
       const extra = pair.batchEvents.filter((e) => !known.has(e.eventId));

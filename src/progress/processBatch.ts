@@ -66,13 +66,15 @@ export async function processEventBatch(ctx: Context, events: LearningEventDoc[]
     resolved.map((r) => [r, candidates(templates.get(String(r.event.platformId))!, r)]),
   );
   const heldBadges = await liveBadgesAmongRequired(ctx, resolved, candidatesOf);
-  const histories = await replayHistories(ctx, resolved, candidatesOf, heldBadges);
 
   let learners = [...byLearner.keys()];
   const awards = new Map<string, AwardRequest>();
   for (let round = 0; learners.length && round < MAX_CONFLICT_ROUNDS; round++) {
     const events = learners.flatMap((l) => byLearner.get(l)!);
     const states = await loadStates(ctx, events, candidatesOf);
+    // Progress first, then the events (as a recalculation does): an event stored after this read
+    // belongs to a run whose write changes `rev`, so one of the two writes loses and is redone.
+    const histories = await replayHistories(ctx, events, candidatesOf, heldBadges);
     for (const l of learners) for (const a of awards.keys()) if (a.endsWith(`:${l}`)) awards.delete(a);
     for (const r of events) applyOne(ctx, r, candidatesOf.get(r)!, states, heldBadges, awards, histories);
     learners = await writeStates(ctx, states);
