@@ -86,8 +86,19 @@ export function wildcardMatch(pattern: string, text: string): boolean {
   return pi === p.length;
 }
 
-/** Case- and accent-width-insensitive form of a name ("Lab 1" and "LAB 1" are the same). */
-export const foldName = (s: string): string => s.normalize('NFKC').toLocaleLowerCase('und').trim();
+const folded = new Map<string, string>();
+
+/** Case- and width-insensitive form of a name ("Lab 1" and "LAB 1" are the same); remembered, as names repeat. */
+export function foldName(s: string): string {
+  let f = folded.get(s);
+  if (f === undefined) {
+    f = s.normalize('NFKC').toLocaleLowerCase('und').trim();
+    // A bounded memo: a course has a few hundred names, and patterns fewer.
+    if (folded.size >= 5000) folded.clear();
+    folded.set(s, f);
+  }
+  return f;
+}
 
 /** Whether a pattern's name test is a wildcard (`*`, `?`) rather than "contains". */
 export const isWildcard = (name: string): boolean => /[*?]/.test(name);
