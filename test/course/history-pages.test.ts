@@ -50,7 +50,7 @@ describe('counts and time limits on the course pages', () => {
     expect(form.body).toContain(
       '<option value="activities-grade" >Several activities by name, each at or above</option>',
     );
-    expect(form.body).toMatch(/<label for="g0r0-pattern">Activities whose name contains<\/label>/);
+    expect(form.body).toMatch(/<label for="g0r0-pattern">Activities titled like<\/label>/);
     expect(form.body).toMatch(/<summary>Time limits \(optional\)<\/summary>/);
     const row = {
       name: 'Lab regular',
