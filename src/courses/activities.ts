@@ -86,6 +86,8 @@ export type ActivityOption = {
   /** A person's word for its kind ("Quiz", "Assignment", "Gradebook column"), when known. */
   kind: string | null;
   sources: KnownActivity['source'][];
+  /** The LMS's own word for its kind (`assign`, `quiz`), which a count of activities by kind matches. */
+  lmsKind?: string | null;
 };
 
 const KIND_WORDS: Readonly<Record<string, string>> = {
@@ -146,7 +148,10 @@ export async function builderActivities(
     known.kind ??= kind;
     if (!known.sources.includes(source)) known.sources.push(source);
   };
-  for (const a of lms) add(a.activityId, a.name ?? null, kindWord(a.kind), 'lms');
+  for (const a of lms) {
+    add(a.activityId, a.name ?? null, kindWord(a.kind), 'lms');
+    if (a.kind) byId.get(a.activityId)!.lmsKind = a.kind;
+  }
   for (const a of seen) add(a.id, a.title, null, a.source);
   // A column known only by its line item URL (no resourceId or tag; Laurel's own column is one) is
   // named by no event, so a condition on it could never be met: not offered.
@@ -200,4 +205,34 @@ export async function unknownActivityIds(
     unknown = unknown.filter((id) => !fromGradebook.has(id));
   }
   return unknown;
+}
+
+/**
+ * The course's activities with what a count of activities matches on: each one's name (the LMS's
+ * feed first, else the latest an event gave) and the LMS's own kind, when known.
+ */
+export async function courseActivityCatalogue(
+  ctx: Context,
+  scope: CourseScope,
+  limit = 500,
+): Promise<{ id: string; name: string | null; kind: string | null }[]> {
+  if (!scope.courseRef) return [];
+  const course = await courseIdsOf(ctx, scope);
+  const [lms, seen] = await Promise.all([
+    course && course.ids.length
+      ? ctx.models.lmsActivities
+          .find(
+            { platformId: scope.platformId, courseId: { $in: course.ids }, state: { $ne: 'deleted' } },
+            { activityId: 1, name: 1, kind: 1 },
+          )
+          .limit(limit)
+          .lean()
+      : [],
+    activitiesSeenInEvents(ctx, scope, limit),
+  ]);
+  const byId = new Map<string, { id: string; name: string | null; kind: string | null }>();
+  for (const a of lms)
+    byId.set(a.activityId, { id: a.activityId, name: a.name ?? null, kind: a.kind ?? null });
+  for (const a of seen) if (!byId.has(a.id)) byId.set(a.id, { id: a.id, name: a.title, kind: null });
+  return [...byId.values()];
 }

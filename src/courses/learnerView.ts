@@ -17,8 +17,12 @@ import {
   groupStatus,
   learnerPhrase,
   progressFraction,
+  partialShares,
   requirementTarget,
+  activityMatches,
+  type Requirement,
 } from '../rules/index.js';
+import { courseActivityCatalogue } from './activities.js';
 import { bestResultsOf, bestFor } from './bestResults.js';
 import { describeContextFor } from './overview.js';
 import { courseTemplateFilter, type CourseScope } from './scope.js';
@@ -37,7 +41,13 @@ export type LearnerBadge = {
     alternatives: boolean;
     /** What the group asks, above its requirements, for a group of more than one. */
     heading: string | null;
-    requirements: { text: string; state: RequirementState; best: string | null }[];
+    requirements: {
+      text: string;
+      state: RequirementState;
+      best: string | null;
+      /** A count of activities: how many counted, of how many needed, and how many the course has. */
+      count: { done: number; needed: number; inCourse: number | null; text: string } | null;
+    }[];
   }[];
   earned: {
     at: Date;
@@ -103,14 +113,17 @@ export async function learnerBadges(
     (t) => t.state === 'active' || live.has(String(t._id)) || dead.has(String(t._id)),
   );
   if (templates.length === 0) return [];
-  const [names, best] = await Promise.all([
+  const counts = templates.some((t) => t.groups.some((g) => g.requirements.some((r) => 'activities' in r)));
+  const [names, best, catalogue] = await Promise.all([
     describeContextFor(ctx, scope),
     bestResultsOf(ctx, scope, personId),
+    counts ? courseActivityCatalogue(ctx, scope) : [],
   ]);
   const progressOf = new Map(progress.map((p) => [String(p.templateId), p]));
   const badges = templates.map((template): LearnerBadge => {
     const key = String(template._id);
     const fulfilled = progressOf.get(key)?.fulfilled ?? [];
+    const counted = progressOf.get(key)?.counted ?? {};
     const credential = live.get(key);
     const lost = credential ? undefined : dead.get(key);
     const status = groupStatus(template.groups, fulfilled);
@@ -134,7 +147,11 @@ export async function learnerBadges(
           }
         : null,
       regradeNote: describeRegradeForLearner(template.regrade),
-      percent: credential ? 100 : Math.round(progressFraction(template.groups, fulfilled) * 100),
+      percent: credential
+        ? 100
+        : Math.round(
+            progressFraction(template.groups, fulfilled, partialShares(template.groups, counted)) * 100,
+          ),
       groups: template.groups.map((group, g) => {
         // An earned badge (even one awarded by hand) has every group met.
         const groupMet = Boolean(credential) || status[g]!.met;
@@ -158,6 +175,7 @@ export async function learnerBadges(
               text: capitalise(learnerPhrase(req, names)),
               state: met ? 'met' : groupMet ? 'not-needed' : 'unmet',
               best: target && mine !== null ? describeBest(mine, target, met || groupMet) : null,
+              count: countOf(req, met || groupMet, counted, catalogue),
             };
           }),
         };
@@ -186,4 +204,25 @@ export async function learnerBadges(
     if (a.earned || b.earned) return a.earned ? -1 : 1;
     return b.percent - a.percent || a.template.name.localeCompare(b.template.name);
   });
+}
+
+/**
+ * "2 of 3 done, of 5 in this course": a count of activities' progress, with how many of the course's
+ * activities Laurel knows to match (null when it knows none). A met count shows N of N.
+ */
+function countOf(
+  req: Requirement,
+  met: boolean,
+  counted: Readonly<Record<string, string[]>>,
+  catalogue: readonly { id: string; name: string | null; kind: string | null }[],
+): LearnerBadge['groups'][number]['requirements'][number]['count'] {
+  const pattern = 'activities' in req ? req.activities : undefined;
+  if (!pattern) return null;
+  const needed = pattern.atLeast;
+  const mine = Object.prototype.hasOwnProperty.call(counted, req.id) ? counted[req.id]!.length : 0;
+  const done = met ? needed : Math.min(mine, needed);
+  const matching = catalogue.filter((a) => activityMatches(pattern, a)).length;
+  const inCourse = matching > 0 ? matching : null;
+  const text = `${done} of ${needed} done${inCourse !== null ? `, of ${inCourse} in this course` : ''}`;
+  return { done, needed, inCourse, text };
 }

@@ -4,7 +4,7 @@ import type { CredentialDoc } from '../db/models/credential.js';
 import type { PersonDoc } from '../db/models/person.js';
 import type { ProgressDoc } from '../db/models/progress.js';
 import type { TemplateDoc } from '../db/models/template.js';
-import { describeRequirement, progressFraction } from '../rules/index.js';
+import { describeRequirement, partialShares, progressFraction } from '../rules/index.js';
 import { describeContextFor } from './overview.js';
 import type { CourseScope } from './scope.js';
 
@@ -83,7 +83,12 @@ export async function templateProgress(
       personId: id,
       name: person?.name ?? person?.email ?? person?.ids[0] ?? 'Unknown learner',
       email: person?.email ?? null,
-      percent: credential ? 100 : Math.round(progressFraction(template.groups, fulfilled) * 100),
+      percent: credential
+        ? 100
+        : Math.round(
+            progressFraction(template.groups, fulfilled, partialShares(template.groups, p?.counted ?? {})) *
+              100,
+          ),
       met: fulfilled,
       earnedAt: credential?.awardedAt ?? null,
       externalUrl: credential?.externalUrl ?? null,

@@ -18,6 +18,9 @@ import {
 } from '../rules/index.js';
 import { applyRegradeOutcomes, type RegradeOutcomes } from './regradeOutcomes.js';
 import { progressState, type ProgressState } from './state.js';
+import { needsHistory, replayPairs, type HistoryPair } from './historyReplay.js';
+import type { LearnerResult } from './recalculate.js';
+import { eventFilter } from './recalculation.js';
 import { templateCacheFor, type PlatformTemplates } from './templateCache.js';
 
 export type BatchResult = {
@@ -77,10 +80,14 @@ export async function processEventBatch(ctx: Context, events: LearningEventDoc[]
   for (let round = 0; learners.length && round < MAX_CONFLICT_ROUNDS; round++) {
     const events = learners.flatMap((l) => byLearner.get(l)!);
     const states = await loadStates(ctx, events, candidatesOf);
+    // Progress first, then the events (as a recalculation does): an event stored after this read
+    // belongs to a run whose write changes `rev`, so one of the two writes loses and is redone.
+    const histories = await replayHistories(ctx, events, candidatesOf, heldBadges);
     for (const l of learners)
       for (const map of [awards, regrades.fellBack, regrades.cameBack])
         for (const a of map.keys()) if (a.endsWith(`:${l}`)) map.delete(a);
-    for (const r of events) applyOne(ctx, r, candidatesOf.get(r)!, states, heldBadges, awards, regrades);
+    for (const r of events)
+      applyOne(ctx, r, candidatesOf.get(r)!, states, heldBadges, awards, regrades, histories);
     learners = await writeStates(ctx, states);
   }
   if (learners.length)
@@ -157,6 +164,7 @@ function applyOne(
   heldBadges: Set<string>,
   awards: Map<string, AwardRequest>,
   regrades?: RegradeOutcomes,
+  histories: Map<string, LearnerResult> = new Map(),
 ): void {
   const eventLike = asRuleEvent(r.event);
   for (const template of templates) {
@@ -169,6 +177,16 @@ function applyOne(
         platformId: template.platformId,
         courseRef: r.courseRef ?? template.courseRef,
       });
+    const history = histories.get(key);
+    if (history) {
+      // Counts, windows, order: the learner's whole history decides (historyReplay.ts).
+      state.replace(template, history.fulfilled, history.fulfilments, ctx.now(), {
+        counted: history.counted,
+      });
+      states.set(key, state);
+      awardIfComplete(r, template, state, key, awards);
+      continue;
+    }
     // A badge requirement holds while the person has a live credential of that badge.
     const held = template.groups
       .flatMap((g) => g.requirements)
@@ -218,6 +236,48 @@ function applyOne(
         actor: SYSTEM,
       });
   }
+}
+
+/**
+ * Complete after an event that concerns it: award (the unique index and the live-credential
+ * check make a repeat harmless, and a run that died between progress and award heals here).
+ */
+function awardIfComplete(
+  r: Resolved,
+  template: TemplateDoc,
+  state: ProgressState,
+  key: string,
+  awards: Map<string, AwardRequest>,
+): void {
+  if (state.complete(template) && !awards.has(key))
+    awards.set(key, {
+      template,
+      personId: r.personId,
+      userId: r.event.user.id,
+      courseRef: r.courseRef ?? template.courseRef,
+      courseId: r.event.course?.id ?? template.courseId,
+      evidence: state.fulfilments.map((f) => ({ ...f })),
+      actor: SYSTEM,
+    });
+}
+
+/** The (template, learner) pairs of the batch whose template needs the learner's history, replayed. */
+async function replayHistories(
+  ctx: Context,
+  resolved: Resolved[],
+  candidatesOf: Map<Resolved, TemplateDoc[]>,
+  heldBadges: Set<string>,
+): Promise<Map<string, LearnerResult>> {
+  const pairs = new Map<string, HistoryPair>();
+  for (const r of resolved)
+    for (const template of candidatesOf.get(r)!) {
+      if (!needsHistory(template)) continue;
+      const key = stateKey(template._id, r.personId);
+      const pair = pairs.get(key) ?? { template, personId: r.personId, batchEvents: [] };
+      pair.batchEvents.push(r.event);
+      pairs.set(key, pair);
+    }
+  return replayPairs(ctx, [...pairs.values()], heldBadges, eventFilter, asRuleEvent);
 }
 
 /**

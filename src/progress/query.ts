@@ -45,6 +45,8 @@ export async function listProgress(
       name: person?.name ?? null,
       fulfilled: d.fulfilled,
       fulfilments: d.fulfilments,
+      // Counts of activities ("any 3 labs"): the activity ids counted per requirement so far.
+      counted: d.counted ?? {},
       groups: template ? groupStatus(template.groups, d.fulfilled) : [],
       ratio: d.ratio,
       completedAt: d.completedAt,

@@ -3,6 +3,11 @@ import {
   fractionOf,
   isBadgeRequirement,
   levelOf,
+  partialShares,
+  progressFraction,
+  replayHistory,
+  usesHistory,
+  type HistoryEnvironment,
   type LearningEventLike,
   type LevelMeasure,
   type Levels,
@@ -37,6 +42,8 @@ export type Fulfilment = {
 export type LearnerResult = {
   fulfilled: string[];
   fulfilments: Fulfilment[];
+  /** Counts of activities: per counting requirement, the activity ids counted (history.ts). */
+  counted: Record<string, string[]>;
   /** Met groups ÷ all groups, 0 to 1. */
   fraction: number;
   complete: boolean;
@@ -68,6 +75,8 @@ export function evaluateLearner(
   events: readonly StoredEvent[],
   heldBadges: ReadonlySet<string>,
   since: Date | null = null,
+  /** What counts and windows may need beyond the events: activity names and kinds, the course's end. */
+  env: HistoryEnvironment = {},
 ): LearnerResult {
   const ordered = events
     .filter((e) => e.event.type !== 'badge.awarded')
@@ -76,14 +85,27 @@ export function evaluateLearner(
       (a, b) =>
         a.occurredAt.getTime() - b.occurredAt.getTime() || a.receivedAt.getTime() - b.receivedAt.getTime(),
     );
-  let state: StepState = { fulfilled: [], fulfilments: [], measure: null };
-  for (const stored of ordered)
-    state = stepLearner(rules, state, stored.event, {
-      eventId: stored.eventId,
-      occurredAt: stored.occurredAt,
-    }).state;
-  const { fulfilled, measure } = state;
-  const fulfilments: Fulfilment[] = [...state.fulfilments];
+  let fulfilled: string[] = [];
+  let fulfilments: Fulfilment[] = [];
+  let measure: LevelMeasure | null = null;
+  let counted: Record<string, string[]> = {};
+  if (rules.groups.some((g) => g.requirements.some(usesHistory))) {
+    // Counts, windows and order: judged over the whole history by when things happened.
+    const history = replayHistory(rules, ordered, env);
+    fulfilled = history.fulfilled;
+    fulfilments = history.fulfilments;
+    counted = history.counted;
+  } else {
+    let state: StepState = { fulfilled: [], fulfilments: [], measure: null };
+    for (const stored of ordered)
+      state = stepLearner(rules, state, stored.event, {
+        eventId: stored.eventId,
+        occurredAt: stored.occurredAt,
+      }).state;
+    fulfilled = state.fulfilled;
+    measure = state.measure;
+    fulfilments = [...state.fulfilments];
+  }
   const latest = ordered.at(-1)?.occurredAt ?? null;
   for (const group of rules.groups)
     for (const req of group.requirements)
@@ -94,7 +116,11 @@ export function evaluateLearner(
   return {
     fulfilled,
     fulfilments,
-    fraction: fractionOf(rules, fulfilled, measure),
+    counted,
+    fraction:
+      Object.keys(counted).length && !rules.levels
+        ? progressFraction(rules.groups, fulfilled, partialShares(rules.groups, counted))
+        : fractionOf(rules, fulfilled, measure),
     complete: completeOf(rules, fulfilled, measure),
     measure,
     level: levelOf(rules, measure)?.id ?? null,

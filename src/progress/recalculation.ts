@@ -11,6 +11,7 @@ import { asRuleEvent, stateKey, writeStates, type States } from './processBatch.
 import { evaluateLearner, standingOf, type StoredEvent, type Standing } from './recalculate.js';
 import { levelOf, levelRank } from '../rules/index.js';
 import { progressState } from './state.js';
+import { activityEnvironment, needsHistory } from './historyReplay.js';
 
 /**
  * Recalculation, the I/O part: a badge's stored events read by course in pages sorted by learner,
@@ -153,12 +154,21 @@ async function evaluatePage(
     const ended = c.status === 'revoked' ? c.revokedAt : c.status === 'expired' ? c.expiredAt : null;
     if (ended && (!since.has(key) || since.get(key)! < ended)) since.set(key, ended);
   }
+  // Counts of activities by name or kind: the names and kinds the LMS's feeds gave (one read).
+  const env = needsHistory(template)
+    ? await activityEnvironment(
+        ctx,
+        [template.platformId],
+        learners.flatMap((l) => l.events),
+      )
+    : {};
   const evaluate = (l: Learner) =>
     evaluateLearner(
       template,
       l.events.map(storedOf),
       held.get(String(l.personId)) ?? new Set(),
       since.get(String(l.personId)) ?? null,
+      env,
     );
 
   if (dryRun)
@@ -199,7 +209,10 @@ async function evaluatePage(
         platformId: template.platformId,
         courseRef: template.courseRef ?? l.events[0]?.courseRef ?? null,
       });
-      state.replace(template, result.fulfilled, result.fulfilments, ctx.now(), result.measure);
+      state.replace(template, result.fulfilled, result.fulfilments, ctx.now(), {
+        measure: result.measure,
+        counted: result.counted,
+      });
       states.set(stateKey(template._id, l.personId), state);
     }
     const lost = new Set(await writeStates(ctx, states));

@@ -3,7 +3,14 @@ import { Types } from 'mongoose';
 import type { AnyBulkWriteOperation } from 'mongodb';
 import type { ProgressDoc } from '../db/models/progress.js';
 import type { TemplateDoc } from '../db/models/template.js';
-import { completeOf, fractionOf, type LevelMeasure, type StepResult } from '../rules/index.js';
+import {
+  completeOf,
+  fractionOf,
+  partialShares,
+  progressFraction,
+  type LevelMeasure,
+  type StepResult,
+} from '../rules/index.js';
 
 type Fulfilment = ProgressDoc['fulfilments'][number];
 
@@ -25,6 +32,8 @@ export class ProgressState {
   measure: LevelMeasure | null;
   private ratio: number;
   private completedAt: Date | null;
+  /** Activities counted per counting requirement (null: the template counts none). */
+  counted: Record<string, string[]> | null;
   dirty = false;
   writeToken: string | null = null;
 
@@ -49,6 +58,7 @@ export class ProgressState {
     this.measure = doc?.measure ?? null;
     this.ratio = doc?.ratio ?? 0;
     this.completedAt = doc?.completedAt ?? null;
+    this.counted = doc?.counted ?? null;
   }
 
   /** Takes the state a step computed (src/rules/step.ts): fulfilments, confirmations and the measure. */
@@ -61,7 +71,12 @@ export class ProgressState {
   }
 
   private derive(template: TemplateDoc, now: Date) {
-    this.ratio = Math.round(fractionOf(template, this.fulfilled, this.measure) * 100) / 100;
+    // Levels count by the measure (step.ts); counted activities by their share of N (history.ts).
+    const fraction =
+      template.levels || !this.counted
+        ? fractionOf(template, this.fulfilled, this.measure)
+        : progressFraction(template.groups, this.fulfilled, partialShares(template.groups, this.counted));
+    this.ratio = Math.round(fraction * 100) / 100;
     this.completedAt = completeOf(template, this.fulfilled, this.measure) ? (this.completedAt ?? now) : null;
   }
 
@@ -87,30 +102,38 @@ export class ProgressState {
     this.dirty = true;
   }
 
-  /** Replaces the whole state with one computed afresh (a recalculation from the stored events). */
+  /**
+   * Replaces the whole state with one computed afresh (a recalculation from the stored events, or a
+   * replay of a learner's history for a template with counts, windows or order).
+   */
   replace(
     template: TemplateDoc,
     fulfilled: string[],
     fulfilments: Fulfilment[],
     now: Date,
-    measure: LevelMeasure | null = null,
+    extra: { measure?: LevelMeasure | null; counted?: Record<string, string[]> | null } = {},
   ) {
+    const measure = extra.measure ?? null;
+    const counted = extra.counted ?? null;
     const before = {
       fulfilled: this.fulfilled,
       ratio: this.ratio,
       complete: this.completedAt !== null,
       measure: JSON.stringify(this.measure ?? null),
     };
+    const countedBefore = JSON.stringify(this.counted ?? null);
     this.fulfilled = [...fulfilled];
     this.fulfilments = fulfilments.map((f) => ({ ...f }));
     this.measure = measure;
+    this.counted = counted && Object.keys(counted).length ? counted : null;
     this.derive(template, now);
     const same =
       before.measure === JSON.stringify(measure) &&
       fulfilled.length === before.fulfilled.length &&
       fulfilled.every((id) => before.fulfilled.includes(id)) &&
       this.ratio === before.ratio &&
-      (this.completedAt !== null) === before.complete;
+      (this.completedAt !== null) === before.complete &&
+      JSON.stringify(this.counted) === countedBefore;
     // An unchanged state is not written (nor a learner with nothing met and no document yet): a
     // recalculation run twice writes nothing the second time.
     this.dirty = this.dirty || !same;
@@ -133,6 +156,7 @@ export class ProgressState {
       ratio: this.ratio,
       completedAt: this.completedAt,
       measure: this.measure,
+      counted: this.counted,
       writeToken: this.writeToken,
       updatedAt: now,
     };

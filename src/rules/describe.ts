@@ -4,7 +4,15 @@
  * phrase ("Quiz 3 ≥ 80%"); anything else falls back to a readable but literal one
  * ("activity graded where data.attempt > 2") rather than hiding a rule.
  */
-import type { Operator, Penalty, Requirement, RequirementGroup, Rule } from './types.js';
+import type {
+  ActivityPattern,
+  Operator,
+  Penalty,
+  Requirement,
+  RequirementGroup,
+  Rule,
+  TimeWindow,
+} from './types.js';
 import { neededIn } from './types.js';
 import { isBadgeRequirement } from './types.js';
 
@@ -16,6 +24,8 @@ export interface DescribeContext {
   activityTitles?: Lookup;
   /** Badge template names by template id. */
   badgeNames?: Lookup;
+  /** The template's requirements by id, to name the one an "after" points to (filled by the describers of a whole rule). */
+  requirementsById?: ReadonlyMap<string, Requirement>;
 }
 
 function lookup(table: Lookup | undefined, key: string): string | undefined {
@@ -117,7 +127,95 @@ export function describeCondition(event: string, rules: readonly Rule[], ctx: De
 export function describeRequirement(req: Requirement, ctx: DescribeContext = {}): string {
   if (req.label !== undefined && req.label.trim() !== '') return req.label.trim();
   if (isBadgeRequirement(req)) return badgePhrase(req.badge, ctx);
-  return describeCondition(req.event, req.rules ?? [], ctx);
+  const base = req.activities
+    ? describeCount(req.event, req.rules ?? [], req.activities)
+    : describeCondition(req.event, req.rules ?? [], ctx);
+  return `${base}${describeTiming(req, ctx, 'instructor')}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Counts and time ("3 activities whose name contains “lab” ≥ 70%, within 30 days of enrolment").
+
+/** "whose name contains “lab”", "named like “Lab *”", "of kind “assign”". */
+export function activitiesPhrase(pattern: Omit<ActivityPattern, 'atLeast'>): string {
+  const parts: string[] = [];
+  if (pattern.kind) parts.push(`of kind “${pattern.kind}”`);
+  if (pattern.name)
+    parts.push(
+      /[*?]/.test(pattern.name) ? `named like “${pattern.name}”` : `whose name contains “${pattern.name}”`,
+    );
+  return parts.join(' ');
+}
+
+const activitiesNoun = (n: number) => (n === 1 ? 'activity' : 'activities');
+
+/** The instructor's words for a count of activities. */
+function describeCount(event: string, rules: readonly Rule[], pattern: ActivityPattern): string {
+  const subject = `${pattern.atLeast} ${activitiesNoun(pattern.atLeast)} ${activitiesPhrase(pattern)}`;
+  const only = rules.length === 1 ? threshold(rules[0]) : null;
+  if (event === 'activity.grade.updated' && only !== null) return `${subject}, each ${only}`;
+  if (event === 'activity.grade.updated' && rules.length === 0) return `${subject} graded`;
+  if (event === 'activity.completed' && rules.length === 0) return `${subject} completed`;
+  const verb = event === 'activity.completed' ? 'completed' : 'graded';
+  return `${subject} ${verb}${rules.length ? ` where ${rules.map(describeRuleClause).join(' and ')}` : ''}`;
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** "1 Mar 2027", with the time (UTC) when it is not midnight. */
+function formatInstant(iso: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  const date = `${d.getUTCDate()} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()}`;
+  const midnight = d.getUTCHours() === 0 && d.getUTCMinutes() === 0 && d.getUTCSeconds() === 0;
+  return midnight ? date : `${date}, ${d.toISOString().slice(11, 16)} UTC`;
+}
+
+/** A window's end as people say it: an end at midnight is "by the end of" the day before. */
+function formatEnd(iso: string): string {
+  const d = new Date(iso);
+  const midnight =
+    !Number.isNaN(d.getTime()) && d.getUTCHours() === 0 && d.getUTCMinutes() === 0 && d.getUTCSeconds() === 0;
+  return midnight
+    ? `the end of ${formatInstant(new Date(d.getTime() - 24 * 60 * 60 * 1000).toISOString())}`
+    : formatInstant(iso);
+}
+
+/** ", between 1 Mar 2027 and the end of 31 Mar 2027, within 14 days of enrolment, after “Quiz 1 ≥ 50%”". */
+function describeTiming(
+  req: { window?: TimeWindow; after?: string },
+  ctx: DescribeContext,
+  who: 'instructor' | 'learner',
+): string {
+  const parts: string[] = [];
+  const w = req.window;
+  if (w) {
+    if (w.from !== undefined && w.until !== undefined)
+      parts.push(`between ${formatInstant(w.from)} and ${formatEnd(w.until)}`);
+    else if (w.from !== undefined) parts.push(`from ${formatInstant(w.from)} on`);
+    else if (w.until !== undefined) parts.push(`by ${formatEnd(w.until)}`);
+    if (w.daysAfterEnrolment !== undefined)
+      parts.push(
+        `within ${w.daysAfterEnrolment} ${w.daysAfterEnrolment === 1 ? 'day' : 'days'} of ${who === 'learner' ? 'enrolling' : 'enrolment'}`,
+      );
+    if (w.beforeCourseEnd) parts.push('before the course ends');
+  }
+  if (req.after !== undefined) {
+    const first = ctx.requirementsById?.get(req.after);
+    if (who === 'learner')
+      parts.push(
+        first ? `after ${learnerPhrase({ ...first, label: first.label }, ctx)}` : 'after an earlier step',
+      );
+    else
+      parts.push(first ? `after “${describeRequirement(first, ctx)}”` : `after requirement “${req.after}”`);
+  }
+  return parts.length ? `, ${parts.join(', ')}` : '';
+}
+
+/** The context with the template's requirements by id, so that an "after" can name its requirement. */
+function withRequirements(groups: readonly RequirementGroup[], ctx: DescribeContext): DescribeContext {
+  if (ctx.requirementsById) return ctx;
+  return { ...ctx, requirementsById: new Map(groups.flatMap((g) => g.requirements).map((r) => [r.id, r])) };
 }
 
 /** One group: a single requirement bare, alternatives as "(A OR B)". */
@@ -132,7 +230,8 @@ export function describeGroup(group: RequirementGroup, ctx: DescribeContext = {}
 /** The whole template: "Earned when: Quiz 3 ≥ 80% AND (course completed OR Final exam ≥ 70%)". */
 export function describeRule(groups: readonly RequirementGroup[], ctx: DescribeContext = {}): string {
   if (groups.length === 0) return 'No requirements yet, so this badge cannot be earned.';
-  return `Earned when: ${groups.map((group) => describeGroup(group, ctx)).join(' AND ')}`;
+  const named = withRequirements(groups, ctx);
+  return `Earned when: ${groups.map((group) => describeGroup(group, named)).join(' AND ')}`;
 }
 
 function joinAnd(items: readonly string[]): string {
@@ -234,6 +333,34 @@ export function learnerPhrase(req: Requirement, ctx: DescribeContext = {}): stri
     const name = lookup(ctx.badgeNames, req.badge);
     return name === undefined ? 'earning another badge' : `earning the “${name}” badge`;
   }
+  const timing = describeTiming(req, ctx, 'learner').replace(/^, /, ' ');
+  if (req.activities) return `${learnerCount(req.event, req.rules ?? [], req.activities)}${timing}`;
+  return `${learnerEventPhrase(req, ctx)}${timing}`;
+}
+
+/** "scoring 70% or more on any 3 activities whose name contains “lab”", "completing any 2 activities of kind “quiz”". */
+function learnerCount(event: string, rules: readonly Rule[], pattern: ActivityPattern): string {
+  const which = `${pattern.atLeast === 1 ? 'an activity' : `any ${pattern.atLeast} activities`} ${activitiesPhrase(pattern)}`;
+  const extra =
+    rules.length > (event === 'activity.grade.updated' ? 1 : 0) ? ', as your instructor set out' : '';
+  const rule = rules.length === 1 ? rules[0] : undefined;
+  const target =
+    rule &&
+    (rule.path === 'data.percent' || rule.path === 'data.score') &&
+    THRESHOLD_OPS.includes(rule.op) &&
+    typeof rule.value === 'number'
+      ? amountPhrase({
+          op: rule.op as RequirementTarget['op'],
+          value: rule.value,
+          unit: rule.path === 'data.percent' ? 'percent' : 'points',
+        })
+      : null;
+  if (event === 'activity.grade.updated' && target) return `scoring ${target} on ${which}`;
+  if (event === 'activity.completed') return `completing ${which}${extra}`;
+  return `getting a grade on ${which}${extra}`;
+}
+
+function learnerEventPhrase(req: Exclude<Requirement, { badge: string }>, ctx: DescribeContext): string {
   const target = requirementTarget(req);
   if (target?.scope === 'activity')
     return `scoring ${amountPhrase(target)} on ${learnerActivity(target.activityId!, ctx)}`;
@@ -271,7 +398,8 @@ export function learnerGroupPhrase(group: RequirementGroup, ctx: DescribeContext
 /** The whole badge for a learner: "Earn this badge by: scoring 80% or more on Quiz 3, and completing the course". */
 export function describeForLearner(groups: readonly RequirementGroup[], ctx: DescribeContext = {}): string {
   if (groups.length === 0) return 'Your instructor has not said yet how to earn this badge.';
-  const parts = groups.map((group) => learnerGroupPhrase(group, ctx));
+  const named = withRequirements(groups, ctx);
+  const parts = groups.map((group) => learnerGroupPhrase(group, named));
   const sentence =
     parts.length === 1 ? parts[0] : `${parts.slice(0, -1).join(', ')}, and ${parts[parts.length - 1]}`;
   return `Earn this badge by: ${sentence}`;

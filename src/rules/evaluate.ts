@@ -199,8 +199,15 @@ export function isComplete(
 export function progressFraction(
   groups: readonly RequirementGroup[],
   fulfilled: ReadonlySet<string> | readonly string[],
+  /** Shares (0 to 1) of requirements part-way met, such as 2 of 3 labs counted (history.ts). */
+  partial: Readonly<Record<string, number>> = {},
 ): number {
   if (groups.length === 0) return 0;
-  const shares = groupStatus(groups, fulfilled).map((g) => Math.min(g.fulfilled.length, g.needed) / g.needed);
+  const shares = groupStatus(groups, fulfilled).map((g, i) => {
+    const part = groups[i]!.requirements.filter(
+      (r) => !g.fulfilled.includes(r.id) && Object.prototype.hasOwnProperty.call(partial, r.id),
+    ).reduce((sum, r) => sum + Math.max(0, Math.min(1, partial[r.id]!)), 0);
+    return Math.min(g.fulfilled.length + part, g.needed) / g.needed;
+  });
   return shares.reduce((a, b) => a + b, 0) / groups.length;
 }

@@ -14,7 +14,24 @@ export type {
   Rule,
   TemplateRules,
 } from './types.js';
-export { EVENT_TYPES, OPERATORS, isBadgeRequirement, neededIn } from './types.js';
+export { EVENT_TYPES, OPERATORS, isBadgeRequirement, neededIn, usesHistory } from './types.js';
+export type { ActivityPattern, TimeWindow } from './types.js';
+export type {
+  ActivityInfo,
+  HistoryEnvironment,
+  HistoryFulfilment,
+  HistoryResult,
+  TimedEvent,
+} from './history.js';
+export {
+  activityMatches,
+  foldName,
+  isWildcard,
+  partialShares,
+  replayHistory,
+  wildcardMatch,
+  windowHolds,
+} from './history.js';
 export type { PathResult } from './path.js';
 export { FORBIDDEN_SEGMENTS, pathSegments, readPath } from './path.js';
 export type { ApplyResult, GroupStatus } from './evaluate.js';
@@ -43,6 +60,7 @@ export {
 } from './validate.js';
 export type { DescribeContext, RequirementTarget } from './describe.js';
 export {
+  activitiesPhrase,
   capitalise,
   describeBest,
   describeCondition,

@@ -29,12 +29,51 @@ export interface Rule {
   value: unknown;
 }
 
+/**
+ * When the thing must have happened for a requirement to count, by the LMS's time (the event's
+ * `occurredAt`), never by when Laurel received it. Every bound given must hold.
+ */
+export interface TimeWindow {
+  /** On or after this instant (ISO 8601 with a time zone). */
+  from?: string;
+  /** Before this instant (ISO 8601 with a time zone). */
+  until?: string;
+  /** Within this many days of the learner's enrolment (their first `enrollment.created` in scope). */
+  daysAfterEnrolment?: number;
+  /** Before the course's end date, when Laurel knows it (no limit while it does not). */
+  beforeCourseEnd?: boolean;
+}
+
+/**
+ * "N activities named like X": the requirement counts the different activities whose events meet
+ * its rules and whose name (and kind, when given) match, and is fulfilled at `atLeast` of them.
+ */
+export interface ActivityPattern {
+  /** Case-insensitive: "lab" = names containing "lab"; with `*` or `?`, a wildcard over the whole name. */
+  name?: string;
+  /** The LMS's kind of activity (`assign`, `quiz`, …), when the LMS says it. */
+  kind?: string;
+  atLeast: number;
+}
+
 /** Fulfilled by an event of type `event` on which every rule holds (no rules: any event of that type). */
 export interface EventRequirement {
   id: string;
   event: string;
   rules: Rule[];
   label?: string;
+  /** Only what happened within this window counts. */
+  window?: TimeWindow;
+  /** Only what happened after this other requirement (its id) was first met counts: "A before B". */
+  after?: string;
+  /** Count activities by name or kind instead of one event ("any 3 labs at 70% or more"). */
+  activities?: ActivityPattern;
+}
+
+/** Whether a requirement uses time or counting, which needs all of a learner's events (replay.ts). */
+export function usesHistory(req: Requirement): boolean {
+  const e = req as Partial<EventRequirement>;
+  return e.window !== undefined || e.after !== undefined || e.activities !== undefined;
 }
 
 /** Fulfilled by a live credential of template `badge` for the same person (seen as a `badge.awarded` event). */
@@ -91,7 +130,15 @@ export interface LearningEventLike {
 
 /** A requirement as the admin API takes it: the id is optional until `assignRequirementIds`. */
 export type RequirementInput =
-  | { id?: string; event: string; rules: Rule[]; label?: string }
+  | {
+      id?: string;
+      event: string;
+      rules: Rule[];
+      label?: string;
+      window?: TimeWindow;
+      after?: string;
+      activities?: ActivityPattern;
+    }
   | { id?: string; badge: string; label?: string };
 
 export interface RequirementGroupInput {

@@ -113,6 +113,90 @@ const rulesSchema = z
   .array(ruleSchema, { error: 'rules must be an array' })
   .max(MAX_RULES, { error: `at most ${MAX_RULES} rules` });
 
+const MAX_WINDOW_DAYS = 3650;
+const MAX_COUNT = 100;
+/** Events that name an activity: the only ones a count of activities can read. */
+const ACTIVITY_EVENTS: readonly string[] = ['activity.grade.updated', 'activity.completed'];
+
+const instantSchema = (field: string) =>
+  z.iso.datetime({
+    offset: true,
+    error: (issue) =>
+      issue.input === undefined
+        ? `${field} is required`
+        : `${field} must be an ISO 8601 date-time with a time zone, e.g. "2027-03-01T00:00:00Z"`,
+  });
+
+/** A time window: between two instants, within D days of enrolment, before the course ends. */
+export const windowSchema = z
+  .strictObject(
+    {
+      from: instantSchema('window.from').optional(),
+      until: instantSchema('window.until').optional(),
+      daysAfterEnrolment: z
+        .number({ error: 'window.daysAfterEnrolment must be a whole number of days' })
+        .int({ error: 'window.daysAfterEnrolment must be a whole number of days' })
+        .min(1, { error: 'window.daysAfterEnrolment must be at least 1' })
+        .max(MAX_WINDOW_DAYS, { error: `window.daysAfterEnrolment must be at most ${MAX_WINDOW_DAYS}` })
+        .optional(),
+      beforeCourseEnd: z
+        .literal(true, { error: 'window.beforeCourseEnd must be true (or left out)' })
+        .optional(),
+    },
+    { error: expected('window', 'an object { from?, until?, daysAfterEnrolment?, beforeCourseEnd? }') },
+  )
+  .superRefine((w, ctx) => {
+    if (
+      w.from === undefined &&
+      w.until === undefined &&
+      w.daysAfterEnrolment === undefined &&
+      w.beforeCourseEnd === undefined
+    )
+      ctx.addIssue({
+        code: 'custom',
+        message: 'window needs from, until, daysAfterEnrolment or beforeCourseEnd',
+      });
+    if (w.from !== undefined && w.until !== undefined && Date.parse(w.from) >= Date.parse(w.until))
+      ctx.addIssue({ code: 'custom', path: ['until'], message: 'window.until must be after window.from' });
+  });
+
+/** "N activities named like X": a name ("contains", or a wildcard with * and ?) and/or a kind. */
+export const activitiesSchema = z
+  .strictObject(
+    {
+      name: z
+        .string({ error: 'activities.name must be a string' })
+        .trim()
+        .min(1, { error: 'activities.name must not be empty' })
+        .max(100, { error: 'activities.name must be at most 100 characters' })
+        .refine((v) => ![...v].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f), {
+          error: 'activities.name must not hold control characters',
+        })
+        .optional(),
+      kind: z
+        .string({ error: 'activities.kind must be a string' })
+        .regex(/^[A-Za-z0-9_-]{1,50}$/, {
+          error: 'activities.kind must be the LMS’s kind of activity, e.g. "assign" or "quiz"',
+        })
+        .optional(),
+      atLeast: z
+        .number({
+          error: (issue) =>
+            issue.input === undefined
+              ? 'activities.atLeast is required'
+              : 'activities.atLeast must be a whole number',
+        })
+        .int({ error: 'activities.atLeast must be a whole number' })
+        .min(1, { error: 'activities.atLeast must be at least 1' })
+        .max(MAX_COUNT, { error: `activities.atLeast must be at most ${MAX_COUNT}` }),
+    },
+    { error: expected('activities', 'an object { name?, kind?, atLeast }') },
+  )
+  .superRefine((a, ctx) => {
+    if (a.name === undefined && a.kind === undefined)
+      ctx.addIssue({ code: 'custom', message: 'activities needs a name, a kind or both' });
+  });
+
 export const requirementSchema = z
   .strictObject(
     {
@@ -120,6 +204,9 @@ export const requirementSchema = z
       label: labelSchema.optional(),
       event: eventSchema.optional(),
       rules: rulesSchema.optional(),
+      window: windowSchema.optional(),
+      after: idSchema.optional(),
+      activities: activitiesSchema.optional(),
       badge: z
         .string({ error: 'badge must be a template id (a string)' })
         .min(1, { error: 'badge must not be empty' })
@@ -136,6 +223,26 @@ export const requirementSchema = z
     } else if (req.badge === undefined && req.event === undefined) {
       ctx.addIssue({ code: 'custom', message: 'a requirement needs an event or a badge' });
     }
+    if (req.badge !== undefined)
+      for (const field of ['window', 'after', 'activities'] as const)
+        if (req[field] !== undefined)
+          ctx.addIssue({ code: 'custom', path: [field], message: `a badge requirement takes no ${field}` });
+    if (req.activities !== undefined && req.event !== undefined) {
+      if (!ACTIVITY_EVENTS.includes(req.event))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['activities'],
+          message: `activities counts activities, so event must be ${ACTIVITY_EVENTS.join(' or ')}`,
+        });
+      const byId = (req.rules ?? []).findIndex((r) => r.path === 'data.activityId');
+      if (byId >= 0)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['rules', byId, 'path'],
+          message:
+            'a count of activities picks them by activities.name or activities.kind, not data.activityId',
+        });
+    }
   })
   .transform((req): RequirementInput => {
     const extra = {
@@ -143,7 +250,14 @@ export const requirementSchema = z
       ...(req.label !== undefined ? { label: req.label } : {}),
     };
     if (req.badge !== undefined) return { ...extra, badge: req.badge };
-    return { ...extra, event: req.event as string, rules: req.rules ?? [] };
+    return {
+      ...extra,
+      event: req.event as string,
+      rules: req.rules ?? [],
+      ...(req.window !== undefined ? { window: req.window } : {}),
+      ...(req.after !== undefined ? { after: req.after } : {}),
+      ...(req.activities !== undefined ? { activities: req.activities } : {}),
+    };
   });
 
 export const groupSchema = z.strictObject(
@@ -227,6 +341,7 @@ export function refineTemplateRules(
       requirementIds.add(req.id);
     }),
   );
+  refineOrder(value.groups, ctx);
   const penaltyIds = new Set<string>();
   value.penalties.forEach((penalty, p) => {
     if (penalty.id !== undefined) {
@@ -249,6 +364,53 @@ export function refineTemplateRules(
       }
     });
   });
+}
+
+/**
+ * "A before B": `after` names another event requirement of this template (ids given, so a new
+ * requirement cannot be named before it has one), never itself, and no chain of them loops back.
+ */
+function refineOrder(groups: RequirementGroupInput[], ctx: z.RefinementCtx): void {
+  const afterOf = new Map<string, string>();
+  const eventIds = new Set<string>();
+  groups.forEach((group) =>
+    group.requirements.forEach((req) => {
+      if (req.id === undefined || 'badge' in req) return;
+      eventIds.add(req.id);
+      if (req.after !== undefined) afterOf.set(req.id, req.after);
+    }),
+  );
+  groups.forEach((group, g) =>
+    group.requirements.forEach((req, r) => {
+      if ('badge' in req || req.after === undefined) return;
+      const path = ['groups', g, 'requirements', r, 'after'];
+      if (req.id !== undefined && req.after === req.id)
+        return ctx.addIssue({
+          code: 'custom',
+          path,
+          message: 'after must name another requirement, not itself',
+        });
+      if (!eventIds.has(req.after))
+        return ctx.addIssue({
+          code: 'custom',
+          path,
+          message: `after names "${req.after}", which is not an event requirement of this template`,
+        });
+      // Follow the chain: it must end, or nothing on it could ever be met.
+      const visited = new Set<string>(req.id !== undefined ? [req.id] : []);
+      for (let at: string | undefined = req.after; at !== undefined; at = afterOf.get(at)) {
+        if (visited.has(at)) {
+          ctx.addIssue({
+            code: 'custom',
+            path,
+            message: 'after makes a loop: no requirement on it could be met',
+          });
+          break;
+        }
+        visited.add(at);
+      }
+    }),
+  );
 }
 
 export const templateRulesSchema = z

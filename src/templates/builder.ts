@@ -1,5 +1,6 @@
 import type { PenaltyInput, RequirementGroupInput, RequirementInput, Rule } from '../rules/index.js';
 import { isBadgeRequirement } from '../rules/index.js';
+import { parseRowTiming } from './builderTiming.js';
 
 /**
  * The requirement builder of the instructor pages speaks in conditions a person picks from a
@@ -13,7 +14,12 @@ export type Condition =
   | { kind: 'activity-completed'; activityId: string }
   | { kind: 'activity-grade'; activityId: string; threshold: number; unit: GradeUnit }
   | { kind: 'course-grade'; threshold: number; unit: GradeUnit }
-  | { kind: 'badge'; templateId: string };
+  | { kind: 'badge'; templateId: string }
+  | { kind: 'activities-grade'; pattern: ActivityPick; threshold: number; unit: GradeUnit }
+  | { kind: 'activities-completed'; pattern: ActivityPick };
+
+/** "Any 3 activities whose name contains “lab”": a name, an LMS kind, or both, and how many. */
+export type ActivityPick = { name?: string; kind?: string; atLeast: number };
 
 export type ConditionKind = Condition['kind'];
 
@@ -23,6 +29,8 @@ export const CONDITION_KINDS: readonly { kind: ConditionKind; label: string }[] 
   { kind: 'course-grade', label: 'The course grade at or above' },
   { kind: 'course-completed', label: 'The course completed' },
   { kind: 'badge', label: 'Another badge earned' },
+  { kind: 'activities-grade', label: 'Several activities by name, each at or above' },
+  { kind: 'activities-completed', label: 'Several activities by name completed' },
 ];
 
 /** A penalty as the builder offers it: a grade falling below a mark undoes what it names. */
@@ -58,6 +66,18 @@ export function conditionToRequirement(condition: Condition, id?: string): Requi
       });
     case 'badge':
       return withId({ badge: condition.templateId });
+    case 'activities-grade':
+      return withId({
+        event: 'activity.grade.updated',
+        rules: [{ path: scorePath(condition.unit), op: 'gte', value: condition.threshold }] as Rule[],
+        activities: { ...condition.pattern },
+      });
+    case 'activities-completed':
+      return withId({
+        event: 'activity.completed',
+        rules: [] as Rule[],
+        activities: { ...condition.pattern },
+      });
   }
 }
 
@@ -93,7 +113,29 @@ const ruleAt = (rules: readonly Rule[], path: string, op: Rule['op']) =>
 export function requirementToCondition(req: RequirementInput): Condition | null {
   if (isBadgeRequirement(req as never))
     return { kind: 'badge', templateId: (req as { badge: string }).badge };
-  const { event, rules = [] } = req as { event: string; rules?: Rule[] };
+  const {
+    event,
+    rules = [],
+    activities,
+  } = req as { event: string; rules?: Rule[]; activities?: ActivityPick };
+  if (activities) {
+    const pattern: ActivityPick = {
+      ...(activities.name !== undefined ? { name: activities.name } : {}),
+      ...(activities.kind !== undefined ? { kind: activities.kind } : {}),
+      atLeast: activities.atLeast,
+    };
+    const score = ruleAt(rules, 'data.percent', 'gte') ?? ruleAt(rules, 'data.score', 'gte');
+    if (event === 'activity.completed' && rules.length === 0)
+      return { kind: 'activities-completed', pattern };
+    if (event === 'activity.grade.updated' && score && rules.length === 1 && typeof score.value === 'number')
+      return {
+        kind: 'activities-grade',
+        pattern,
+        threshold: score.value,
+        unit: score.path === 'data.percent' ? 'percent' : 'points',
+      };
+    return null;
+  }
   const activity = ruleAt(rules, 'data.activityId', 'eq');
   const percent = ruleAt(rules, 'data.percent', 'gte');
   const points = ruleAt(rules, 'data.score', 'gte');
@@ -151,6 +193,15 @@ export type ConditionRow = {
   unit?: string;
   templateId?: string;
   id?: string;
+  /** Several activities by name: the name (contains, or * and ? wildcards), the LMS kind, how many. */
+  pattern?: string;
+  patternKind?: string;
+  count?: string;
+  /** Time limits (builderTiming.ts): dates as YYYY-MM-DD, days after enrolment, order. */
+  from?: string;
+  until?: string;
+  days?: string;
+  after?: string;
 };
 
 export type RowError = { field: string; message: string };
@@ -205,10 +256,36 @@ export function parseConditionRow(
         errors.push({ field: 'templateId', message: 'Choose a badge.' });
       condition = { kind, templateId };
       break;
+    case 'activities-grade':
+    case 'activities-completed': {
+      const pattern = parsePick(row, errors);
+      if (kind === 'activities-grade') needThreshold();
+      condition = kind === 'activities-grade' ? { kind, pattern, threshold, unit } : { kind, pattern };
+      break;
+    }
     default:
       errors.push({ field: 'kind', message: 'Choose what must happen.' });
   }
   return errors.length ? { errors } : { condition: condition! };
+}
+
+/** The name, kind and count of a "several activities" row, with an error beside each bad field. */
+function parsePick(row: ConditionRow, errors: RowError[]): ActivityPick {
+  const name = (row.pattern ?? '').trim();
+  const kind = (row.patternKind ?? '').trim();
+  const countText = (row.count ?? '').trim();
+  const atLeast = Number(countText);
+  if (!name && !kind)
+    errors.push({
+      field: 'pattern',
+      message: 'Give part of the activities’ name, such as “lab”, or choose a kind.',
+    });
+  else if (name.length > 100) errors.push({ field: 'pattern', message: 'At most 100 characters.' });
+  if (kind && !/^[A-Za-z0-9_-]{1,50}$/.test(kind))
+    errors.push({ field: 'patternKind', message: 'Choose a kind of activity from the list.' });
+  if (countText === '' || !Number.isInteger(atLeast) || atLeast < 1 || atLeast > 100)
+    errors.push({ field: 'count', message: 'Give a whole number from 1 to 100.' });
+  return { ...(name ? { name } : {}), ...(kind ? { kind } : {}), atLeast };
 }
 
 /** Groups of posted rows → the API's `groups`, dropping empty rows and empty groups. */
@@ -224,8 +301,17 @@ export function rowsToGroups(
     rows.forEach((row, r) => {
       const parsed = parseConditionRow(row);
       if (parsed === null) return;
+      const timing = parseRowTiming(
+        row,
+        parsed !== null && 'condition' in parsed && parsed.condition.kind === 'badge',
+      );
+      if ('errors' in timing) timing.errors.forEach((e) => errors.push({ group: g, row: r, ...e }));
       if ('errors' in parsed) parsed.errors.forEach((e) => errors.push({ group: g, row: r, ...e }));
-      else requirements.push(conditionToRequirement(parsed.condition, row.id?.trim() || undefined));
+      else if (!('errors' in timing))
+        requirements.push({
+          ...conditionToRequirement(parsed.condition, row.id?.trim() || undefined),
+          ...timing.timing,
+        } as RequirementInput);
     });
     if (requirements.length) out.push({ requirements });
   });

@@ -32,7 +32,12 @@ export function eventTypesOf(
   if (levels?.steps.length)
     types.add(levels.activityId === null ? 'course.grade.updated' : 'activity.grade.updated');
   for (const group of groups)
-    for (const req of group.requirements) types.add(isBadgeRequirement(req) ? 'badge.awarded' : req.event);
+    for (const req of group.requirements) {
+      types.add(isBadgeRequirement(req) ? 'badge.awarded' : req.event);
+      // "Within D days of enrolment" needs the enrolment: it is read with the rest (and a late one re-judges).
+      if (!isBadgeRequirement(req) && req.window?.daysAfterEnrolment !== undefined)
+        types.add('enrollment.created');
+    }
   for (const penalty of penalties) types.add(penalty.event);
   return [...types].sort();
 }

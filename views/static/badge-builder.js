@@ -7,11 +7,13 @@
   var form = document.querySelector('form.badge-form');
   if (!form) return;
   var NEEDS = {
-    'activity-grade': ['for-activity', 'for-threshold'],
-    'activity-completed': ['for-activity'],
-    'course-grade': ['for-threshold'],
-    'course-completed': [],
+    'activity-grade': ['for-activity', 'for-threshold', 'for-time'],
+    'activity-completed': ['for-activity', 'for-time'],
+    'course-grade': ['for-threshold', 'for-time'],
+    'course-completed': ['for-time'],
     badge: ['for-badge'],
+    'activities-grade': ['for-pattern', 'for-threshold', 'for-time'],
+    'activities-completed': ['for-pattern', 'for-time'],
     'activity-grade-below': ['for-activity', 'for-threshold'],
     'course-grade-below': ['for-threshold'],
     unenrolled: [],
@@ -21,7 +23,7 @@
     var select = row.querySelector('select.kind');
     if (!select) return;
     var needed = NEEDS[select.value] || [];
-    ['for-activity', 'for-threshold', 'for-badge'].forEach(function (cls) {
+    ['for-activity', 'for-threshold', 'for-badge', 'for-pattern', 'for-time'].forEach(function (cls) {
       var el = row.querySelector('.' + cls);
       if (el) el.hidden = needed.indexOf(cls) === -1;
     });

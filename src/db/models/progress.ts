@@ -23,6 +23,8 @@ export interface ProgressDoc {
   /** A badge with levels: the learner's best and latest score on the levels' measure. */
   measure?: LevelMeasure | null;
   completedAt: Date | null;
+  /** Counts of activities ("any 3 labs"): per requirement, the activity ids counted so far. */
+  counted?: Record<string, string[]> | null;
   /**
    * Bumped by every write. A processing run writes the state it computed only where `rev` is still
    * what it read (optimistic concurrency), so `fulfilled`, `ratio` and `completedAt` always move
@@ -46,6 +48,7 @@ const schema = new Schema<ProgressDoc>(
     ratio: { type: Number, default: 0 },
     measure: { type: Schema.Types.Mixed, default: null },
     completedAt: { type: Date, default: null },
+    counted: { type: Schema.Types.Mixed, default: null },
     rev: { type: Number, default: 0 },
     writeToken: { type: String, default: null },
   },

@@ -354,6 +354,11 @@ const schemas = {
       name: { type: ['string', 'null'] },
       fulfilled: { type: 'array', items: { type: 'string' } },
       fulfilments: { type: 'array', items: { type: 'object' } },
+      counted: {
+        type: 'object',
+        additionalProperties: { type: 'array', items: { type: 'string' } },
+        description: 'Counts of activities: per counting requirement, the activity ids counted so far',
+      },
       groups: {
         type: 'array',
         items: {

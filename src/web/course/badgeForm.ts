@@ -9,6 +9,7 @@ import {
   type ConditionRow,
   type PenaltyCondition,
 } from '../../templates/builder.js';
+import { rowTimingOf } from '../../templates/builderTiming.js';
 
 /**
  * The badge form of the instructor pages: what a posted form means as template input, and what a
@@ -51,6 +52,16 @@ const list = (v: unknown): unknown[] =>
           .map((k) => (v as Record<string, unknown>)[k])
       : [];
 
+const TIMING_AND_COUNT_FIELDS = [
+  'pattern',
+  'patternKind',
+  'count',
+  'from',
+  'until',
+  'days',
+  'after',
+] as const;
+
 export function readBadgeForm(body: Record<string, unknown>): BadgeFormValues {
   const expiry = str(body.expiry);
   return {
@@ -75,6 +86,10 @@ export function readBadgeForm(body: Record<string, unknown>): BadgeFormValues {
           unit: str(r.unit),
           templateId: str(r.templateId),
           id: str(r.id),
+          // Counts and time limits, where the row has them.
+          ...Object.fromEntries(
+            TIMING_AND_COUNT_FIELDS.filter((f) => str(r[f]) !== '').map((f) => [f, str(r[f])]),
+          ),
         };
       }),
     ),
@@ -110,7 +125,8 @@ export function formValuesOf(t: TemplateDoc, visibleBadges?: ReadonlySet<string>
     groups: t.groups.map((g) =>
       g.requirements.map((req) => {
         const c = requirementToCondition(req);
-        if (!c || (c.kind === 'badge' && visibleBadges && !visibleBadges.has(c.templateId)))
+        const timing = rowTimingOf(req);
+        if (!c || !timing || (c.kind === 'badge' && visibleBadges && !visibleBadges.has(c.templateId)))
           return { kind: 'custom', id: req.id };
         return {
           id: req.id,
@@ -119,6 +135,14 @@ export function formValuesOf(t: TemplateDoc, visibleBadges?: ReadonlySet<string>
           threshold: 'threshold' in c ? String(c.threshold) : '',
           unit: 'unit' in c ? c.unit : 'percent',
           templateId: c.kind === 'badge' ? c.templateId : '',
+          ...('pattern' in c
+            ? {
+                pattern: c.pattern.name ?? '',
+                patternKind: c.pattern.kind ?? '',
+                count: String(c.pattern.atLeast),
+              }
+            : {}),
+          ...timing,
         };
       }),
     ),
@@ -210,6 +234,7 @@ export function badgeInputOf(
       groups.push({ requirements, ...(atLeast > 1 ? { atLeast } : {}) });
     });
   }
+  checkOrder(builderRows, groups, errors);
   const penalties: PenaltyInput[] = [];
   values.penalties.forEach((row, i) => {
     if (!row.kind) return;
@@ -264,6 +289,36 @@ export function badgeInputOf(
       penalties: penalties.filter((p) => p.resets.length > 0),
     },
   };
+}
+
+/**
+ * "Only after": each names a saved condition still in the badge (not a badge earned), and no chain
+ * of them waits for itself. Errors go beside the row's field, as the builder's own errors do.
+ */
+function checkOrder(rows: ConditionRow[][], groups: RequirementGroupInput[], errors: FieldErrors): void {
+  const reqs = groups.flatMap((g) => g.requirements);
+  const afterOf = new Map<string, string>();
+  for (const r of reqs) if (r.id && !('badge' in r) && r.after) afterOf.set(r.id, r.after);
+  const eventIds = new Set(reqs.filter((r) => r.id && !('badge' in r)).map((r) => r.id!));
+  rows.forEach((list, g) =>
+    list.forEach((row, r) => {
+      const after = (row.after ?? '').trim();
+      const key = `groups.${g}.${r}.after`;
+      if (!after || !row.kind || errors[key]) return;
+      if (!eventIds.has(after)) {
+        errors[key] = 'That condition is no longer in this badge: choose another, or “any time”.';
+        return;
+      }
+      const seen = new Set<string>([(row.id ?? '').trim()]);
+      for (let at: string | undefined = after; at; at = afterOf.get(at)) {
+        if (seen.has(at)) {
+          errors[key] = 'These conditions would each wait for the other, so none could be met.';
+          return;
+        }
+        seen.add(at);
+      }
+    }),
+  );
 }
 
 export { CONDITION_KINDS };

@@ -1,6 +1,7 @@
 import type { TemplateDoc } from '../../db/models/template.js';
 import type { ConditionRow } from '../../templates/builder.js';
 import type { ActivityOption } from '../../courses/activities.js';
+import { describeRequirement, isBadgeRequirement } from '../../rules/index.js';
 import {
   blankRow,
   CONDITION_KINDS,
@@ -44,6 +45,41 @@ export function badgeFormLocals(
     return a ? `${a.title ?? 'Unnamed activity'}${a.kind ? ` (${a.kind})` : ''}, id ${a.id}` : null;
   };
   const number = (i: number | string) => (typeof i === 'number' ? i + 1 : '');
+  // Counts by kind: the LMS's own kinds of this course's activities, in a person's words.
+  const lmsKinds = [
+    ...new Map(
+      known.activities.filter((a) => a.lmsKind).map((a) => [a.lmsKind!, a.kind ?? a.lmsKind!] as const),
+    ),
+  ].sort((a, b) => a[1].localeCompare(b[1]));
+  // "Only after": the saved conditions of this badge other than a badge earned, by what they say.
+  const titles = Object.fromEntries(known.activities.filter((a) => a.title).map((a) => [a.id, a.title!]));
+  const saved = (known.template?.groups ?? [])
+    .flatMap((g) => g.requirements)
+    .filter((r) => !isBadgeRequirement(r));
+  const timingLocals = (row: ConditionRow, err: (name: string) => string | null) => {
+    const hasTiming = Boolean(row.from || row.until || row.days || row.after);
+    return {
+      timingOpen: hasTiming || Boolean(err('from') || err('until') || err('days') || err('after')),
+      patternKinds: [
+        { value: '', label: 'any kind', selected: !row.patternKind },
+        ...lmsKinds.map(([value, label]) => ({ value, label, selected: value === row.patternKind })),
+        // A kind no activity has now (or typed through the API) stays chosen.
+        ...(row.patternKind && !lmsKinds.some(([v]) => v === row.patternKind)
+          ? [{ value: row.patternKind, label: row.patternKind, selected: true }]
+          : []),
+      ],
+      afterOptions: [
+        { id: '', label: '— any time —', selected: !row.after },
+        ...saved
+          .filter((r) => r.id !== row.id)
+          .map((r) => ({
+            id: r.id,
+            label: describeRequirement(r, { activityTitles: titles }),
+            selected: r.id === row.after,
+          })),
+      ],
+    };
+  };
   const groupLocals = <R>(g: number | string, rows: R[]) => ({
     index: g,
     number: number(g),
@@ -77,13 +113,28 @@ export function badgeFormLocals(
         unit: field('unit'),
         templateId: field('templateId'),
         id: field('id'),
+        pattern: field('pattern'),
+        patternKind: field('patternKind'),
+        count: field('count'),
+        from: field('from'),
+        until: field('until'),
+        days: field('days'),
+        after: field('after'),
       },
+      ...timingLocals(row, err),
       values: row,
       errors: {
         kind: err('kind'),
         activityId: err('activityId'),
         threshold: err('threshold'),
         templateId: err('templateId'),
+        pattern: err('pattern'),
+        patternKind: err('patternKind'),
+        count: err('count'),
+        from: err('from'),
+        until: err('until'),
+        days: err('days'),
+        after: err('after'),
       },
       kinds: [{ kind: '', label: '— nothing —' }, ...CONDITION_KINDS].map((k) => ({
         ...k,

@@ -20,6 +20,7 @@ export function learnerBadgeCards(badges: LearnerBadge[]) {
       requirements: g.requirements.map((r) => ({
         text: r.text,
         best: r.best,
+        count: r.count,
         met: r.state === 'met',
         notNeeded: r.state === 'not-needed',
         unmet: r.state === 'unmet',
