@@ -7,6 +7,7 @@ import { Aggregator, ProcessingMode, Query } from 'mingo';
 import type { CollationSpec, Options } from 'mingo/types';
 import { MingoError } from 'mingo/util';
 import { isPlainObject, toNumber } from './bson.js';
+import { defaultQuery } from './mingo-context.js';
 import { CommandError, fail } from './errors.js';
 
 export interface QueryContext {
@@ -44,8 +45,14 @@ export function withMingo<T>(what: string, run: () => T): T {
 }
 
 export function compileFilter(filter: Document | undefined, ctx: QueryContext = {}): Query {
+  // The common case (no collation, no variables) shares one set of options (mingo-context.ts); a
+  // filter never reads other collections (only an aggregation's $lookup does).
+  if (isDefault(ctx)) return withMingo('filter', () => defaultQuery(filter ?? {}));
   return withMingo('filter', () => new Query(filter ?? {}, mingoOptions(ctx)));
 }
+
+const isDefault = (ctx: QueryContext) =>
+  (!ctx.collation || ctx.collation.locale === 'simple') && !ctx.variables;
 
 /** A sort spec with numeric directions, checked as mongod checks it. */
 export function normalizeSort(sort: Document | undefined): Record<string, 1 | -1> | undefined {
