@@ -124,10 +124,12 @@ export async function benchEvents(scale: number, eventCount: number) {
 
     const ingestStart = process.hrtime.bigint();
     commands = 0;
-    for (let i = 0; i < events.length; i += 500) {
-      const raw = Buffer.from(JSON.stringify({ events: events.slice(i, i + 500) }));
-      await ingestGenericEvents(ctx, raw, signatureHeader(webhookSecret, raw));
-    }
+    await profiled(`events-ingest-${scale}x`, async () => {
+      for (let i = 0; i < events.length; i += 500) {
+        const raw = Buffer.from(JSON.stringify({ events: events.slice(i, i + 500) }));
+        await ingestGenericEvents(ctx, raw, signatureHeader(webhookSecret, raw));
+      }
+    });
     const ingestSeconds = Number(process.hrtime.bigint() - ingestStart) / 1e9;
     const ingestCommands = commands;
 

@@ -161,3 +161,43 @@ describe('top-level $set, $unset and $inc without mingo', () => {
     expect(unchanged).toBeGreaterThan(50);
   });
 });
+
+describe('aggregations over the stored documents', () => {
+  test('a read-only pipeline (no copy) and a writing one (copies) both leave the stored documents as they were', async () => {
+    const { startHarness } = await import('./helpers.js');
+    const harness = await startHarness();
+    try {
+      const db = await harness.db();
+      const items = db.collection<{ _id: number; group: string; n: number; nested: { k: number } }>('items');
+      await items.insertMany([
+        { _id: 1, group: 'a', n: 1, nested: { k: 1 } },
+        { _id: 2, group: 'a', n: 2, nested: { k: 2 } },
+        { _id: 3, group: 'b', n: 3, nested: { k: 3 } },
+      ]);
+      const grouped = await items
+        .aggregate([
+          { $match: { n: { $gte: 1 } } },
+          { $sort: { n: -1 } },
+          { $group: { _id: '$group', docs: { $push: '$$ROOT' }, total: { $sum: '$n' } } },
+          { $sort: { _id: 1 } },
+        ])
+        .toArray();
+      expect(grouped.map((g) => [g._id, g.total, g.docs.length])).toEqual([
+        ['a', 3, 2],
+        ['b', 3, 1],
+      ]);
+      expect(await items.countDocuments({ group: 'a' })).toBe(2);
+      const added = await items
+        .aggregate([{ $set: { n: 100, 'nested.k': 100 } }, { $match: { _id: 1 } }])
+        .toArray();
+      expect(added).toEqual([{ _id: 1, group: 'a', n: 100, nested: { k: 100 } }]);
+      expect(await items.find({}, { sort: { _id: 1 } }).toArray()).toEqual([
+        { _id: 1, group: 'a', n: 1, nested: { k: 1 } },
+        { _id: 2, group: 'a', n: 2, nested: { k: 2 } },
+        { _id: 3, group: 'b', n: 3, nested: { k: 3 } },
+      ]);
+    } finally {
+      await harness.close();
+    }
+  });
+});

@@ -209,8 +209,19 @@ export class Index {
     return false;
   }
 
+  /** The last document keyed: a write checks a document for conflicts, then files it (same keys). */
+  private memo: { doc: Document; keys: IndexKey[] } | undefined;
+
   /** The keys a document produces; none when sparse or partial leaves it out. */
   keysOf(doc: Document): IndexKey[] {
+    // Stored documents are never mutated, so the same object has the same keys.
+    if (this.memo?.doc === doc) return this.memo.keys;
+    const keys = this.computeKeys(doc);
+    this.memo = { doc, keys };
+    return keys;
+  }
+
+  private computeKeys(doc: Document): IndexKey[] {
     if (this.partial && !this.partial.test(doc)) return [];
     const perField = this.fields.map((field) => valuesAt(doc, field.split('.')));
     if (this.sparse && perField.every((values) => values.every((v) => v === MISSING))) return [];

@@ -135,10 +135,14 @@ function checkPipeline(pipeline: unknown[]): void {
   });
 }
 
+/** Stages that only read the documents they are given (they build new ones, or pass them on). */
+const READ_ONLY_STAGES = new Set(['$match', '$group', '$count', '$sort', '$limit', '$skip', '$sortByCount']);
+
 export function aggregateDocs(docs: Document[], pipeline: Document[], ctx: QueryContext = {}): Document[] {
   checkPipeline(pipeline);
-  // Inputs are cloned: some stages write into the documents they are given.
-  return withMingo('aggregate', () =>
-    new Aggregator(pipeline, mingoOptions(ctx, ProcessingMode.CLONE_INPUT)).run<Document>(docs),
-  );
+  // Inputs are cloned when some stage may write into the documents it is given; a pipeline of
+  // read-only stages (a count, a grouping) runs on the stored documents, which it never changes.
+  const readOnly = pipeline.every((stage) => READ_ONLY_STAGES.has(Object.keys(stage)[0] ?? ''));
+  const mode = readOnly ? ProcessingMode.CLONE_OFF : ProcessingMode.CLONE_INPUT;
+  return withMingo('aggregate', () => new Aggregator(pipeline, mingoOptions(ctx, mode)).run<Document>(docs));
 }
