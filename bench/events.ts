@@ -13,6 +13,7 @@ import { createSealer } from '../src/security/encryption.js';
 import { createTemplate } from '../src/templates/service.js';
 import { createTemplateSchema } from '../src/templates/schema.js';
 import { withDevDefaults } from '../test/support/dev-env.js';
+import { profiled } from './profile.js';
 import { startTestDatabase } from '../test/support/database.js';
 
 /**
@@ -123,10 +124,12 @@ export async function benchEvents(scale: number, eventCount: number) {
 
     const ingestStart = process.hrtime.bigint();
     commands = 0;
-    for (let i = 0; i < events.length; i += 500) {
-      const raw = Buffer.from(JSON.stringify({ events: events.slice(i, i + 500) }));
-      await ingestGenericEvents(ctx, raw, signatureHeader(webhookSecret, raw));
-    }
+    await profiled(`events-ingest-${scale}x`, async () => {
+      for (let i = 0; i < events.length; i += 500) {
+        const raw = Buffer.from(JSON.stringify({ events: events.slice(i, i + 500) }));
+        await ingestGenericEvents(ctx, raw, signatureHeader(webhookSecret, raw));
+      }
+    });
     const ingestSeconds = Number(process.hrtime.bigint() - ingestStart) / 1e9;
     const ingestCommands = commands;
 
@@ -134,11 +137,13 @@ export async function benchEvents(scale: number, eventCount: number) {
     const processCpu = process.cpuUsage();
     const processStart = process.hrtime.bigint();
     let processed = 0;
-    for (;;) {
-      const run = await processPendingEvents(ctx, 10_000);
-      processed += run.processed;
-      if (run.processed === 0) break;
-    }
+    await profiled(`events-process-${scale}x`, async () => {
+      for (;;) {
+        const run = await processPendingEvents(ctx, 10_000);
+        processed += run.processed;
+        if (run.processed === 0) break;
+      }
+    });
     const processSeconds = Number(process.hrtime.bigint() - processStart) / 1e9;
     const cpu = process.cpuUsage(processCpu);
     // CPU time (this process: Laurel and, unless MONGODB_URI is set, the in-memory engine), which a

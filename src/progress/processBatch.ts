@@ -65,9 +65,9 @@ export async function processEventBatch(ctx: Context, events: LearningEventDoc[]
   // Each learner's events, in the order they were claimed (oldest stored first).
   const byLearner = new Map<string, Resolved[]>();
   for (const r of resolved) {
-    const list = byLearner.get(String(r.personId)) ?? [];
+    const list = byLearner.get(idText(r.personId)) ?? [];
     list.push(r);
-    byLearner.set(String(r.personId), list);
+    byLearner.set(idText(r.personId), list);
   }
   const candidatesOf = new Map<Resolved, TemplateDoc[]>(
     resolved.map((r) => [r, candidates(templates.get(String(r.event.platformId))!, r)]),
@@ -127,17 +127,37 @@ function candidates(platform: PlatformTemplates, r: Resolved): TemplateDoc[] {
   return [...found];
 }
 
+/** A template's badge requirements, found once per loaded template (most have none). */
+const badgeRequirements = new WeakMap<TemplateDoc, TemplateDoc['groups'][number]['requirements']>();
+function badgeRequirementsOf(template: TemplateDoc) {
+  let found = badgeRequirements.get(template);
+  if (!found)
+    badgeRequirements.set(
+      template,
+      (found = template.groups.flatMap((g) => g.requirements).filter((q) => isBadgeRequirement(q))),
+    );
+  return found;
+}
+
 export type States = Map<string, ProgressState>;
-export const stateKey = (templateId: Types.ObjectId, personId: Types.ObjectId) => `${templateId}:${personId}`;
+/** An id's hex text, computed once per id object (a batch keys the same ids thousands of times). */
+const hexOf = new WeakMap<object, string>();
+export const idText = (id: Types.ObjectId): string => {
+  let text = hexOf.get(id);
+  if (text === undefined) hexOf.set(id, (text = String(id)));
+  return text;
+};
+export const stateKey = (templateId: Types.ObjectId, personId: Types.ObjectId) =>
+  `${idText(templateId)}:${idText(personId)}`;
 
 async function loadStates(
   ctx: Context,
   events: Resolved[],
   candidatesOf: Map<Resolved, TemplateDoc[]>,
 ): Promise<States> {
-  const people = [...new Map(events.map((r) => [String(r.personId), r.personId])).values()];
+  const people = [...new Map(events.map((r) => [idText(r.personId), r.personId])).values()];
   const templateIds = [
-    ...new Map(events.flatMap((r) => candidatesOf.get(r)!).map((t) => [String(t._id), t._id])).values(),
+    ...new Map(events.flatMap((r) => candidatesOf.get(r)!).map((t) => [idText(t._id), t._id])).values(),
   ];
   const states: States = new Map();
   if (templateIds.length === 0) return states;
@@ -188,10 +208,12 @@ function applyOne(
       continue;
     }
     // A badge requirement holds while the person has a live credential of that badge.
-    const held = template.groups
-      .flatMap((g) => g.requirements)
-      .filter((q) => isBadgeRequirement(q) && heldBadges.has(`${q.badge}:${r.personId}`))
-      .map((q) => q.id);
+    const held = !badgeRequirementsOf(template).length
+      ? []
+      : template.groups
+          .flatMap((g) => g.requirements)
+          .filter((q) => isBadgeRequirement(q) && heldBadges.has(`${q.badge}:${r.personId}`))
+          .map((q) => q.id);
     const wasComplete = state.complete(template);
     const levelBefore = levelOf(template, state.measure);
     const step = stepLearner(

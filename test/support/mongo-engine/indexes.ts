@@ -157,6 +157,8 @@ export interface IndexKey {
 export class Index {
   readonly name: string;
   readonly fields: string[];
+  /** The top-level fields the keys come from. */
+  private readonly tops: string[];
   readonly unique: boolean;
   private readonly sparse: boolean;
   private readonly partial: Query | undefined;
@@ -173,6 +175,7 @@ export class Index {
   ) {
     this.name = String(spec.name);
     this.fields = Object.keys(spec.key as Document);
+    this.tops = [...new Set(this.fields.map((field) => field.split('.')[0]))];
     this.unique = spec.unique === true || this.name === '_id_';
     this.sparse = spec.sparse === true;
     this.partial = spec.partialFilterExpression
@@ -195,8 +198,30 @@ export class Index {
     return toNumber(this.spec.expireAfterSeconds);
   }
 
+  /**
+   * False when `next` surely has the keys `previous` had: each indexed field's top-level value is
+   * the very same (stored documents are never mutated, so the same object holds the same values).
+   * A partial index's filter may read any field, so it always counts as changed.
+   */
+  mayDiffer(previous: Document, next: Document): boolean {
+    if (this.partial) return true;
+    for (const top of this.tops) if (previous[top] !== next[top]) return true;
+    return false;
+  }
+
+  /** The last document keyed: a write checks a document for conflicts, then files it (same keys). */
+  private memo: { doc: Document; keys: IndexKey[] } | undefined;
+
   /** The keys a document produces; none when sparse or partial leaves it out. */
   keysOf(doc: Document): IndexKey[] {
+    // Stored documents are never mutated, so the same object has the same keys.
+    if (this.memo?.doc === doc) return this.memo.keys;
+    const keys = this.computeKeys(doc);
+    this.memo = { doc, keys };
+    return keys;
+  }
+
+  private computeKeys(doc: Document): IndexKey[] {
     if (this.partial && !this.partial.test(doc)) return [];
     const perField = this.fields.map((field) => valuesAt(doc, field.split('.')));
     if (this.sparse && perField.every((values) => values.every((v) => v === MISSING))) return [];

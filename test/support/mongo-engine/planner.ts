@@ -402,8 +402,10 @@ export function candidates(
   ctx: QueryContext = {},
 ): [number, Document][] {
   engineStats.queries++;
-  const plan = bestFilterPlan(plansOf(collection, filter, undefined, ctx));
-  const union = orPlans(collection, filter, ctx);
+  // An `_id` equality reaches at most one document: no other plan can do better.
+  const byId = idPlan(collection, filter, ctx);
+  const plan = byId ?? bestFilterPlan(plansOf(collection, filter, undefined, ctx));
+  const union = byId ? undefined : orPlans(collection, filter, ctx);
   const unionCount = union?.reduce((n, p) => n + p.count, 0) ?? Infinity;
   let chosen: Plan[] | undefined = plan && (!union || plan.count <= unionCount) ? [plan] : union;
   const count = chosen === union ? unionCount : (plan?.count ?? Infinity);
@@ -418,6 +420,16 @@ export function candidates(
   for (const id of idsOf(...chosen)) out.push([id, collection.get(id) as Document]);
   engineStats.docsExamined += out.length;
   return out;
+}
+
+/** The `_id` index's plan for a filter with a plain `_id` value (the commonest write target). */
+function idPlan(collection: Collection, filter: Document | undefined, ctx: QueryContext): Plan | undefined {
+  if (indexUse === 'off' || !filter || filter._id === undefined) return undefined;
+  if (ctx.collation && ctx.collation.locale !== 'simple') return undefined;
+  const key = encodeQueryValue(filter._id);
+  const index = collection.indexes[0];
+  if (!key || !index || index.name !== '_id_') return undefined;
+  return planFor(index, new Map([['_id', { eq: [key], ranges: [] }]]), undefined);
 }
 
 /**

@@ -7,6 +7,7 @@ import { Aggregator, ProcessingMode, Query } from 'mingo';
 import type { CollationSpec, Options } from 'mingo/types';
 import { MingoError } from 'mingo/util';
 import { isPlainObject, toNumber } from './bson.js';
+import { defaultQuery } from './mingo-context.js';
 import { CommandError, fail } from './errors.js';
 
 export interface QueryContext {
@@ -44,8 +45,14 @@ export function withMingo<T>(what: string, run: () => T): T {
 }
 
 export function compileFilter(filter: Document | undefined, ctx: QueryContext = {}): Query {
+  // The common case (no collation, no variables) shares one set of options (mingo-context.ts); a
+  // filter never reads other collections (only an aggregation's $lookup does).
+  if (isDefault(ctx)) return withMingo('filter', () => defaultQuery(filter ?? {}));
   return withMingo('filter', () => new Query(filter ?? {}, mingoOptions(ctx)));
 }
+
+const isDefault = (ctx: QueryContext) =>
+  (!ctx.collation || ctx.collation.locale === 'simple') && !ctx.variables;
 
 /** A sort spec with numeric directions, checked as mongod checks it. */
 export function normalizeSort(sort: Document | undefined): Record<string, 1 | -1> | undefined {
@@ -128,10 +135,14 @@ function checkPipeline(pipeline: unknown[]): void {
   });
 }
 
+/** Stages that only read the documents they are given (they build new ones, or pass them on). */
+const READ_ONLY_STAGES = new Set(['$match', '$group', '$count', '$sort', '$limit', '$skip', '$sortByCount']);
+
 export function aggregateDocs(docs: Document[], pipeline: Document[], ctx: QueryContext = {}): Document[] {
   checkPipeline(pipeline);
-  // Inputs are cloned: some stages write into the documents they are given.
-  return withMingo('aggregate', () =>
-    new Aggregator(pipeline, mingoOptions(ctx, ProcessingMode.CLONE_INPUT)).run<Document>(docs),
-  );
+  // Inputs are cloned when some stage may write into the documents it is given; a pipeline of
+  // read-only stages (a count, a grouping) runs on the stored documents, which it never changes.
+  const readOnly = pipeline.every((stage) => READ_ONLY_STAGES.has(Object.keys(stage)[0] ?? ''));
+  const mode = readOnly ? ProcessingMode.CLONE_OFF : ProcessingMode.CLONE_INPUT;
+  return withMingo('aggregate', () => new Aggregator(pipeline, mingoOptions(ctx, mode)).run<Document>(docs));
 }

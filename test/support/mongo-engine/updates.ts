@@ -5,6 +5,7 @@
  */
 import type { Document } from 'bson';
 import { updateOne, type Modifier, type PipelineStage } from 'mingo/updater';
+import { cloneDeep, isEqual } from 'mingo/util';
 import { bsonTypeName, canonical, cloneDoc, isPlainObject, sameValue } from './bson.js';
 import { fail } from './errors.js';
 import { checkId, withIdFirst } from './documents.js';
@@ -178,12 +179,69 @@ function applyOperators(
   checkArrayFilters(mods, options.arrayFilters ?? []);
   if (!Object.keys(mods).length) return { doc, modified: false };
   guardArithmetic(doc, mods);
+  if (!options.arrayFilters?.length) {
+    const simple = applyTopLevel(doc, mods);
+    if (simple) return simple;
+  }
   const paths = Object.values(mods).flatMap((fields) => Object.keys(fields as Document));
   // The filter only matters to the positional "$"; the document already matched it.
   const condition = paths.some((p) => /\.\$(\.|$)/.test(p)) ? (options.filter ?? {}) : {};
   const target = [cloneDoc(doc)];
   const modified = runMingoUpdate(target, condition, mods, options) > 0;
   return modified ? { doc: target[0], modified } : { doc, modified };
+}
+
+const SIMPLE_OPERATORS = new Set(['$set', '$unset', '$inc']);
+/** A top-level field name no update operator treats specially (no dots, `$`, digits or prototype names). */
+const PLAIN_FIELD = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const PROTO_NAMES = new Set(['__proto__', 'constructor', 'prototype']);
+const isNumber = (v: unknown): v is number => typeof v === 'number' && !Number.isNaN(v);
+
+/**
+ * `$set`, `$unset` and `$inc` on distinct top-level fields (most updates a server sees), applied
+ * as mingo's operators apply them (test/engine/update-fast-path.test.ts compares both), without a
+ * deep copy of the document: the result is a new top-level object sharing the untouched values,
+ * which is safe because stored documents are never mutated, only replaced. Undefined when the
+ * update needs mingo (any other operator, a path, a repeated field, a non-numeric $inc).
+ */
+function applyTopLevel(doc: Document, mods: Document): { doc: Document; modified: boolean } | undefined {
+  const seen = new Set<string>();
+  for (const [op, fields] of Object.entries(mods)) {
+    if (!SIMPLE_OPERATORS.has(op)) return undefined;
+    for (const [field, value] of Object.entries(fields as Document)) {
+      if (!PLAIN_FIELD.test(field) || PROTO_NAMES.has(field) || field === '_id' || seen.has(field))
+        return undefined;
+      seen.add(field);
+      if (op === '$inc') {
+        const current: unknown = doc[field];
+        if (!isNumber(value) || !(current === undefined || typeof current === 'number')) return undefined;
+      }
+    }
+  }
+  const next: Document = { ...doc };
+  let modified = false;
+  for (const [op, fields] of Object.entries(mods)) {
+    for (const [field, value] of Object.entries(fields as Document)) {
+      const has = Object.prototype.hasOwnProperty.call(next, field);
+      if (op === '$set') {
+        if (has && isEqual(next[field], value)) continue;
+        next[field] = cloneDeep(value);
+        modified = true;
+      } else if (op === '$unset') {
+        if (!has) continue;
+        delete next[field];
+        modified = true;
+      } else {
+        // mingo's $inc: NaN is left as it is; a missing field (or -0) starts at 0 and is
+        // written even when the sum equals what was there.
+        const previous = next[field] as number | undefined;
+        if (previous !== undefined && !isNumber(previous)) continue;
+        next[field] = (previous || 0) + (value as number);
+        if (next[field] !== previous) modified = true;
+      }
+    }
+  }
+  return modified ? { doc: next, modified } : { doc, modified };
 }
 
 function applyReplacement(doc: Document, replacement: Document): { doc: Document; modified: boolean } {
