@@ -94,7 +94,7 @@ describe('badges in the LMS frame, in a browser', () => {
     await frame.getByRole('link', { name: 'Create a badge' }).click();
     await frame.waitForURL(/badges\/new/);
     await check(page, frame, 'walk-2-badge-form');
-    await frame.getByLabel('Name').fill('Lab star');
+    await frame.getByLabel('Name', { exact: true }).fill('Lab star');
     await frame.getByLabel('Description').fill('Top marks on the quiz, and the course finished.');
     await frame.locator('#g0r0-kind').selectOption('activity-grade');
     await frame.locator('#g0r0-activity').fill('quiz-3');

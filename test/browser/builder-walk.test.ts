@@ -121,7 +121,7 @@ describe.each(['canvas', 'moodle'] as const)(
 
       await frame.getByRole('link', { name: 'Create a badge' }).click();
       await frame.waitForURL(/badges\/new/);
-      await frame.getByLabel('Name').fill('Titration virtuoso');
+      await frame.getByLabel('Name', { exact: true }).fill('Titration virtuoso');
       await frame.getByLabel('Description').fill(`Mastery of ${LONG_WORD} and other long words.`);
 
       // The picture shows before it is saved.
