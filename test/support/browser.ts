@@ -89,6 +89,21 @@ function withBlockedThirdPartyCookies(browser: Browser): Browser {
 }
 
 /**
+ * The npm Chromium is unpacked into /tmp by whichever test process asks first; another process that
+ * starts it while the file is still open for writing gets ETXTBSY. A moment later the file is whole.
+ */
+async function launchRetryingBusyBinary(start: () => Promise<Browser>): Promise<Browser> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (err) {
+      if (attempt >= 10 || !String((err as Error).message).includes('ETXTBSY')) throw err;
+      await new Promise((r) => setTimeout(r, 300 * attempt));
+    }
+  }
+}
+
+/**
  * Headless Chromium as a learner's browser, blocking third-party cookies, which is exactly the
  * situation Laurel must survive inside an LMS iframe. The network flags keep it from calling Google
  * services, which this machine cannot reach.
@@ -105,7 +120,9 @@ export async function launchBrowser(): Promise<Browser> {
     '--disable-sync',
     '--disable-dev-shm-usage',
   ];
-  const browser = await chromium.launch({ executablePath: choice.path, headless: true, args });
+  const browser = await launchRetryingBusyBinary(() =>
+    chromium.launch({ executablePath: choice.path, headless: true, args }),
+  );
   return choice.source === 'npm' ? withBlockedThirdPartyCookies(browser) : browser;
 }
 
