@@ -208,12 +208,9 @@ function applyOne(
       continue;
     }
     // A badge requirement holds while the person has a live credential of that badge.
-    const held = !badgeRequirementsOf(template).length
-      ? []
-      : template.groups
-          .flatMap((g) => g.requirements)
-          .filter((q) => isBadgeRequirement(q) && heldBadges.has(`${q.badge}:${r.personId}`))
-          .map((q) => q.id);
+    const held = badgeRequirementsOf(template)
+      .filter((q) => isBadgeRequirement(q) && heldBadges.has(`${q.badge}:${r.personId}`))
+      .map((q) => q.id);
     const wasComplete = state.complete(template);
     const levelBefore = levelOf(template, state.measure);
     const step = stepLearner(
@@ -243,20 +240,7 @@ function applyOne(
     // check make a repeat harmless, and a run that died between progress and award heals here).
     // With levels, the request names the step reached; a later event of the batch may raise it.
     if (complete && (!awards.has(key) || template.levels))
-      awards.set(key, {
-        template,
-        personId: r.personId,
-        userId: r.event.user.id,
-        courseRef: r.courseRef ?? template.courseRef,
-        courseId: r.event.course?.id ?? template.courseId,
-        evidence: state.fulfilments.map((f) => ({
-          requirementId: f.requirementId,
-          eventId: f.eventId,
-          at: f.at,
-        })),
-        level: levelOf(template, state.measure)?.id ?? null,
-        actor: SYSTEM,
-      });
+      awards.set(key, awardRequestOf(r, template, state));
   }
 }
 
@@ -271,16 +255,25 @@ function awardIfComplete(
   key: string,
   awards: Map<string, AwardRequest>,
 ): void {
-  if (state.complete(template) && !awards.has(key))
-    awards.set(key, {
-      template,
-      personId: r.personId,
-      userId: r.event.user.id,
-      courseRef: r.courseRef ?? template.courseRef,
-      courseId: r.event.course?.id ?? template.courseId,
-      evidence: state.fulfilments.map((f) => ({ ...f })),
-      actor: SYSTEM,
-    });
+  if (state.complete(template) && !awards.has(key)) awards.set(key, awardRequestOf(r, template, state));
+}
+
+/** The award a complete state asks for: its evidence, and with levels the step reached. */
+function awardRequestOf(r: Resolved, template: TemplateDoc, state: ProgressState): AwardRequest {
+  return {
+    template,
+    personId: r.personId,
+    userId: r.event.user.id,
+    courseRef: r.courseRef ?? template.courseRef,
+    courseId: r.event.course?.id ?? template.courseId,
+    evidence: state.fulfilments.map((f) => ({
+      requirementId: f.requirementId,
+      eventId: f.eventId,
+      at: f.at,
+    })),
+    level: levelOf(template, state.measure)?.id ?? null,
+    actor: SYSTEM,
+  };
 }
 
 /** The (template, learner) pairs of the batch whose template needs the learner's history, replayed. */

@@ -1,19 +1,11 @@
 import { asArray, idOf, isObject, str, type Json, type VerificationCheck } from './verifyChecks.js';
 import type { VerificationResult } from './verifyChecks.js';
+import { ASSOCIATION_TYPES as CLR_ASSOCIATION_TYPES } from '../../records/buildClr.js';
 
 const V2 = 'https://www.w3.org/ns/credentials/v2';
 const V1 = 'https://www.w3.org/2018/credentials/v1';
 const CLR_CONTEXT = /^https:\/\/purl\.imsglobal\.org\/spec\/clr\/v2p0\/context(-2\.\d\.\d)*\.json$/;
-const ASSOCIATION_TYPES = new Set([
-  'exactMatchOf',
-  'isChildOf',
-  'isParentOf',
-  'isPartOf',
-  'isPeerOf',
-  'isRelatedTo',
-  'precedes',
-  'replacedBy',
-]);
+const ASSOCIATION_TYPES = new Set<string>(CLR_ASSOCIATION_TYPES);
 const validDate = (v: unknown) => typeof v === 'string' && !Number.isNaN(Date.parse(v));
 
 export const isClrCredential = (c: Json) => asArray(c.type as string | string[]).includes('ClrCredential');
