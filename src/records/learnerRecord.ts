@@ -7,21 +7,18 @@ import { DomainError } from '../errors.js';
 import { ensureIssuerProfile, issuerSummary, signingKeyOf } from '../issuers/openbadges/issuerProfiles.js';
 import { laurelDocumentLoader } from '../issuers/openbadges/laurelDocuments.js';
 import { signCredentialStock } from '../issuers/openbadges/sign.js';
-import { buildClrCredential, type ClrAchievementInput, type ClrAssociation } from './buildClr.js';
+import type { PathwayDoc } from '../db/models/pathway.js';
+import type { TemplateDoc } from '../db/models/template.js';
+import { openBadgeUrls } from '../issuers/openbadges/urls.js';
+import { achievementOf, buildClrCredential } from './buildClr.js';
+import { pathwayLinks, type PathwayLinks } from './pathwayLinks.js';
 
 /** At most this many credentials go into one record (a learner with more gets a partial record). */
 export const MAX_RECORD_CREDENTIALS = 500;
 
-/**
- * What pathways add to a record: their steps as achievements, and associations between the steps
- * and the badges' achievements (src/pathways provides them; a record without pathways has none).
- */
-export type PathwayLinks = { achievements: ClrAchievementInput[]; associations: ClrAssociation[] };
-
 export type LearnerRecordOptions = {
   /** Only these of the learner's credentials (what they chose to share); default: all of them. */
   only?: readonly Types.ObjectId[];
-  pathways?: PathwayLinks;
 };
 
 /** The person has no signed credential to put in a record (CLR 2.0 needs at least one). */
@@ -89,7 +86,10 @@ export async function signedLearnerRecord(
     }),
   ]);
   if (credentials.length === 0) throw new NoRecordError(person.name?.trim() || 'This person');
-  const profile = await ensureIssuerProfile(ctx, person.platformId);
+  const [profile, pathways] = await Promise.all([
+    ensureIssuerProfile(ctx, person.platformId),
+    pathwaysInRecord(ctx, person, credentials),
+  ]);
   const now = ctx.now();
   const unsigned = buildClrCredential({
     id: `urn:uuid:${randomUUID()}`,
@@ -106,8 +106,8 @@ export async function signedLearnerRecord(
     },
     issuedAt: now,
     credentials: credentials.map((c) => c.signed!),
-    achievements: options.pathways?.achievements ?? [],
-    associations: options.pathways?.associations ?? [],
+    achievements: pathways.achievements,
+    associations: pathways.associations,
     partial: options.only !== undefined || credentials.length < live,
   });
   // The stock signer, not the templated one: a record's shape (how many badges, which fields)
@@ -118,4 +118,48 @@ export async function signedLearnerRecord(
     documentLoader: laurelDocumentLoader(ctx),
     date: now,
   });
+}
+
+/**
+ * The pathways the person follows that the record's badges belong to, as achievements and
+ * associations (src/records/pathwayLinks.ts), with the badges named as they are called now.
+ */
+async function pathwaysInRecord(
+  ctx: Context,
+  person: PersonDoc,
+  credentials: readonly CredentialDoc[],
+): Promise<PathwayLinks> {
+  const enrolled = await ctx.models.pathwayEnrolments
+    .find({ platformId: person.platformId, personId: person._id }, { pathwayId: 1 })
+    .lean<{ pathwayId: Types.ObjectId }[]>();
+  if (enrolled.length === 0) return { achievements: [], associations: [] };
+  const pathways = await ctx.models.pathways
+    .find({ _id: { $in: enrolled.map((e) => e.pathwayId) }, platformId: person.platformId })
+    .sort({ createdAt: 1, _id: 1 })
+    .lean<PathwayDoc[]>();
+  const templateIds = [...new Set(pathways.flatMap((p) => p.templateIds.map(String)))];
+  const names = new Map(
+    (
+      await ctx.models.templates
+        .find({ _id: { $in: templateIds }, platformId: person.platformId }, { name: 1 })
+        .lean<Pick<TemplateDoc, '_id' | 'name'>[]>()
+    ).map((t) => [String(t._id), t.name]),
+  );
+  const urls = openBadgeUrls(ctx.config.publicUrl);
+  const badges = credentials.flatMap((c) => {
+    const id = achievementOf(c.signed!)?.id;
+    return typeof id === 'string' ? [{ templateId: String(c.templateId), achievementId: id }] : [];
+  });
+  return pathwayLinks(
+    pathways.map((p) => ({
+      id: String(p._id),
+      name: p.name,
+      description: p.description,
+      badgeTemplateId: p.badgeTemplateId ? String(p.badgeTemplateId) : null,
+      steps: p.steps.map((s) => ({ ...s, templateIds: s.templateIds.map(String) })),
+    })),
+    badges,
+    (id) => names.get(id) ?? 'a badge no longer offered',
+    { pathway: urls.pathway, step: urls.pathwayStep },
+  );
 }

@@ -209,6 +209,20 @@ describe('building a learner record (CLR 2.0)', () => {
     expect(await independentlyVerify(signed, publicKeyMultibase)).toBe(true);
   });
 
+  it('is held to 1EdTech’s schema: a record without validFrom, or with an unknown association type, fails it', async () => {
+    const noDate = (await sign(buildClrCredential(input()))) as any;
+    delete noDate.validFrom;
+    expect(clrSchemaErrors(noDate)).toContain("record must have required property 'validFrom'");
+    const oddLink = structuredClone(noDate);
+    oddLink.validFrom = '2026-01-01T00:00:00Z';
+    oddLink.credentialSubject.association[0].associationType = 'isCousinOf';
+    expect(
+      clrSchemaErrors(oddLink).some((e) =>
+        e.startsWith('record/credentialSubject/association/0/associationType'),
+      ),
+    ).toBe(true);
+  });
+
   it('fails when the record, or a badge inside it, is changed after signing', async () => {
     const signed = await sign(buildClrCredential(input()));
     const renamed = structuredClone(signed) as any;

@@ -1,4 +1,7 @@
 /** Issue 24, part 3: GET /api/v1/clr answers a person's signed learner record (CLR 2.0). */
+import { Types } from 'mongoose';
+import { enrol } from '../../src/pathways/enrolments.js';
+import { createPathway } from '../../src/pathways/service.js';
 import { laurelResolver } from '../../src/issuers/openbadges/laurelDocuments.js';
 import { verifyBadge } from '../../src/issuers/openbadges/verify.js';
 import {
@@ -20,11 +23,12 @@ describe('GET /api/v1/clr', () => {
   const ada = { id: 'ada-57', email: 'ada@example.edu', name: 'Ada Lovelace' };
   const kept: string[] = [];
   let revoked: string;
+  let templates: string[] = [];
 
   beforeAll(async () => {
     t = await startTestLaurel();
     platform = await registerTestPlatform(t);
-    const templates = [
+    templates = [
       await gradeTemplate(t, platform),
       await gradeTemplate(t, platform),
       await gradeTemplate(t, platform),
@@ -83,6 +87,82 @@ describe('GET /api/v1/clr', () => {
     expect(result.checks.filter((c) => !c.ok)).toEqual([]);
     expect(result.valid).toBe(true);
     expect(result.embedded?.every((e) => e.valid)).toBe(true);
+  });
+
+  it('ties the pathway Ada follows to the badges of it that the record holds (CLR associations)', async () => {
+    const ctx = t.laurel.ctx;
+    const platformId = new Types.ObjectId(platform.id);
+    const actor = { type: 'admin' as const, id: 'test', name: 'Test admin' };
+    const scope = { platformId, courseRef: null, admin: true };
+    const step = (id: string, templateIds: string[], prerequisites: string[] = []) => ({
+      id,
+      name: `Step ${id}`,
+      description: '',
+      templateIds,
+      atLeast: null,
+      prerequisites,
+      optional: false,
+    });
+    const followed = await createPathway(
+      ctx,
+      scope,
+      {
+        name: 'Quiz master',
+        description: 'Every quiz badge.',
+        badgeTemplateId: null,
+        steps: [step('first', [templates[0]!, templates[1]!]), step('then', [templates[2]!], ['first'])],
+      },
+      actor,
+    );
+    // Only the revoked badge belongs to this one: the record holds nothing of it, so it stays out.
+    const unrelated = await createPathway(
+      ctx,
+      scope,
+      {
+        name: 'Revoked only',
+        description: '',
+        badgeTemplateId: null,
+        steps: [step('only', [templates[2]!])],
+      },
+      actor,
+    );
+    const person = await ctx.models.people.findOne({ platformId, ids: ada.id }).lean();
+    await enrol(ctx, followed, [person!._id], 'subscribed', actor);
+    await enrol(ctx, unrelated, [person!._id], 'subscribed', actor);
+    try {
+      const answer = await admin(t, 'GET', `/clr?platformId=${platform.id}&userId=${ada.id}`);
+      expect(answer.status).toBe(200);
+      const subject = answer.body.credentialSubject;
+      const base = ctx.config.publicUrl;
+      const pathwayUrl = `${base}/pathways/${String(followed._id)}`;
+      const badgeAchievement = (i: number) =>
+        subject.verifiableCredential[i].credentialSubject.achievement.id;
+      const extra = subject.achievement.filter((a: any) => a.id.startsWith(`${base}/pathways/`));
+      expect(extra.map((a: any) => [a.id, a.achievementType, a.name])).toEqual([
+        [pathwayUrl, 'LearningProgram', 'Quiz master'],
+        [`${pathwayUrl}/steps/first`, 'Achievement', 'Step first'],
+        [`${pathwayUrl}/steps/then`, 'Achievement', 'Step then'],
+      ]);
+      const names = await ctx.models.templates.find({ _id: { $in: templates.slice(0, 2) } }).lean();
+      const nameOf = (id: string) => names.find((n) => String(n._id) === id)!.name;
+      expect(extra[1].criteria.narrative).toBe(`Earn ${nameOf(templates[0]!)} and ${nameOf(templates[1]!)}.`);
+      expect(subject.association.map((a: any) => [a.associationType, a.sourceId, a.targetId]).sort()).toEqual(
+        [
+          ['isChildOf', `${pathwayUrl}/steps/first`, pathwayUrl],
+          ['isChildOf', `${pathwayUrl}/steps/then`, pathwayUrl],
+          ['precedes', `${pathwayUrl}/steps/first`, `${pathwayUrl}/steps/then`],
+          ['isChildOf', badgeAchievement(0), `${pathwayUrl}/steps/first`],
+          ['isChildOf', badgeAchievement(1), `${pathwayUrl}/steps/first`],
+        ].sort(),
+      );
+      expect(JSON.stringify(answer.body)).not.toContain(String(unrelated._id));
+      expect(clrSchemaErrors(answer.body)).toEqual([]);
+      const result = await verifyBadge(answer.body, { resolvers: [laurelResolver(ctx)] });
+      expect(result.checks.filter((c) => !c.ok)).toEqual([]);
+    } finally {
+      await ctx.models.pathwayEnrolments.deleteMany({ personId: person!._id });
+      await ctx.models.pathways.deleteMany({ _id: { $in: [followed._id, unrelated._id] } });
+    }
   });
 
   it('leaves out a badge past its end date even before the expiry job has marked it', async () => {

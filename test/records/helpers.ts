@@ -5,9 +5,8 @@ import { readJson } from '../openbadges/helpers.js';
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2019) => void;
 
 /**
- * The CLR 2.0 ClrCredential JSON schema (test/data/schemas; a stand-in, see its SOURCES note) with
- * 1EdTech's OB 3.0 AchievementCredential schema, whose classes it uses by reference, and which
- * also checks each credential a record holds.
+ * 1EdTech's CLR 2.0 ClrCredential JSON schema (test/data/schemas, see its SOURCES note), and its
+ * OB 3.0 AchievementCredential schema, which checks each credential a record holds.
  */
 export function clrSchemas() {
   const ajv = new Ajv2019({ strict: false, allErrors: true });
@@ -15,7 +14,7 @@ export function clrSchemas() {
   const achievementCredential = readJson('schemas', 'ob_v3p0_achievementcredential_schema.json');
   ajv.addSchema(achievementCredential);
   return {
-    clr: ajv.compile(readJson('schemas', 'clr_v2p0_clrcredential_schema.STANDIN.json')),
+    clr: ajv.compile(readJson('schemas', 'clr_v2p0_clrcredential_schema.json')),
     credential: ajv.getSchema(achievementCredential.$id as string)!,
   };
 }

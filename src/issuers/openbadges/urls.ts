@@ -22,6 +22,10 @@ export function openBadgeUrls(publicUrl: string) {
     achievementLevel: (templateId: Id, levelId: string) =>
       `${base}/achievements/${templateId}/levels/${encodeURIComponent(levelId)}`,
     statusList: (id: Id) => `${base}/status-lists/${id}`,
+    /** A pathway and its steps, as achievements of a learner record (not signed into badges). */
+    pathway: (id: Id) => `${base}/pathways/${id}`,
+    pathwayStep: (pathwayId: Id, stepId: string) =>
+      `${base}/pathways/${pathwayId}/steps/${encodeURIComponent(stepId)}`,
     image: (imageId: string) => `${base}/images/${imageId}`,
     defaultImage: (templateId: Id) => `${base}/images/default/${templateId}.svg`,
     ob2Assertion: (id: Id) => `${base}/ob2/assertions/${id}`,
