@@ -249,6 +249,7 @@ export async function benchLoad(
       if (!phases.has(name)) return skipped;
       if (method === 'separate') await eventsDrained(db.uri);
       if (warmupMs > 0) await drive(clients, warmupMs, once);
+      const commandsBefore = 'commands' in db ? await db.commands() : 0;
       const cpuBefore = cpuMs(child.pid!);
       const clientBefore = process.cpuUsage();
       const t0 = performance.now();
@@ -258,7 +259,12 @@ export async function benchLoad(
       // How busy the load generator (and the test LMS) was: near 100% it, not Laurel, sets the pace.
       const used = process.cpuUsage(clientBefore);
       const clientCpuPct = round(((used.user + used.system) / 1000 / (performance.now() - t0)) * 100, 0);
-      return { ...figures, laurelCpuMs, clientCpuPct };
+      // Database commands per request (the engine's count; background jobs included, a few a second).
+      const dbCommands =
+        'commands' in db
+          ? round(((await db.commands()) - commandsBefore) / Math.max(1, figures.requests))
+          : null;
+      return { ...figures, laurelCpuMs, clientCpuPct, dbCommands };
     };
     let eventNo = 0;
     const events = await phase('events', concurrency, async () => {
