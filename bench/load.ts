@@ -1,9 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import http from 'node:http';
+import { loadavg } from 'node:os';
 import path from 'node:path';
+import { MongoClient } from 'mongodb';
 import { signatureHeader } from '../src/events/signature.js';
+import { startChildDatabase } from './child-database.js';
 import { freePort } from '../test/support/laurel.js';
 import { startTestDatabase } from '../test/support/database.js';
 import { launch, startTestPlatform } from '../test/support/lms-platform/index.js';
@@ -14,7 +17,15 @@ import { launch, startTestPlatform } from '../test/support/lms-platform/index.js
  * whole flow a browser makes: login, the LMS's answer, the launch, the page) and a public
  * verification page, each driven by `concurrency` clients for `durationMs`, with throughput, p50 and
  * p99 latency and errors; and the process's resident memory at rest and after the load (read from
- * /proc, so it is Laurel's alone: the database and the load generator live in this process).
+ * /proc, so it is Laurel's alone).
+ *
+ * Method `separate` (the default): the in-memory database runs in a process of its own, as MongoDB
+ * would; each phase starts with an unmeasured warm-up (`BENCH_WARMUP_MS`, default 1 s) and waits
+ * until the events of the event phase are processed, so a phase is not measured while the worker
+ * still digests the one before. Method `shared` (`BENCH_LOAD_METHOD=shared`) is the first one: the
+ * database inside this process (competing with the load generator and the test LMS for one event
+ * loop), no warm-up, no wait. `BENCH_LOAD_PHASES` picks phases (events,launches,pages);
+ * `BENCH_LAUREL_NODE_ARGS` passes node flags to Laurel (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
  */
 
 type Sample = { ok: boolean; ms: number };
@@ -53,6 +64,14 @@ async function drive(concurrency: number, durationMs: number, once: () => Promis
   };
 }
 
+/** CPU time (user + system) a process has used so far, from /proc (clock ticks of 10 ms). */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces) start at its closing parenthesis.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 function residentMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
@@ -79,18 +98,23 @@ function request(
   });
 }
 
+const words = (value: string | undefined) => (value ? value.split(' ').filter(Boolean) : []);
+
 async function startLaurelProcess(
   env: Record<string, string>,
 ): Promise<{ child: ChildProcess; url: string }> {
   const root = path.resolve(import.meta.dirname, '..');
   // node itself with tsx's loader (not the tsx launcher, which would be a second process), so the
   // memory read below is that of the process serving.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const nodeArgs = [...words(process.env.BENCH_LAUREL_NODE_ARGS), '--import', 'tsx', 'src/main.ts'];
+  const child = spawn(process.execPath, nodeArgs, {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', ...env },
   });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  // BENCH_LAUREL_LOG names a file for Laurel's log (with BENCH_LAUREL_LOG_LEVEL=info, a line per request).
+  if (process.env.BENCH_LAUREL_LOG) child.stdout!.pipe(createWriteStream(process.env.BENCH_LAUREL_LOG));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   let exited = false;
   child.once('exit', () => (exited = true));
@@ -108,11 +132,36 @@ async function startLaurelProcess(
   return { child, url: env.PUBLIC_URL! };
 }
 
+/** Until the event worker has nothing pending (at most `limitMs`), so the next phase is measured alone. */
+async function eventsDrained(uri: string, limitMs = 120_000): Promise<number> {
+  const client = await MongoClient.connect(uri);
+  const start = Date.now();
+  try {
+    const events = client.db().collection('learning_events');
+    while (Date.now() - start < limitMs) {
+      const open = await events.countDocuments({ status: { $in: ['pending', 'processing'] } });
+      if (open === 0) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    return Date.now() - start;
+  } finally {
+    await client.close();
+  }
+}
+
+export type LoadMethod = 'separate' | 'shared';
+
 export async function benchLoad(
   durationMs = Number(process.env.BENCH_MS ?? 5000),
   concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16),
+  method: LoadMethod = process.env.BENCH_LOAD_METHOD === 'shared' ? 'shared' : 'separate',
+  phases = new Set(words((process.env.BENCH_LOAD_PHASES ?? 'events,launches,pages').replaceAll(',', ' '))),
 ) {
-  const db = await startTestDatabase();
+  const warmupMs = method === 'shared' ? 0 : Number(process.env.BENCH_WARMUP_MS ?? 1000);
+  const db =
+    method === 'shared' || process.env.MONGODB_URI
+      ? await startTestDatabase()
+      : await startChildDatabase(words(process.env.BENCH_DB_NODE_ARGS));
   const port = await freePort();
   const adminKey = randomBytes(24).toString('hex');
   const publicUrl = `http://localhost:${port}`;
@@ -128,7 +177,7 @@ export async function benchLoad(
     LMS_ALLOWED_HOSTS: '127.0.0.1',
     // Clients of the public page arrive through a trusted proxy with addresses of their own.
     TRUST_PROXY: 'true',
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: process.env.BENCH_LAUREL_LOG_LEVEL ?? 'warn',
   });
   const lms = await startTestPlatform({
     toolUrl: publicUrl,
@@ -185,8 +234,40 @@ export async function benchLoad(
     const rssAtRestMb = residentMb(child.pid!);
 
     const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+    const skipped = {
+      concurrency: 0,
+      requests: 0,
+      perSecond: 0,
+      p50Ms: 0,
+      p99Ms: 0,
+      errors: 0,
+      laurelCpuMs: 0,
+      clientCpuPct: 0,
+    };
+    /** A phase: warm-up first (not measured), then the measured run. */
+    const phase = async (name: string, clients: number, once: () => Promise<boolean>) => {
+      if (!phases.has(name)) return skipped;
+      if (method === 'separate') await eventsDrained(db.uri);
+      if (warmupMs > 0) await drive(clients, warmupMs, once);
+      const commandsBefore = 'commands' in db ? await db.commands() : 0;
+      const cpuBefore = cpuMs(child.pid!);
+      const clientBefore = process.cpuUsage();
+      const t0 = performance.now();
+      const figures = await drive(clients, durationMs, once);
+      // Laurel's CPU per request: what the optimisations change, and steadier than latency on a busy machine.
+      const laurelCpuMs = round((cpuMs(child.pid!) - cpuBefore) / Math.max(1, figures.requests));
+      // How busy the load generator (and the test LMS) was: near 100% it, not Laurel, sets the pace.
+      const used = process.cpuUsage(clientBefore);
+      const clientCpuPct = round(((used.user + used.system) / 1000 / (performance.now() - t0)) * 100, 0);
+      // Database commands per request (the engine's count; background jobs included, a few a second).
+      const dbCommands =
+        'commands' in db
+          ? round(((await db.commands()) - commandsBefore) / Math.max(1, figures.requests))
+          : null;
+      return { ...figures, laurelCpuMs, clientCpuPct, dbCommands };
+    };
     let eventNo = 0;
-    const events = await drive(concurrency, durationMs, async () => {
+    const events = await phase('events', concurrency, async () => {
       eventNo++;
       const raw = JSON.stringify({
         id: `load-${eventNo}`,
@@ -211,7 +292,7 @@ export async function benchLoad(
     const users = [ada, lms.demo!.users.grace, lms.demo!.users.instructor];
     let launchNo = 0;
     // A launch is five round trips between a browser, the LMS and Laurel: fewer clients at once.
-    const launches = await drive(Math.max(1, Math.floor(concurrency / 4)), durationMs, async () => {
+    const launches = await phase('launches', Math.max(1, Math.floor(concurrency / 4)), async () => {
       const user = users[launchNo++ % users.length]!;
       const page = await launch(lms, { courseId, sub: user.sub });
       return page.status === 200 && new URL(page.url).pathname.startsWith('/course/');
@@ -221,7 +302,7 @@ export async function benchLoad(
     const pageUrl = new URL(`/credentials/${award.id}`, publicUrl);
     // The first view verifies; the ones measured are served from the verification cache.
     await request(agent, pageUrl, { headers: { accept: 'text/html', 'x-forwarded-for': '10.255.0.1' } });
-    const pages = await drive(concurrency, durationMs, async () => {
+    const pages = await phase('pages', concurrency, async () => {
       const a = address++ % 5000;
       const status = await request(agent, pageUrl, {
         headers: { accept: 'text/html', 'x-forwarded-for': `10.${(a >> 8) & 255}.${a & 255}.1` },
@@ -230,7 +311,18 @@ export async function benchLoad(
     });
     agent.destroy();
     const rssAfterLoadMb = residentMb(child.pid!);
-    return { database: db.kind, durationMs, events, launches, pages, rssAtRestMb, rssAfterLoadMb };
+    return {
+      method,
+      database: db.kind,
+      durationMs,
+      warmupMs,
+      loadAverage: loadavg().map((l) => round(l, 2)),
+      events,
+      launches,
+      pages,
+      rssAtRestMb,
+      rssAfterLoadMb,
+    };
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));

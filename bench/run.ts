@@ -68,6 +68,9 @@ async function main() {
     console.log(
       '\nLoad on loopback against one all-roles Laurel process (NODE_ENV=production): events, whole LTI launches, a cached public page',
     );
+    console.log(
+      `Method ${f.method}: database ${f.database}, warm-up ${f.warmupMs} ms per phase, load average ${f.loadAverage.join(' ')}`,
+    );
     console.table({ events: f.events, launches: f.launches, publicPage: f.pages });
     console.log(
       `Launch p99 ${f.launches.p99Ms} ms (target 150), cached verification page p99 ${f.pages.p99Ms} ms (target 50); ` +

@@ -1,19 +1,16 @@
-import { compactVerify, decodeJwt, decodeProtectedHeader, importJWK, type JWK } from 'jose';
+import { compactVerify, decodeJwt, decodeProtectedHeader, importJWK } from 'jose';
 import type { Context } from '../context.js';
 import type { PlatformDoc } from '../db/models/platform.js';
 import { admitDeployment } from '../platforms/service.js';
-import { outboundRequest } from '../security/outboundFetch.js';
 import { checkTokenTimes, DEFAULT_CLOCK_SKEW_S } from '../security/tokenTimes.js';
-import { lmsOutboundPolicy } from './registration.js';
 import { CLAIMS, type Claims } from './claims.js';
 import { NONCE_REUSED, type LtiDatabase } from './database.js';
 import { LoginStateStore, type LoginStateDoc } from './login-states.js';
+import { platformKeysets } from './platformKeys.js';
 import { LaunchRefusal, refusal } from './refusals.js';
 
 /** The maximum age of an id_token (its `iat`); ltijs's 10 s default leaves no room for a slow network. */
 export const TOKEN_MAX_AGE_S = 60;
-const KEYS_TIMEOUT_MS = 5_000;
-const MAX_KEYSET_BYTES = 256 * 1024;
 
 /** How far ahead of Laurel's clock an id_token's `iat` or `nbf` may lie, and how long after its `exp` it still counts. */
 export const ID_TOKEN_CLOCK_SKEW_S = DEFAULT_CLOCK_SKEW_S;
@@ -78,32 +75,6 @@ export async function platformIsActive(db: LtiDatabase, record: LtiPlatformRecor
 
 const text = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
 
-/**
- * The platform's public keys, fetched under the same rules as every request to an LMS: in
- * production only public addresses (or LMS_ALLOWED_HOSTS), a time limit, a size cap.
- */
-async function fetchKeyset(ctx: Context, url: string): Promise<JWK[]> {
-  let answer: Awaited<ReturnType<typeof outboundRequest>>;
-  try {
-    answer = await outboundRequest(
-      { ...lmsOutboundPolicy(ctx.config), timeoutMs: KEYS_TIMEOUT_MS, maxBytes: MAX_KEYSET_BYTES },
-      url,
-      { headers: { accept: 'application/json' } },
-    );
-  } catch (err) {
-    ctx.logger.warn({ err, url }, "the LMS's key set could not be fetched");
-    throw refusal.keysUnreachable();
-  }
-  if (answer.status < 200 || answer.status >= 300) throw refusal.keysUnreachable();
-  try {
-    const keys = (JSON.parse(answer.body.toString('utf8')) as { keys?: unknown }).keys;
-    if (!Array.isArray(keys)) throw new Error('no keys');
-    return keys as JWK[];
-  } catch {
-    throw refusal.keysUnreachable();
-  }
-}
-
 /** The LTI 1.3 claims ltijs insists on (its claimValidation), with the same outcome: an invalid launch. */
 function checkLtiClaims(payload: Claims): void {
   const type = payload[CLAIMS.messageType];
@@ -154,7 +125,9 @@ export async function verifyCookielessIdToken(
   if (!record || !platform) throw refusal.unknownPlatform();
   if (!(await platformIsActive(db, record))) throw refusal.inactivePlatform();
 
-  const jwk = (await fetchKeyset(ctx, record.authConfig.key)).find((k) => k.kid === header.kid);
+  const jwk = (await platformKeysets(ctx).keys(record.authConfig.key, header.kid)).find(
+    (k) => k.kid === header.kid,
+  );
   if (!jwk) throw refusal.badSignature();
   let payload: Claims;
   try {

@@ -14,6 +14,8 @@ import { recordLaunchPath } from './launch-paths.js';
 import type { LaunchPath, LoginStateStore } from './login-states.js';
 import { LaunchRefusal, refusal, sendRefusal, type PageRenderer } from './refusals.js';
 import { launchKind } from './roles.js';
+import { platformKeysets } from './platformKeys.js';
+import { platformForRequest } from './requestReads.js';
 
 /** Where a launch lands, by kind; every page after the launch carries the ltik in its links and forms. */
 export const COURSE_PATHS = {
@@ -68,7 +70,8 @@ export function preLaunchChecks(deps: LaunchDeps, routes: { login: string; launc
     // With an ltik, ltijs reads the session and never looks at an id_token beside it: its claims are
     // unverified and must not reach the launch handler.
     if (!idToken || (req as Request & { token?: unknown }).token) return next();
-    const claims = jwt.decode(idToken);
+    const decoded = jwt.decode(idToken, { complete: true });
+    const claims = decoded?.payload;
     if (!claims || typeof claims !== 'object') return next(); // ltijs refuses what is not a JWT
     if (!text(claims.nonce)) return void fail(refusal.missingNonce());
     // Issue 17, item 6: iat/exp/nbf within a minute of skew, before ltijs (which accepts a future iat)
@@ -76,8 +79,33 @@ export function preLaunchChecks(deps: LaunchDeps, routes: { login: string; launc
     const timeRefusal = idTokenTimeRefusal(claims, deps.ctx.now());
     if (timeRefusal) return void fail(timeRefusal);
     res.locals[CLAIMS_LOCAL] = claims;
-    next();
+    // ltijs fetches the LMS's key set next: Laurel's cache answers it (platformKeys.ts), so it is
+    // fetched here when missing, stale or without the token's key id. Best effort: on any failure
+    // ltijs fetches it itself, as it always did, and verifies the token either way.
+    primeKeyset(deps.ctx, req, claims, decoded.header.kid).then(
+      () => next(),
+      (err: unknown) => {
+        deps.ctx.logger.debug({ err }, "the LMS's key set was not cached before the launch");
+        next();
+      },
+    );
   };
+}
+
+/** Unverified claims pick the key set only: the verification itself is ltijs's (or Laurel's cookieless path's). */
+const MAX_AUDIENCES_PRIMED = 3;
+
+async function primeKeyset(ctx: Context, req: Request, claims: jwt.JwtPayload, kid: unknown): Promise<void> {
+  if (typeof claims.iss !== 'string' || typeof kid !== 'string') return;
+  const audiences = (Array.isArray(claims.aud) ? claims.aud : [claims.aud]).filter(
+    (a): a is string => typeof a === 'string',
+  );
+  for (const aud of audiences.slice(0, MAX_AUDIENCES_PRIMED)) {
+    const platform = await platformForRequest(ctx, req, claims.iss, aud);
+    if (!platform) continue;
+    await platformKeysets(ctx).keys(platform.jwksUrl, kid);
+    return;
+  }
 }
 
 /** Who launched and through which id_token, as completeLaunch needs it. */
@@ -94,12 +122,17 @@ export type VerifiedLaunch = {
  * paths): checks what ltijs does not (the deployment), records who launched where, counts the path
  * the launch took, and answers the page for their role with the ltik. Throws a LaunchRefusal.
  */
-export async function completeLaunch(deps: LaunchDeps, launch: VerifiedLaunch): Promise<string> {
+export async function completeLaunch(
+  deps: LaunchDeps,
+  launch: VerifiedLaunch,
+  req?: Request,
+): Promise<string> {
   const { ctx } = deps;
   const { claims, token, ltik, kind, path } = launch;
-  const platform = await ctx.models.platforms
-    .findOne({ issuer: token.iss, clientId: token.clientId })
-    .lean<PlatformDoc>();
+  // With the request, the read its pre-check may have made already (the same moment's record).
+  const platform = req
+    ? await platformForRequest(ctx, req, token.iss, token.clientId)
+    : await ctx.models.platforms.findOne({ issuer: token.iss, clientId: token.clientId }).lean<PlatformDoc>();
   if (!platform) throw refusal.unknownPlatform();
   // ltijs's inactive flag already stops a pending platform's logins; this is the second lock.
   if (!isActivePlatform(platform)) throw refusal.inactivePlatform();
@@ -204,7 +237,7 @@ export function launchHandler(deps: LaunchDeps, kind: 'resource' | 'deep-linking
       const state = (req.body as Record<string, unknown> | undefined)?.state;
       const path = (await deps.states.takeLtijsPath(state)) ?? 'cookie';
       try {
-        res.redirect(303, await completeLaunch(deps, { claims, token, ltik, kind, path }));
+        res.redirect(303, await completeLaunch(deps, { claims, token, ltik, kind, path }, req));
       } catch (err) {
         if (!(err instanceof LaunchRefusal)) throw err;
         await sendRefusal(deps.render, req, res, err, ctx.logger);

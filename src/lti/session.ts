@@ -1,4 +1,3 @@
-import jwt from 'jsonwebtoken';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { LtiContextToken, LtiIdToken } from 'ltijs';
 import type { Types } from 'mongoose';
@@ -9,6 +8,8 @@ import { identityPlatformIdOf, type PlatformDoc } from '../db/models/platform.js
 import { checkTokenTimes, DEFAULT_CLOCK_SKEW_S } from '../security/tokenTimes.js';
 import { csrfTokenFor, registerCsrfIdentity } from './csrf.js';
 import type { LtiDatabase } from './database.js';
+import { verifyLtik, type LtikPayload } from './ltik.js';
+import { platformForRequest } from './requestReads.js';
 import { refusal, type LaunchRefusal } from './refusals.js';
 import { launchKind, type LaunchKind } from './roles.js';
 
@@ -34,16 +35,6 @@ export type Launch = {
 /** Sessions end this long after the launch, even while ltijs still keeps the tokens (24 h). */
 export const SESSION_MAX_AGE_S = 12 * 3600;
 
-type LtikPayload = {
-  platformUrl: string;
-  clientId: string;
-  deploymentId: string;
-  contextId: string;
-  user: string;
-  s?: string;
-  iat?: number;
-};
-
 export function ltikOf(req: Request): string | undefined {
   const header = req.get('authorization') ?? '';
   const fromHeader = header.startsWith('LTIK-AUTH-V1 Token=') ? header.slice(19).split(',')[0] : undefined;
@@ -53,11 +44,15 @@ export function ltikOf(req: Request): string | undefined {
   return fromHeader || fromQuery || fromBody || undefined;
 }
 
-/** Resolves an ltik to the launch, its ltijs token (for LTI services) and Laurel's records; throws a refusal. */
+/**
+ * Resolves an ltik to the launch, its ltijs token (for LTI services) and Laurel's records; throws a
+ * refusal. With the request, its platform is read once for every middleware that needs it.
+ */
 export async function resolveLaunch(
   ctx: Context,
   db: LtiDatabase,
   ltik: string | undefined,
+  req?: Request,
 ): Promise<{ launch: Launch; token: LtiIdToken }> {
   const fail = (r: LaunchRefusal): never => {
     throw r;
@@ -65,7 +60,7 @@ export async function resolveLaunch(
   if (!ltik) return fail(refusal.noLaunch());
   let payload: LtikPayload;
   try {
-    payload = jwt.verify(ltik, ctx.config.ltiKey, { algorithms: ['HS256'] }) as LtikPayload;
+    payload = verifyLtik(ltik, ctx.config.ltiKey);
   } catch {
     return fail(refusal.sessionExpired());
   }
@@ -93,21 +88,24 @@ export async function resolveLaunch(
     platformContext: context,
   } as LtiIdToken;
 
-  const platform = await ctx.models.platforms
-    .findOne({ issuer: payload.platformUrl, clientId: payload.clientId })
-    .lean<PlatformDoc>();
+  const platform = req
+    ? await platformForRequest(ctx, req, payload.platformUrl, payload.clientId)
+    : await ctx.models.platforms
+        .findOne({ issuer: payload.platformUrl, clientId: payload.clientId })
+        .lean<PlatformDoc>();
   if (!platform) return fail(refusal.unknownPlatform());
   if (!platform.deploymentIds.includes(payload.deploymentId)) return fail(refusal.unknownDeployment());
   // Registrations of one LMS share its courses and people (PlatformDoc.sameLmsAs).
   const identityId = identityPlatformIdOf(platform);
-  const person = await ctx.models.people
-    .findOne({ platformId: identityId, ids: payload.user })
-    .lean<PersonDoc>();
-  if (!person) return fail(refusal.sessionExpired());
   const contextId = context.context?.id;
-  const course = contextId
-    ? await ctx.models.courses.findOne({ platformId: identityId, ids: contextId }).lean<CourseDoc>()
-    : null;
+  // Side by side: neither read depends on the other.
+  const [person, course] = await Promise.all([
+    ctx.models.people.findOne({ platformId: identityId, ids: payload.user }).lean<PersonDoc>(),
+    contextId
+      ? ctx.models.courses.findOne({ platformId: identityId, ids: contextId }).lean<CourseDoc>()
+      : null,
+  ]);
+  if (!person) return fail(refusal.sessionExpired());
   const roles = Array.isArray(context.roles) ? context.roles : [];
   const launch: Launch = {
     platformId: identityId,
@@ -131,7 +129,7 @@ export async function resolveLaunch(
  */
 export function launchSession(ctx: Context, db: LtiDatabase): RequestHandler {
   return async (req: Request, res: Response, next: NextFunction) => {
-    const { launch, token } = await resolveLaunch(ctx, db, ltikOf(req));
+    const { launch, token } = await resolveLaunch(ctx, db, ltikOf(req), req);
     res.locals.launch = launch;
     res.locals.ltiToken = token;
     res.locals.csrfToken = csrfTokenFor(launch);

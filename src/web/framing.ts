@@ -1,6 +1,7 @@
-import jwt from 'jsonwebtoken';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Context } from '../context.js';
+import { verifyLtik } from '../lti/ltik.js';
+import { platformForRequest } from '../lti/requestReads.js';
 import { frameOriginsOf, originOf, type OriginSource } from '../platforms/frameOrigins.js';
 
 /**
@@ -33,14 +34,13 @@ async function platformOfLtik(ctx: Context, req: Request): Promise<OriginSource 
   if (!ltik) return null;
   let payload: { platformUrl?: unknown; clientId?: unknown };
   try {
-    payload = jwt.verify(ltik, ctx.config.ltiKey, { algorithms: ['HS256'] }) as typeof payload;
+    payload = verifyLtik(ltik, ctx.config.ltiKey);
   } catch {
     return null;
   }
   if (typeof payload.platformUrl !== 'string' || typeof payload.clientId !== 'string') return null;
-  return ctx.models.platforms
-    .findOne({ issuer: payload.platformUrl, clientId: payload.clientId }, PROJECTION)
-    .lean<OriginSource>();
+  // The whole record, read once for this request: the launch session needs it next.
+  return platformForRequest(ctx, req, payload.platformUrl, payload.clientId);
 }
 
 async function allPlatforms(ctx: Context): Promise<OriginSource[]> {

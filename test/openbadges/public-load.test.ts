@@ -8,6 +8,7 @@ import { admission } from '../../src/web/public/admission.js';
 import { publicRouter } from '../../src/web/public/index.js';
 import { clientNetwork, rateLimit } from '../../src/web/public/rateLimit.js';
 import { verificationCache } from '../../src/web/public/verificationCache.js';
+import { renderedPages } from '../../src/web/public/renderedPages.js';
 import { configureViews } from '../../src/web/views.js';
 import type { TestLaurel } from '../support/laurel.js';
 import { admin, registerTestPlatform, type TestPlatformRecord } from '../support/api.js';
@@ -145,6 +146,43 @@ describe('public verification pages under load', () => {
     expect(field(otherHtml, 'status')).toBe('✔ Valid and verified');
     expect(checks(otherHtml)).toContain('Passed · Revocation status');
     expect(cache().stats.verifications).toBe(before + 1);
+  });
+
+  it('serves a page rendered once to every identical view, and a changed credential, learner or sharing at once', async () => {
+    const id = await earnIssued(t, platform, templateId, { id: '75', name: 'Mary Somerville' });
+    const rendered = renderedPages(t.laurel.ctx);
+    const first = await page(`/credentials/${id}`);
+    const renders = rendered.stats.renders;
+    const hits = rendered.stats.hits;
+    const again = await page(`/credentials/${id}`);
+    expect(again.text).toBe(first.text);
+    expect(rendered.stats.renders).toBe(renders);
+    expect(rendered.stats.hits).toBe(hits + 1);
+    expect(again.headers.get('cache-control')).toBe('no-store');
+
+    // Each change is made in the database behind Laurel's back, as another process would make it.
+    const { credentials, people, badgeSharings } = t.laurel.ctx.models;
+    const doc = await credentials.findById(id).lean();
+    await people.updateOne({ _id: doc!.personId }, { $set: { name: 'Mary F. Somerville' } });
+    expect(field((await page(`/credentials/${id}`)).text, 'learner')).toBe('Mary F. Somerville');
+
+    await credentials.updateOne(
+      { _id: doc!._id },
+      { $set: { status: 'revoked', liveSlot: id, revokedAt: new Date(), revokedReason: 'Copied work' } },
+    );
+    const revoked = (await page(`/credentials/${id}`)).text;
+    expect(field(revoked, 'status')).toBe('✖ Revoked');
+    expect(field(revoked, 'revoked-reason')).toBe('Copied work');
+    expect(rendered.stats.renders).toBe(renders + 2);
+
+    await badgeSharings.create({
+      _id: doc!._id,
+      platformId: doc!.platformId,
+      personId: doc!.personId,
+      visibility: 'hidden',
+      updatedAt: new Date(),
+    });
+    expect((await page(`/credentials/${id}`)).status).toBe(404);
   });
 
   it('follows the status list stored in the database, whichever process changed it', async () => {

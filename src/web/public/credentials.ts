@@ -4,6 +4,7 @@ import { HttpError } from '../../errors.js';
 import { bakedOb2Png, bakedPng, bakedSvg } from './badgeImage.js';
 import { loadPublicCredential, type PublicCredential } from './load.js';
 import { presentCredential } from './present.js';
+import { renderedPages } from './renderedPages.js';
 import { verificationCache } from './verificationCache.js';
 
 /** The JSON-LD media types a client may ask a credential for, in the order Laurel prefers. */
@@ -35,9 +36,10 @@ function sendJson(req: Request, res: Response, body: unknown, download?: string)
  */
 export function credentialsRouter(ctx: Context): Router {
   const verifications = verificationCache(ctx);
+  const pages = renderedPages(ctx);
   const router = Router();
   router.get('/credentials/:id', async (req, res) => {
-    const pc = await loadPublicCredential(ctx, req.params.id, req.query.key);
+    const pc = await loadPublicCredential(ctx, req.params.id, req.query.key, { statusList: true });
     const wanted = req.accepts(['text/html', ...JSON_TYPES]);
     if (wanted && wanted !== 'text/html') {
       sendJson(req, res, requireSigned(pc, res));
@@ -59,7 +61,8 @@ export function credentialsRouter(ctx: Context): Router {
     if (key && view.downloads)
       for (const name of Object.keys(view.downloads) as (keyof typeof view.downloads)[])
         view.downloads[name] += `?key=${encodeURIComponent(key)}`;
-    res.render(view.isIssuing ? 'public/issuing' : 'public/credential', view);
+    const html = await pages.render(req.app, view.isIssuing ? 'public/issuing' : 'public/credential', view);
+    res.type('html').send(html);
   });
   router.get('/credentials/:id/credential.json', async (req, res) => {
     const pc = await loadPublicCredential(ctx, req.params.id, req.query.key);

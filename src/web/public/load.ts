@@ -3,6 +3,7 @@ import type { Context } from '../../context.js';
 import type { CredentialDoc } from '../../db/models/credential.js';
 import type { IssuerProfileDoc } from '../../db/models/issuerProfile.js';
 import type { PersonDoc } from '../../db/models/person.js';
+import type { StatusListDoc } from '../../db/models/statusList.js';
 import type { TemplateDoc } from '../../db/models/template.js';
 import { notFound } from '../../errors.js';
 import { publiclyVisible } from '../../backpack/visibility.js';
@@ -13,6 +14,8 @@ export type PublicCredential = {
   template: TemplateDoc;
   person: PersonDoc | null;
   issuer: IssuerProfileDoc | null;
+  /** The revisions of the credential's status list, when asked for (the verification page needs them). */
+  statusList?: Pick<StatusListDoc, '_id' | 'revision' | 'signedRevision'> | null;
 };
 
 /**
@@ -23,21 +26,28 @@ export async function loadPublicCredential(
   ctx: Context,
   id: string,
   holderKey?: unknown,
+  options: { statusList?: boolean } = {},
 ): Promise<PublicCredential> {
   if (!/^[0-9a-f]{24}$/.test(id)) throw notFound(`Credential ${id}`);
   const credential = await ctx.models.credentials.findById(new Types.ObjectId(id)).lean<CredentialDoc>();
   if (!credential) throw notFound(`Credential ${id}`);
-  const [template, person, issuer, sharing] = await Promise.all([
+  const [template, person, issuer, sharing, statusList] = await Promise.all([
     ctx.models.templates.findById(credential.templateId).lean<TemplateDoc>(),
     ctx.models.people.findById(credential.personId).lean<PersonDoc>(),
     credential.issuerProfileId
       ? ctx.models.issuerProfiles.findById(credential.issuerProfileId).lean<IssuerProfileDoc>()
       : ctx.models.issuerProfiles.findOne({ platformId: credential.platformId }).lean<IssuerProfileDoc>(),
     ctx.models.badgeSharings.findById(credential._id, { visibility: 1 }).lean(),
+    // With the others rather than after them: the page's verification reads it next.
+    options.statusList && credential.statusListId
+      ? ctx.models.statusLists
+          .findById(credential.statusListId, { revision: 1, signedRevision: 1 })
+          .lean<Pick<StatusListDoc, '_id' | 'revision' | 'signedRevision'>>()
+      : undefined,
   ]);
   if (!template) throw notFound(`Credential ${id}`);
   if (!publiclyVisible(ctx.config, credential._id, sharing, holderKey)) throw notFound(`Credential ${id}`);
-  return { credential, template, person, issuer };
+  return { credential, template, person, issuer, ...(statusList !== undefined ? { statusList } : {}) };
 }
 
 /** Where a credential stands for a viewer: being issued, valid, revoked or expired. */

@@ -193,16 +193,19 @@ export class VerificationCache {
       if (pc.issuer && String(pc.issuer._id) === id) profiles.set(id, pc.issuer);
       else missing.push(id);
     }
+    // The list the credential's page already read with it (same moment, same revisions) is not read again.
+    const known = pc.statusList && lists.has(String(pc.statusList._id)) ? pc.statusList : null;
+    const unread = [...lists].filter((id) => id !== String(known?._id));
     const [found, listDocs] = await Promise.all([
       missing.length
         ? this.ctx.models.issuerProfiles
             .find({ _id: { $in: missing.map((id) => new Types.ObjectId(id)) } })
             .lean<IssuerProfileDoc[]>()
         : [],
-      lists.size
+      unread.length
         ? this.ctx.models.statusLists
             .find(
-              { _id: { $in: [...lists].map((id) => new Types.ObjectId(id)) } },
+              { _id: { $in: unread.map((id) => new Types.ObjectId(id)) } },
               { revision: 1, signedRevision: 1 },
             )
             .lean<Pick<StatusListDoc, '_id' | 'revision' | 'signedRevision'>[]>()
@@ -210,7 +213,11 @@ export class VerificationCache {
     ]);
     for (const id of missing) profiles.set(id, found.find((p) => String(p._id) === id) ?? null);
     const listVersions: Snapshot['lists'] = new Map();
-    for (const id of lists) listVersions.set(id, listDocs.find((l) => String(l._id) === id) ?? null);
+    for (const id of lists)
+      listVersions.set(
+        id,
+        listDocs.find((l) => String(l._id) === id) ?? (id === String(known?._id) ? known : null),
+      );
     return { profiles, lists: listVersions };
   }
 }
