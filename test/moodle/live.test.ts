@@ -133,6 +133,11 @@ describe('the Moodle plugin’s sender against a running Laurel', () => {
       ['42', 'Quiz 3', 'quiz', 10],
       ['44', 'Reading', 'page', null],
     ]);
+    // Moodle's tags of a course module, and the course's end date, come with the list.
+    expect(list.find((a) => a.activityId === '42')!.tags).toEqual(['Lab']);
+    expect(list.find((a) => a.activityId === '44')!.tags).toEqual([]);
+    const chemistry = await t.laurel.ctx.models.courses.findOne({ ids: '5' }).lean();
+    expect(chemistry!.lmsEndsAt).toEqual(new Date('2027-06-13T00:00:00Z'));
 
     // The essay is deleted and the quiz renamed: the next full list says so.
     const next = moodleFixture(fixture.config);
