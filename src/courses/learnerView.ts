@@ -20,6 +20,8 @@ import {
   partialShares,
   requirementTarget,
   activityMatches,
+  countNoun,
+  countProgressText,
   type Requirement,
 } from '../rules/index.js';
 import { courseActivityCatalogue } from './activities.js';
@@ -46,7 +48,7 @@ export type LearnerBadge = {
       state: RequirementState;
       best: string | null;
       /** A count of activities: how many counted, of how many needed, and how many the course has. */
-      count: { done: number; needed: number; inCourse: number | null; text: string } | null;
+      count: { done: number; needed: number; inCourse: number | null; text: string; noun: string } | null;
     }[];
   }[];
   earned: {
@@ -207,14 +209,14 @@ export async function learnerBadges(
 }
 
 /**
- * "2 of 3 done, of 5 in this course": a count of activities' progress, with how many of the course's
+ * "2 of 3 labs (5 in this course)": a count of activities' progress, with how many of the course's
  * activities Laurel knows to match (null when it knows none). A met count shows N of N.
  */
 function countOf(
   req: Requirement,
   met: boolean,
   counted: Readonly<Record<string, string[]>>,
-  catalogue: readonly { id: string; name: string | null; kind: string | null }[],
+  catalogue: readonly { id: string; name: string | null; kind: string | null; tags?: string[] }[],
 ): LearnerBadge['groups'][number]['requirements'][number]['count'] {
   const pattern = 'activities' in req ? req.activities : undefined;
   if (!pattern) return null;
@@ -223,6 +225,7 @@ function countOf(
   const done = met ? needed : Math.min(mine, needed);
   const matching = catalogue.filter((a) => activityMatches(pattern, a)).length;
   const inCourse = matching > 0 ? matching : null;
-  const text = `${done} of ${needed} done${inCourse !== null ? `, of ${inCourse} in this course` : ''}`;
-  return { done, needed, inCourse, text };
+  // "2 of 3 labs", named by what is counted (the label, tag, name or kind), not "2 of 3 done".
+  const text = `${countProgressText(pattern, done, req.label)}${inCourse !== null ? ` (${inCourse} in this course)` : ''}`;
+  return { done, needed, inCourse, text, noun: countNoun(pattern, needed, req.label) };
 }

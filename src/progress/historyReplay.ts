@@ -11,6 +11,7 @@ import {
 } from '../rules/index.js';
 import { evaluateLearner, type LearnerResult, type StoredEvent } from './recalculate.js';
 import { courseEndOf } from '../courses/endDate.js';
+import { tagsOf } from '../courses/activityTags.js';
 
 /**
  * The live pipeline's side of counts, windows and order (src/rules/history.ts): such a requirement
@@ -69,14 +70,6 @@ export async function activityEnvironment(
     rows.map((r) => [r.activityId, { name: r.name, kind: r.kind, tags: tagsOf(r) }]),
   );
   return { activity: (id) => byId.get(id) };
-}
-
-/** An activity's tags: the LMS's and the instructor's, each once (case aside). */
-export function tagsOf(row: { tags?: string[] | null; instructorTags?: string[] | null }): string[] {
-  const seen = new Map<string, string>();
-  for (const t of [...(row.tags ?? []), ...(row.instructorTags ?? [])])
-    if (!seen.has(t.toLowerCase())) seen.set(t.toLowerCase(), t);
-  return [...seen.values()];
 }
 
 /**
