@@ -89,6 +89,8 @@ export type ActivityOption = {
   sources: KnownActivity['source'][];
   /** The LMS's own word for its kind (`assign`, `quiz`), which a count of activities by kind matches. */
   lmsKind?: string | null;
+  /** Its tags (the LMS's and the instructor's), which a count of activities by tag matches. */
+  tags?: string[];
 };
 
 const KIND_WORDS: Readonly<Record<string, string>> = {
@@ -133,7 +135,7 @@ export async function builderActivities(
       ? ctx.models.lmsActivities
           .find(
             { platformId: scope.platformId, courseId: { $in: course.ids }, state: { $ne: 'deleted' } },
-            { activityId: 1, name: 1, kind: 1 },
+            { activityId: 1, name: 1, kind: 1, tags: 1, instructorTags: 1 },
           )
           .sort({ activityId: 1 })
           .limit(limit)
@@ -152,6 +154,8 @@ export async function builderActivities(
   for (const a of lms) {
     add(a.activityId, a.name ?? null, kindWord(a.kind), 'lms');
     if (a.kind) byId.get(a.activityId)!.lmsKind = a.kind;
+    const tags = tagsOf(a);
+    if (tags.length) byId.get(a.activityId)!.tags = tags;
   }
   for (const a of seen) add(a.id, a.title, null, a.source);
   // A column known only by its line item URL (no resourceId or tag; Laurel's own column is one) is

@@ -48,7 +48,7 @@ describe('counts and time limits on the course pages', () => {
   it('saves "any 3 labs at 70% or more, until a date, within 30 days of enrolling" from the builder', async () => {
     const form = await follow(t, newFormUrl);
     expect(form.body).toContain(
-      '<option value="activities-grade" >Several activities by name, each at or above</option>',
+      '<option value="activities-grade" >Several activities by name or tag, each at or above</option>',
     );
     expect(form.body).toMatch(/<label for="g0r0-pattern">Activities titled like<\/label>/);
     expect(form.body).toMatch(/<summary>Time limits \(optional\)<\/summary>/);

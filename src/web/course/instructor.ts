@@ -9,6 +9,8 @@ import { refusal } from '../../lti/refusals.js';
 import type { Launch } from '../../lti/session.js';
 import { builderActivities, type KnownActivity } from '../../courses/activities.js';
 import { courseBadgeOverview, describeContextFor } from '../../courses/overview.js';
+import { courseEndView } from '../../courses/courseSettings.js';
+import { COURSE_SETTINGS_PATH } from './courseSettings.js';
 import { visibleTemplateFilter, type CourseScope } from '../../courses/scope.js';
 import { visibleTemplateIds } from '../../courses/visibility.js';
 import { csrfHeaderFirst } from '../../lti/csrf.js';
@@ -159,6 +161,7 @@ export function instructorRouter(
       hasCourse: launch.courseRef !== null,
       newLink: link(BADGE_PATHS.new),
       digestLink: launch.courseRef ? link(DIGEST_PATH) : null,
+      courseSettingsLink: launch.courseRef ? link(COURSE_SETTINGS_PATH) : null,
       badges: summaries.map((s) => ({
         name: s.template.name,
         image: imageOf(s.template),
@@ -435,7 +438,7 @@ async function renderForm(
 ) {
   const launch = launchOf(res);
   const scope = scopeOf(launch);
-  const [activities, badges, names] = await Promise.all([
+  const [activities, badges, names, courseEnd] = await Promise.all([
     lineItems(res).then((columns) => builderActivities(ctx, scope, columns)),
     // Only badges this course may see are offered (never another course's unshared badge).
     ctx.models.templates
@@ -447,6 +450,7 @@ async function renderForm(
       .limit(500)
       .lean(),
     describeContextFor(ctx, scope),
+    courseEndView(ctx, scope),
   ]);
   const t = state.template;
   res.status(status).render('course/badge-form', {
@@ -456,6 +460,11 @@ async function renderForm(
       badges: badges.map((b) => ({ id: String(b._id), name: b.name })),
       template: t,
       unknownActivities: state.unknown,
+      courseEnd: {
+        endsAt: courseEnd.endsAt,
+        source: courseEnd.source,
+        settingsLink: launch.courseRef ? withLtik(COURSE_SETTINGS_PATH, launch.ltik) : null,
+      },
     }),
     title: t ? `Edit “${t.name}”` : 'Create a badge',
     editing: Boolean(t),
