@@ -67,7 +67,13 @@ export type LearnerBadge = {
     text: string;
     /** The learner's score the levels are judged on, or null before any. */
     score: number | null;
-    rungs: { name: string; min: number; state: 'held' | 'reached' | 'next' | 'ahead' }[];
+    rungs: {
+      name: string;
+      min: number;
+      state: 'held' | 'reached' | 'next' | 'ahead';
+      /** The level's own picture (its image id), null: the badge's. */
+      imageId: string | null;
+    }[];
     /** The level of the credential held, by name. */
     held: string | null;
   } | null;
@@ -144,7 +150,12 @@ export async function learnerBadges(
         ? {
             text: describeLevelsForLearner(levels, names)!,
             score,
-            rungs: ladderOf(levels, heldLevel, score).map(({ name, min, state }) => ({ name, min, state })),
+            rungs: ladderOf(levels, heldLevel, score).map(({ id, name, min, state }) => ({
+              name,
+              min,
+              state,
+              imageId: levels.steps.find((s) => s.id === id)?.imageId ?? null,
+            })),
             held: levels.steps.find((s) => s.id === heldLevel)?.name ?? null,
           }
         : null,
