@@ -46,6 +46,9 @@ export function parseLmsEndDate(value: unknown): Date | null | undefined {
   const m = CANVAS_TIME.exec(text);
   if (!m) return undefined;
   const [, day, time, zone] = m;
+  // JavaScript rolls 30 February over into March: a day that does not exist is no date.
+  const calendarDay = new Date(`${day}T00:00:00Z`);
+  if (Number.isNaN(calendarDay.getTime()) || calendarDay.toISOString().slice(0, 10) !== day) return undefined;
   const offset =
     !zone || /^(z|utc)$/i.test(zone)
       ? 'Z'
