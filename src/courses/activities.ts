@@ -1,4 +1,5 @@
 import type { Context } from '../context.js';
+import { tagsOf } from './activityTags.js';
 import type { CourseScope } from './scope.js';
 
 export type KnownActivity = { id: string; title: string | null; source: 'events' | 'gradebook' | 'lms' };
@@ -88,6 +89,8 @@ export type ActivityOption = {
   sources: KnownActivity['source'][];
   /** The LMS's own word for its kind (`assign`, `quiz`), which a count of activities by kind matches. */
   lmsKind?: string | null;
+  /** Its tags (the LMS's and the instructor's), which a count of activities by tag matches. */
+  tags?: string[];
 };
 
 const KIND_WORDS: Readonly<Record<string, string>> = {
@@ -132,7 +135,7 @@ export async function builderActivities(
       ? ctx.models.lmsActivities
           .find(
             { platformId: scope.platformId, courseId: { $in: course.ids }, state: { $ne: 'deleted' } },
-            { activityId: 1, name: 1, kind: 1 },
+            { activityId: 1, name: 1, kind: 1, tags: 1, instructorTags: 1 },
           )
           .sort({ activityId: 1 })
           .limit(limit)
@@ -151,6 +154,8 @@ export async function builderActivities(
   for (const a of lms) {
     add(a.activityId, a.name ?? null, kindWord(a.kind), 'lms');
     if (a.kind) byId.get(a.activityId)!.lmsKind = a.kind;
+    const tags = tagsOf(a);
+    if (tags.length) byId.get(a.activityId)!.tags = tags;
   }
   for (const a of seen) add(a.id, a.title, null, a.source);
   // A column known only by its line item URL (no resourceId or tag; Laurel's own column is one) is
@@ -215,7 +220,7 @@ export async function courseActivityCatalogue(
   ctx: Context,
   scope: CourseScope,
   limit = 500,
-): Promise<{ id: string; name: string | null; kind: string | null }[]> {
+): Promise<{ id: string; name: string | null; kind: string | null; tags: string[] }[]> {
   if (!scope.courseRef) return [];
   const course = await courseIdsOf(ctx, scope);
   const [lms, seen] = await Promise.all([
@@ -223,16 +228,17 @@ export async function courseActivityCatalogue(
       ? ctx.models.lmsActivities
           .find(
             { platformId: scope.platformId, courseId: { $in: course.ids }, state: { $ne: 'deleted' } },
-            { activityId: 1, name: 1, kind: 1 },
+            { activityId: 1, name: 1, kind: 1, tags: 1, instructorTags: 1 },
           )
           .limit(limit)
           .lean()
       : [],
     activitiesSeenInEvents(ctx, scope, limit),
   ]);
-  const byId = new Map<string, { id: string; name: string | null; kind: string | null }>();
+  const byId = new Map<string, { id: string; name: string | null; kind: string | null; tags: string[] }>();
   for (const a of lms)
-    byId.set(a.activityId, { id: a.activityId, name: a.name ?? null, kind: a.kind ?? null });
-  for (const a of seen) if (!byId.has(a.id)) byId.set(a.id, { id: a.id, name: a.title, kind: null });
+    byId.set(a.activityId, { id: a.activityId, name: a.name ?? null, kind: a.kind ?? null, tags: tagsOf(a) });
+  for (const a of seen)
+    if (!byId.has(a.id)) byId.set(a.id, { id: a.id, name: a.title, kind: null, tags: [] });
   return [...byId.values()];
 }

@@ -20,6 +20,8 @@ import {
   partialShares,
   requirementTarget,
   activityMatches,
+  countNoun,
+  countProgressText,
   type Requirement,
 } from '../rules/index.js';
 import { courseActivityCatalogue } from './activities.js';
@@ -46,7 +48,7 @@ export type LearnerBadge = {
       state: RequirementState;
       best: string | null;
       /** A count of activities: how many counted, of how many needed, and how many the course has. */
-      count: { done: number; needed: number; inCourse: number | null; text: string } | null;
+      count: { done: number; needed: number; inCourse: number | null; text: string; noun: string } | null;
     }[];
   }[];
   earned: {
@@ -65,7 +67,13 @@ export type LearnerBadge = {
     text: string;
     /** The learner's score the levels are judged on, or null before any. */
     score: number | null;
-    rungs: { name: string; min: number; state: 'held' | 'reached' | 'next' | 'ahead' }[];
+    rungs: {
+      name: string;
+      min: number;
+      state: 'held' | 'reached' | 'next' | 'ahead';
+      /** The level's own picture (its image id), null: the badge's. */
+      imageId: string | null;
+    }[];
     /** The level of the credential held, by name. */
     held: string | null;
   } | null;
@@ -142,7 +150,12 @@ export async function learnerBadges(
         ? {
             text: describeLevelsForLearner(levels, names)!,
             score,
-            rungs: ladderOf(levels, heldLevel, score).map(({ name, min, state }) => ({ name, min, state })),
+            rungs: ladderOf(levels, heldLevel, score).map(({ id, name, min, state }) => ({
+              name,
+              min,
+              state,
+              imageId: levels.steps.find((s) => s.id === id)?.imageId ?? null,
+            })),
             held: levels.steps.find((s) => s.id === heldLevel)?.name ?? null,
           }
         : null,
@@ -207,14 +220,14 @@ export async function learnerBadges(
 }
 
 /**
- * "2 of 3 done, of 5 in this course": a count of activities' progress, with how many of the course's
+ * "2 of 3 labs (5 in this course)": a count of activities' progress, with how many of the course's
  * activities Laurel knows to match (null when it knows none). A met count shows N of N.
  */
 function countOf(
   req: Requirement,
   met: boolean,
   counted: Readonly<Record<string, string[]>>,
-  catalogue: readonly { id: string; name: string | null; kind: string | null }[],
+  catalogue: readonly { id: string; name: string | null; kind: string | null; tags?: string[] }[],
 ): LearnerBadge['groups'][number]['requirements'][number]['count'] {
   const pattern = 'activities' in req ? req.activities : undefined;
   if (!pattern) return null;
@@ -223,6 +236,7 @@ function countOf(
   const done = met ? needed : Math.min(mine, needed);
   const matching = catalogue.filter((a) => activityMatches(pattern, a)).length;
   const inCourse = matching > 0 ? matching : null;
-  const text = `${done} of ${needed} done${inCourse !== null ? `, of ${inCourse} in this course` : ''}`;
-  return { done, needed, inCourse, text };
+  // "2 of 3 labs", named by what is counted (the label, tag, name or kind), not "2 of 3 done".
+  const text = `${countProgressText(pattern, done, req.label)}${inCourse !== null ? ` (${inCourse} in this course)` : ''}`;
+  return { done, needed, inCourse, text, noun: countNoun(pattern, needed, req.label) };
 }

@@ -1,4 +1,5 @@
 import type { Types } from 'mongoose';
+import { courseEndOf } from './endDate.js';
 import type { Context } from '../context.js';
 import type { Models } from '../db/models/index.js';
 import type { TemplateDoc } from '../db/models/template.js';
@@ -19,13 +20,23 @@ export type TemplateSummary = {
  * named: a rule that requires one shows its id.
  */
 export async function describeContextFor(ctx: Context, scope: CourseScope): Promise<DescribeContext> {
-  const [activities, badges] = await Promise.all([
+  const [activities, badges, course] = await Promise.all([
     activitiesSeenInEvents(ctx, scope),
     ctx.models.templates.find(visibleTemplateFilter(scope), { name: 1 }).lean(),
+    scope.courseRef
+      ? ctx.models.courses
+          .findOne(
+            { _id: scope.courseRef, platformId: scope.platformId },
+            { lmsEndsAt: 1, instructorEndsAt: 1 },
+          )
+          .lean()
+      : null,
   ]);
   return {
     activityTitles: Object.fromEntries(activities.filter((a) => a.title).map((a) => [a.id, a.title!])),
     badgeNames: Object.fromEntries(badges.map((b) => [String(b._id), b.name])),
+    // "before the course ends on 12 June 2027"
+    courseEndsAt: courseEndOf(course),
   };
 }
 

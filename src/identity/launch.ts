@@ -18,6 +18,8 @@ export type CourseSighting = {
   lmsCourseId?: string | null;
   title?: string | null;
   label?: string | null;
+  /** The course's end date the LMS gave (null: it has none); undefined when the launch did not say. */
+  endsAt?: Date | null;
 };
 
 /** The course of a launch, found by its context id or LMS course id (events may have made it), else created. */
@@ -31,6 +33,7 @@ export async function upsertLaunchCourse(
   if (present(sighting.lmsCourseId)) set.lmsCourseId = sighting.lmsCourseId;
   if (present(sighting.title)) set.title = sighting.title;
   if (present(sighting.label)) set.label = sighting.label;
+  if (sighting.endsAt !== undefined) set.lmsEndsAt = sighting.endsAt;
   for (let attempt = 0; attempt < 3; attempt++) {
     const found = await models.courses
       .find({ platformId, ids: { $in: ids } })

@@ -1,5 +1,6 @@
 import type { LmsKind } from '../db/models/platform.js';
 import type { CourseSighting, PersonSighting } from '../identity/launch.js';
+import { parseLmsEndDate } from '../courses/endDate.js';
 import { courseRoleNames } from './roles.js';
 
 const LTI = 'https://purl.imsglobal.org/spec/lti/claim/';
@@ -33,6 +34,8 @@ export const CUSTOM_PARAMETERS: Record<LmsKind, Record<string, string>> = {
     canvas_course_id: '$Canvas.course.id',
     canvas_user_id: '$Canvas.user.id',
     canvas_user_global_id: '$Canvas.user.globalId',
+    // The course's end date ("2027-06-12 23:59:00 -0600"), for "before the course ends".
+    canvas_course_ends: '$Canvas.course.endAt',
   },
   moodle: { moodle_course_id: '$Context.id', moodle_user_id: '$User.id' },
   other: {},
@@ -73,6 +76,21 @@ export function lmsUserIdOf(claims: Claims, lms: LmsKind): string | null {
   return text(custom.lms_user_id) ?? text(custom.canvas_user_id) ?? text(custom.moodle_user_id);
 }
 
+/**
+ * The course's end date a launch carries: Canvas's `$Canvas.course.endAt` (custom `canvas_course_ends`),
+ * or `lms_course_ends` which any LMS may be set up to send. Moodle offers no LTI variable for it (its
+ * plugin sends it instead). `undefined`: the launch does not say; `null`: the course has no end date.
+ */
+export function lmsCourseEndOf(claims: Claims): Date | null | undefined {
+  const custom = record(claims[CLAIMS.custom]);
+  for (const key of ['canvas_course_ends', 'lms_course_ends'])
+    if (Object.prototype.hasOwnProperty.call(custom, key)) {
+      const parsed = parseLmsEndDate(custom[key]);
+      if (parsed !== undefined) return parsed;
+    }
+  return undefined;
+}
+
 /** What a verified launch says about its course (null without a context, e.g. an account-level launch). */
 export function courseSightingOf(claims: Claims, lms: LmsKind): CourseSighting | null {
   const context = record(claims[CLAIMS.context]);
@@ -83,6 +101,7 @@ export function courseSightingOf(claims: Claims, lms: LmsKind): CourseSighting |
     lmsCourseId: lmsCourseIdOf(claims, lms),
     title: text(context.title),
     label: text(context.label),
+    endsAt: lmsCourseEndOf(claims),
   };
 }
 

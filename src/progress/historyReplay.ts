@@ -10,6 +10,8 @@ import {
   type HistoryEnvironment,
 } from '../rules/index.js';
 import { evaluateLearner, type LearnerResult, type StoredEvent } from './recalculate.js';
+import { courseEndOf } from '../courses/endDate.js';
+import { tagsOf } from '../courses/activityTags.js';
 
 /**
  * The live pipeline's side of counts, windows and order (src/rules/history.ts): such a requirement
@@ -28,6 +30,12 @@ export const needsHistory = (template: TemplateDoc): boolean =>
 /** Whether a template counts activities, and so may need their names and kinds. */
 const countsActivities = (template: TemplateDoc): boolean =>
   template.groups.some((g) => g.requirements.some((r) => (r as Partial<EventRequirement>).activities));
+
+/** Whether a template has a requirement limited to "before the course ends". */
+export const usesCourseEnd = (template: TemplateDoc): boolean =>
+  template.groups.some((g) =>
+    g.requirements.some((r) => (r as Partial<EventRequirement>).window?.beforeCourseEnd === true),
+  );
 
 export const storedOf = (
   e: LearningEventDoc,
@@ -53,10 +61,39 @@ export async function activityEnvironment(
   ];
   if (ids.length === 0) return {};
   const rows = await ctx.models.lmsActivities
-    .find({ platformId: { $in: platformIds }, activityId: { $in: ids } }, { activityId: 1, name: 1, kind: 1 })
+    .find(
+      { platformId: { $in: platformIds }, activityId: { $in: ids } },
+      { activityId: 1, name: 1, kind: 1, tags: 1, instructorTags: 1 },
+    )
     .lean();
-  const byId = new Map<string, ActivityInfo>(rows.map((r) => [r.activityId, { name: r.name, kind: r.kind }]));
+  const byId = new Map<string, ActivityInfo>(
+    rows.map((r) => [r.activityId, { name: r.name, kind: r.kind, tags: tagsOf(r) }]),
+  );
   return { activity: (id) => byId.get(id) };
+}
+
+/**
+ * The end dates of the courses `events` happened in (by the LMS course id they name), for "before
+ * the course ends": the instructor's date where set, else the LMS's (src/courses/endDate.ts). One read.
+ */
+export async function courseEndEnvironment(
+  ctx: Context,
+  platformIds: Types.ObjectId[],
+  events: readonly LearningEventDoc[],
+): Promise<HistoryEnvironment> {
+  const ids = [
+    ...new Set(events.map((e) => e.course?.id).filter((id): id is string => typeof id === 'string')),
+  ];
+  if (ids.length === 0) return {};
+  const rows = await ctx.models.courses
+    .find(
+      { platformId: { $in: platformIds }, ids: { $in: ids } },
+      { ids: 1, lmsEndsAt: 1, instructorEndsAt: 1 },
+    )
+    .lean();
+  const byId = new Map<string, Date | null>();
+  for (const row of rows) for (const id of row.ids) byId.set(id, courseEndOf(row));
+  return { courseEndFor: (id) => byId.get(id) ?? null };
 }
 
 /**
@@ -177,11 +214,16 @@ export async function replayPairs(
   const since = restartsOf(credentials);
   const counting = entries.flatMap((e, i) => (countsActivities(e.template) ? eventLists[i]! : []));
   const countingBatch = pairs.filter((p) => countsActivities(p.template)).flatMap((p) => p.batchEvents);
-  const env = await activityEnvironment(
-    ctx,
-    [...new Map(entries.map((e) => [String(e.template.platformId), e.template.platformId])).values()],
-    [...counting, ...countingBatch],
-  );
+  const platformIds = [
+    ...new Map(entries.map((e) => [String(e.template.platformId), e.template.platformId])).values(),
+  ];
+  const ending = entries.flatMap((e, i) => (usesCourseEnd(e.template) ? eventLists[i]! : []));
+  const endingBatch = pairs.filter((p) => usesCourseEnd(p.template)).flatMap((p) => p.batchEvents);
+  const [activityEnv, endEnv] = await Promise.all([
+    activityEnvironment(ctx, platformIds, [...counting, ...countingBatch]),
+    courseEndEnvironment(ctx, platformIds, [...ending, ...endingBatch]),
+  ]);
+  const env: HistoryEnvironment = { ...activityEnv, ...endEnv };
   entries.forEach(({ template }, i) => {
     const stored = eventLists[i]!;
     for (const pair of pairs.filter((p) => p.template === template)) {

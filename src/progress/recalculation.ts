@@ -11,7 +11,7 @@ import { asRuleEvent, stateKey, writeStates, type States } from './processBatch.
 import { evaluateLearner, standingOf, type StoredEvent, type Standing } from './recalculate.js';
 import { levelOf, levelRank } from '../rules/index.js';
 import { progressState } from './state.js';
-import { activityEnvironment, needsHistory } from './historyReplay.js';
+import { activityEnvironment, courseEndEnvironment, needsHistory, usesCourseEnd } from './historyReplay.js';
 
 /**
  * Recalculation, the I/O part: a badge's stored events read by course in pages sorted by learner,
@@ -155,13 +155,24 @@ async function evaluatePage(
     if (ended && (!since.has(key) || since.get(key)! < ended)) since.set(key, ended);
   }
   // Counts of activities by name or kind: the names and kinds the LMS's feeds gave (one read).
-  const env = needsHistory(template)
-    ? await activityEnvironment(
-        ctx,
-        [template.platformId],
-        learners.flatMap((l) => l.events),
-      )
-    : {};
+  // and the end dates of the courses, for "before the course ends" (one read).
+  const [activityEnv, endEnv] = needsHistory(template)
+    ? await Promise.all([
+        activityEnvironment(
+          ctx,
+          [template.platformId],
+          learners.flatMap((l) => l.events),
+        ),
+        usesCourseEnd(template)
+          ? courseEndEnvironment(
+              ctx,
+              [template.platformId],
+              learners.flatMap((l) => l.events),
+            )
+          : {},
+      ])
+    : [{}, {}];
+  const env = { ...activityEnv, ...endEnv };
   const evaluate = (l: Learner) =>
     evaluateLearner(
       template,

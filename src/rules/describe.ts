@@ -26,6 +26,8 @@ export interface DescribeContext {
   badgeNames?: Lookup;
   /** The template's requirements by id, to name the one an "after" points to (filled by the describers of a whole rule). */
   requirementsById?: ReadonlyMap<string, Requirement>;
+  /** The course's end date, when Laurel knows it ("before the course ends on 12 June 2027"). */
+  courseEndsAt?: Date | null;
 }
 
 function lookup(table: Lookup | undefined, key: string): string | undefined {
@@ -136,10 +138,11 @@ export function describeRequirement(req: Requirement, ctx: DescribeContext = {})
 // ---------------------------------------------------------------------------------------------
 // Counts and time ("3 activities whose name contains “lab” ≥ 70%, within 30 days of enrolment").
 
-/** "whose name contains “lab”", "named like “Lab *”", "of kind “assign”". */
+/** "whose name contains “lab”", "named like “Lab *”", "of kind “assign”", "tagged “lab”". */
 export function activitiesPhrase(pattern: Omit<ActivityPattern, 'atLeast'>): string {
   const parts: string[] = [];
   if (pattern.kind) parts.push(`of kind “${pattern.kind}”`);
+  if (pattern.tag) parts.push(`tagged “${pattern.tag}”`);
   if (pattern.name)
     parts.push(
       /[*?]/.test(pattern.name) ? `named like “${pattern.name}”` : `whose name contains “${pattern.name}”`,
@@ -171,6 +174,33 @@ function formatInstant(iso: string): string {
   return midnight ? date : `${date}, ${d.toISOString().slice(11, 16)} UTC`;
 }
 
+const LONG_MONTHS = [
+  'January',
+  'February',
+  'March',
+  'April',
+  'May',
+  'June',
+  'July',
+  'August',
+  'September',
+  'October',
+  'November',
+  'December',
+];
+
+/**
+ * A course's end as people say it: "12 June 2027" for an end at midnight UTC (the course runs to the
+ * end of 12 June), else the day and time, "12 June 2027, 17:00 UTC".
+ */
+export function formatCourseEnd(end: Date): string {
+  if (Number.isNaN(end.getTime())) return 'an unknown date';
+  const midnight = end.getTime() % (24 * 60 * 60 * 1000) === 0;
+  const d = midnight ? new Date(end.getTime() - 24 * 60 * 60 * 1000) : end;
+  const date = `${d.getUTCDate()} ${LONG_MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()}`;
+  return midnight ? date : `${date}, ${end.toISOString().slice(11, 16)} UTC`;
+}
+
 /** A window's end as people say it: an end at midnight is "by the end of" the day before. */
 function formatEnd(iso: string): string {
   const d = new Date(iso);
@@ -198,7 +228,12 @@ function describeTiming(
       parts.push(
         `within ${w.daysAfterEnrolment} ${w.daysAfterEnrolment === 1 ? 'day' : 'days'} of ${who === 'learner' ? 'enrolling' : 'enrolment'}`,
       );
-    if (w.beforeCourseEnd) parts.push('before the course ends');
+    if (w.beforeCourseEnd)
+      parts.push(
+        ctx.courseEndsAt
+          ? `before the course ends on ${formatCourseEnd(ctx.courseEndsAt)}`
+          : 'before the course ends',
+      );
   }
   if (req.after !== undefined) {
     const first = ctx.requirementsById?.get(req.after);
@@ -418,4 +453,81 @@ export function describeBest(best: number, target: RequirementTarget, met: boole
   const mine = `your best: ${formatAmount(Math.round(best * 100) / 100, target.unit)}`;
   const needs = target.op === 'gte' ? formatAmount(target.value, target.unit) : amountPhrase(target);
   return met ? mine : `${mine}, needs ${needs}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The noun of a count: "2 of 3 labs", "1 of 2 quizzes", "0 of 1 essay".
+
+/** Nouns for the LMS's own kinds of activity, singular and plural. */
+const KIND_NOUNS: Readonly<Record<string, readonly [string, string]>> = {
+  quiz: ['quiz', 'quizzes'],
+  online_quiz: ['quiz', 'quizzes'],
+  assign: ['assignment', 'assignments'],
+  assignment: ['assignment', 'assignments'],
+  forum: ['forum', 'forums'],
+  discussion_topic: ['discussion', 'discussions'],
+  lesson: ['lesson', 'lessons'],
+  workshop: ['workshop', 'workshops'],
+  scorm: ['SCORM package', 'SCORM packages'],
+  h5pactivity: ['H5P activity', 'H5P activities'],
+  lti: ['external tool', 'external tools'],
+  manual: ['grade item', 'grade items'],
+};
+
+/** English plural of a noun, by the common spelling rules. */
+function plural(word: string): string {
+  if (/ss$/i.test(word) || /(x|ch|sh)$/i.test(word)) return `${word}es`;
+  if (/s$/i.test(word)) return word;
+  if (/z$/i.test(word)) return `${word}zes`;
+  if (/[^aeiou]y$/i.test(word)) return `${word.slice(0, -1)}ies`;
+  return `${word}s`;
+}
+
+/** English singular of a noun that may be plural already ("labs" → "lab"). */
+function singular(word: string): string {
+  if (/[^aeiou]ies$/i.test(word)) return `${word.slice(0, -3)}y`;
+  if (/(x|ch|sh|ss)es$/i.test(word)) return word.slice(0, -2);
+  if (/[^s]s$/i.test(word)) return word.slice(0, -1);
+  return word;
+}
+
+/**
+ * A word a person typed (a tag, a name, a label) as a noun, or null when it does not read as one:
+ * one or two words of letters (wildcards and spaces around them dropped); the last one is put in the
+ * plural or singular. "Lab *" → "labs", "Peer review" → "peer reviews", "Week 3" → null.
+ */
+function nounFrom(text: string | undefined, n: number): string | null {
+  if (!text) return null;
+  const words = text.replace(/[*?]/g, ' ').trim().split(/\s+/).filter(Boolean);
+  if (words.length === 0 || words.length > 2 || !words.every((w) => /^\p{L}[\p{L}'-]*$/u.test(w)))
+    return null;
+  // An acronym or a name ("SQL", "McKay") keeps its case; an ordinary word is lower-cased.
+  const cased = words.map((w) => (/\p{Lu}/u.test(w.slice(1)) ? w : w.toLowerCase()));
+  const last = cased.pop()!;
+  return [...cased, n === 1 ? singular(last) : plural(last)].join(' ');
+}
+
+/**
+ * The noun of what a count of activities counts, for "2 of 3 labs": the requirement's label when it
+ * is a short noun ("Labs"), else its tag, its name pattern ("Lab *": labs), its LMS kind (assign:
+ * assignments), and "activities" when none reads as a noun. Singular when `n` is 1.
+ */
+export function countNoun(pattern: Omit<ActivityPattern, 'atLeast'>, n: number, label?: string): string {
+  const kind = pattern.kind?.toLowerCase();
+  const kindNoun =
+    kind && Object.prototype.hasOwnProperty.call(KIND_NOUNS, kind)
+      ? KIND_NOUNS[kind]![n === 1 ? 0 : 1]
+      : null;
+  return (
+    nounFrom(label, n) ??
+    nounFrom(pattern.tag, n) ??
+    nounFrom(pattern.name, n) ??
+    kindNoun ??
+    (n === 1 ? 'activity' : 'activities')
+  );
+}
+
+/** "2 of 3 labs": a count's progress in a learner's words. */
+export function countProgressText(pattern: ActivityPattern, done: number, label?: string): string {
+  return `${done} of ${pattern.atLeast} ${countNoun(pattern, pattern.atLeast, label)}`;
 }

@@ -32,12 +32,19 @@ export interface TimedEvent {
 export interface ActivityInfo {
   name?: string | null;
   kind?: string | null;
+  /** Its tags: the LMS's (Moodle's tags, Canvas's assignment group) and the instructor's. */
+  tags?: readonly string[] | null;
 }
 
 /** What the rules may know beyond the learner's own events. */
 export interface HistoryEnvironment {
-  /** The course's end date, when Laurel knows it. */
+  /** The course's end date, when Laurel knows it (a template of one course). */
   courseEndsAt?: Date | null;
+  /**
+   * The end date of the course an event names (by the event's `course.id`), for a template of every
+   * course of a platform; wins over `courseEndsAt` when it answers a date.
+   */
+  courseEndFor?: (courseId: string) => Date | null | undefined;
   /** Activities by id, for names and kinds the events themselves do not carry. */
   activity?: (id: string) => ActivityInfo | undefined;
 }
@@ -118,6 +125,10 @@ export function activityMatches(pattern: Omit<ActivityPattern, 'atLeast'>, activ
   if (pattern.kind !== undefined && pattern.kind.trim() !== '') {
     if (!activity.kind || foldName(activity.kind) !== foldName(pattern.kind)) return false;
   }
+  if (pattern.tag !== undefined && pattern.tag.trim() !== '') {
+    const wanted = foldName(pattern.tag);
+    if (!activity.tags?.some((t) => foldName(t) === wanted)) return false;
+  }
   return true;
 }
 
@@ -138,20 +149,30 @@ function activityOf(
     info: {
       name: (named?.value as string | undefined) ?? known.name ?? null,
       kind: known.kind ?? (kind.found && typeof kind.value === 'string' ? kind.value : null),
+      tags: known.tags ?? null,
     },
   };
+}
+
+/** The end date of the course an event happened in, as far as Laurel knows it (null: none). */
+export function courseEndOf(event: LearningEventLike | undefined, env: HistoryEnvironment): Date | null {
+  const courseId = event?.course?.id;
+  const own = typeof courseId === 'string' && env.courseEndFor ? env.courseEndFor(courseId) : undefined;
+  return own ?? env.courseEndsAt ?? null;
 }
 
 /**
  * Whether a moment falls inside the window. The start is inclusive, the end exclusive. A window
  * relative to enrolment needs the enrolment: without one it does not hold (nothing to count from).
- * A course end Laurel does not know limits nothing.
+ * "Before the course ends" holds strictly before the end date of the event's course (`event`, or
+ * the environment's one course); a course end Laurel does not know limits nothing.
  */
 export function windowHolds(
   window: TimeWindow | undefined,
   at: Date,
   enrolledAt: Date | null,
   env: HistoryEnvironment = {},
+  event?: LearningEventLike,
 ): boolean {
   if (!window) return true;
   const t = at.getTime();
@@ -161,7 +182,10 @@ export function windowHolds(
     if (!enrolledAt) return false;
     if (t > enrolledAt.getTime() + window.daysAfterEnrolment * DAY_MS) return false;
   }
-  if (window.beforeCourseEnd && env.courseEndsAt && t >= env.courseEndsAt.getTime()) return false;
+  if (window.beforeCourseEnd) {
+    const end = courseEndOf(event, env);
+    if (end && t >= end.getTime()) return false;
+  }
   return true;
 }
 
@@ -208,7 +232,7 @@ export function replayHistory(
     for (const req of requirements) {
       if (firstMet.has(req.id) || undone.has(req.id)) continue;
       if (!requirementMatches(req, stored.event)) continue;
-      if (!windowHolds(req.window, stored.occurredAt, enrolledAt, env)) continue;
+      if (!windowHolds(req.window, stored.occurredAt, enrolledAt, env, stored.event)) continue;
       if (req.after !== undefined) {
         const before = firstMet.get(req.after);
         if (!before || before.at.getTime() >= stored.occurredAt.getTime()) continue;

@@ -25,6 +25,7 @@ export type {
 } from './history.js';
 export {
   activityMatches,
+  courseEndOf,
   foldName,
   isWildcard,
   partialShares,
@@ -62,6 +63,8 @@ export type { DescribeContext, RequirementTarget } from './describe.js';
 export {
   activitiesPhrase,
   capitalise,
+  countNoun,
+  countProgressText,
   describeBest,
   describeCondition,
   describeForLearner,
@@ -71,6 +74,7 @@ export {
   describeRule,
   describeRuleClause,
   formatAmount,
+  formatCourseEnd,
   learnerGroupPhrase,
   learnerPhrase,
   requirementTarget,

@@ -40,7 +40,10 @@ export interface TimeWindow {
   until?: string;
   /** Within this many days of the learner's enrolment (their first `enrollment.created` in scope). */
   daysAfterEnrolment?: number;
-  /** Before the course's end date, when Laurel knows it (no limit while it does not). */
+  /**
+   * Before the course's end date (the LMS's, or the instructor's in Laurel); no limit while Laurel
+   * knows none.
+   */
   beforeCourseEnd?: boolean;
 }
 
@@ -53,6 +56,11 @@ export interface ActivityPattern {
   name?: string;
   /** The LMS's kind of activity (`assign`, `quiz`, …), when the LMS says it. */
   kind?: string;
+  /**
+   * A tag the activity carries, case-insensitively: Moodle's course-module tags, Canvas's
+   * assignment group, or one the instructor gave it in Laurel.
+   */
+  tag?: string;
   atLeast: number;
 }
 

@@ -179,6 +179,15 @@ export const activitiesSchema = z
           error: 'activities.kind must be the LMS’s kind of activity, e.g. "assign" or "quiz"',
         })
         .optional(),
+      tag: z
+        .string({ error: 'activities.tag must be a string' })
+        .trim()
+        .min(1, { error: 'activities.tag must not be empty' })
+        .max(50, { error: 'activities.tag must be at most 50 characters' })
+        .refine((v) => ![...v].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f), {
+          error: 'activities.tag must not hold control characters',
+        })
+        .optional(),
       atLeast: z
         .number({
           error: (issue) =>
@@ -190,11 +199,11 @@ export const activitiesSchema = z
         .min(1, { error: 'activities.atLeast must be at least 1' })
         .max(MAX_COUNT, { error: `activities.atLeast must be at most ${MAX_COUNT}` }),
     },
-    { error: expected('activities', 'an object { name?, kind?, atLeast }') },
+    { error: expected('activities', 'an object { name?, kind?, tag?, atLeast }') },
   )
   .superRefine((a, ctx) => {
-    if (a.name === undefined && a.kind === undefined)
-      ctx.addIssue({ code: 'custom', message: 'activities needs a name, a kind or both' });
+    if (a.name === undefined && a.kind === undefined && a.tag === undefined)
+      ctx.addIssue({ code: 'custom', message: 'activities needs a name, a kind, a tag, or more than one' });
   });
 
 export const requirementSchema = z

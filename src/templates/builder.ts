@@ -18,8 +18,8 @@ export type Condition =
   | { kind: 'activities-grade'; pattern: ActivityPick; threshold: number; unit: GradeUnit }
   | { kind: 'activities-completed'; pattern: ActivityPick };
 
-/** "Any 3 activities whose name contains “lab”": a name, an LMS kind, or both, and how many. */
-export type ActivityPick = { name?: string; kind?: string; atLeast: number };
+/** "Any 3 activities whose name contains “lab”": a name, an LMS kind, a tag (any of them), and how many. */
+export type ActivityPick = { name?: string; kind?: string; tag?: string; atLeast: number };
 
 export type ConditionKind = Condition['kind'];
 
@@ -29,8 +29,8 @@ export const CONDITION_KINDS: readonly { kind: ConditionKind; label: string }[] 
   { kind: 'course-grade', label: 'The course grade at or above' },
   { kind: 'course-completed', label: 'The course completed' },
   { kind: 'badge', label: 'Another badge earned' },
-  { kind: 'activities-grade', label: 'Several activities by name, each at or above' },
-  { kind: 'activities-completed', label: 'Several activities by name completed' },
+  { kind: 'activities-grade', label: 'Several activities by name or tag, each at or above' },
+  { kind: 'activities-completed', label: 'Several activities by name or tag completed' },
 ];
 
 /** A penalty as the builder offers it: a grade falling below a mark undoes what it names. */
@@ -122,6 +122,7 @@ export function requirementToCondition(req: RequirementInput): Condition | null 
     const pattern: ActivityPick = {
       ...(activities.name !== undefined ? { name: activities.name } : {}),
       ...(activities.kind !== undefined ? { kind: activities.kind } : {}),
+      ...(activities.tag !== undefined ? { tag: activities.tag } : {}),
       atLeast: activities.atLeast,
     };
     const score = ruleAt(rules, 'data.percent', 'gte') ?? ruleAt(rules, 'data.score', 'gte');
@@ -196,12 +197,16 @@ export type ConditionRow = {
   /** Several activities by name: the name (contains, or * and ? wildcards), the LMS kind, how many. */
   pattern?: string;
   patternKind?: string;
+  /** A tag the activities carry (the LMS's or the instructor's). */
+  patternTag?: string;
   count?: string;
   /** Time limits (builderTiming.ts): dates as YYYY-MM-DD, days after enrolment, order. */
   from?: string;
   until?: string;
   days?: string;
   after?: string;
+  /** "on": only before the course's end date. */
+  beforeEnd?: string;
 };
 
 export type RowError = { field: string; message: string };
@@ -273,19 +278,23 @@ export function parseConditionRow(
 function parsePick(row: ConditionRow, errors: RowError[]): ActivityPick {
   const name = (row.pattern ?? '').trim();
   const kind = (row.patternKind ?? '').trim();
+  const tag = (row.patternTag ?? '').trim();
   const countText = (row.count ?? '').trim();
   const atLeast = Number(countText);
-  if (!name && !kind)
+  if (!name && !kind && !tag)
     errors.push({
       field: 'pattern',
-      message: 'Give part of the activities’ name, such as “lab”, or choose a kind.',
+      message: 'Give part of the activities’ name, such as “lab”, a tag, or choose a kind.',
     });
   else if (name.length > 100) errors.push({ field: 'pattern', message: 'At most 100 characters.' });
   if (kind && !/^[A-Za-z0-9_-]{1,50}$/.test(kind))
     errors.push({ field: 'patternKind', message: 'Choose a kind of activity from the list.' });
+  if (tag.length > 50) errors.push({ field: 'patternTag', message: 'A tag has at most 50 characters.' });
+  else if ([...tag].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f))
+    errors.push({ field: 'patternTag', message: 'Type the tag as plain text.' });
   if (countText === '' || !Number.isInteger(atLeast) || atLeast < 1 || atLeast > 100)
     errors.push({ field: 'count', message: 'Give a whole number from 1 to 100.' });
-  return { ...(name ? { name } : {}), ...(kind ? { kind } : {}), atLeast };
+  return { ...(name ? { name } : {}), ...(kind ? { kind } : {}), ...(tag ? { tag } : {}), atLeast };
 }
 
 /** Groups of posted rows → the API's `groups`, dropping empty rows and empty groups. */

@@ -4,8 +4,8 @@ import type { ConditionRow, RowError } from './builder.js';
 /**
  * The time limits of a builder condition, in a person's terms: "from" and "until" are whole days
  * (UTC; "until" includes its day), "within N days of enrolment", and "only after" another saved
- * condition. Pure; translates both ways. "Before the course ends" is not offered: Laurel learns no
- * course's end date yet, so it would limit nothing (the admin API accepts it, and the form keeps it).
+ * condition, and "before the course ends" (the course's end date as Laurel knows it when each event
+ * is judged: the LMS's, or the one the instructor set). Pure; translates both ways.
  */
 export type RowTiming = { window?: TimeWindow; after?: string };
 
@@ -30,9 +30,10 @@ export function parseRowTiming(
   const until = (row.until ?? '').trim();
   const days = (row.days ?? '').trim();
   const after = (row.after ?? '').trim();
+  const beforeEnd = (row.beforeEnd ?? '').trim() === 'on';
   const errors: RowError[] = [];
   if (isBadge) {
-    if (from || until || days || after)
+    if (from || until || days || after || beforeEnd)
       errors.push({ field: 'from', message: 'Another badge earned takes no time limits: leave them empty.' });
     return errors.length ? { errors } : { timing: {} };
   }
@@ -53,6 +54,7 @@ export function parseRowTiming(
       errors.push({ field: 'days', message: 'A whole number of days from 1 to 3650.' });
     else window.daysAfterEnrolment = n;
   }
+  if (beforeEnd) window.beforeCourseEnd = true;
   if (after && !ID.test(after)) errors.push({ field: 'after', message: 'Choose a condition from the list.' });
   else if (after && after === (row.id ?? '').trim())
     errors.push({ field: 'after', message: 'A condition cannot come after itself.' });
@@ -76,7 +78,7 @@ export function rowTimingOf(req: RequirementInput): Partial<ConditionRow> | null
   const w = req.window;
   const row: Partial<ConditionRow> = req.after !== undefined ? { after: req.after } : {};
   if (!w) return row;
-  if (w.beforeCourseEnd) return null;
+  if (w.beforeCourseEnd) row.beforeEnd = 'on';
   if (w.from !== undefined) {
     const d = midnight(w.from);
     if (!d) return null;

@@ -131,6 +131,44 @@ describe('Canvas Live Events (signed HTTPS delivery) through to awards', () => {
     expect(activities).toContainEqual({ id: '42', title: 'Lab 3: titration', source: 'lms' });
   });
 
+  it('tags each assignment with its assignment group’s name, and follows a rename of the group', async () => {
+    const group = (eventName: string, name: string, eventTime: string) =>
+      c.platform.liveEvent({
+        eventName,
+        courseId: chem().id,
+        actorId: users().instructor.lmsUserId,
+        metadata: { event_time: eventTime },
+        body: {
+          assignment_group_id: globalId('7'),
+          context_id: globalId(chem().id),
+          context_type: 'Course',
+          name,
+          position: 1,
+          group_weight: 0,
+        },
+      });
+    const created = await c.platform.deliverLiveEvent(
+      c.webhookUrl,
+      group('assignment_group_created', 'Labs', '2026-11-03T10:00:00.000Z'),
+    );
+    expect(created.status).toBe(200);
+    const tagsOf42 = async () =>
+      (await models().lmsActivities.findOne({ platformId: c.id, activityId: '42' }).lean())!.tags;
+    // Assignment 42 (group 7) was described before its group: the group's name tags it now.
+    expect(await tagsOf42()).toEqual(['Labs']);
+    await c.platform.deliverLiveEvent(
+      c.webhookUrl,
+      group('assignment_group_updated', 'Practicals', '2026-11-04T10:00:00.000Z'),
+    );
+    expect(await tagsOf42()).toEqual(['Practicals']);
+    // An older name arriving late changes nothing.
+    await c.platform.deliverLiveEvent(
+      c.webhookUrl,
+      group('assignment_group_updated', 'Labs (old)', '2026-11-03T12:00:00.000Z'),
+    );
+    expect(await tagsOf42()).toEqual(['Practicals']);
+  });
+
   it('awards the badge from a grade_change of a learner who launched before (token bare or as a JSON string)', async () => {
     const ada = users().ada;
     await launch(c.platform, { courseId: chem().id, sub: ada.sub });

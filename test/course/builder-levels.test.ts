@@ -143,4 +143,69 @@ describe('the builder’s levels and regrade fields', () => {
       'Levels by the score on activity “final-exam”: Bronze at 60% or more',
     );
   });
+
+  it('takes a picture per level, checked as a badge picture, refused beside its level, and shows it again', async () => {
+    const gold = Buffer.from(
+      '<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64" viewBox="0 0 64 64"><circle cx="32" cy="32" r="30" fill="#c9a227"/><script>alert(1)</script></svg>',
+    );
+    const gif = Buffer.from('GIF89a\x01\x00\x01\x00', 'binary');
+    const form = await follow(t, newFormUrl);
+    expect(form.body).toContain(
+      '<label for="level-2-image">Level 3: own picture (optional; PNG or SVG, square, at most 256 KiB)</label>',
+    );
+    const postWith = async (files: Record<string, [Buffer, string, string]>) => {
+      const parsed = parseForms(form.body).find((f) => f.action.includes('/course/instructor/badges'))!;
+      const body = new FormData();
+      const fields: Record<string, string> = { name: 'Medal with pictures', ...ladder };
+      for (const [k, v] of parsed.fields) if (!(k in fields)) body.append(k, v);
+      for (const [k, v] of Object.entries(fields)) body.append(k, v);
+      for (const [field, [bytes, type, filename]] of Object.entries(files))
+        body.append(field, new Blob([new Uint8Array(bytes)], { type }), filename);
+      const res = await fetch(new URL(parsed.action, t.url), { method: 'POST', body, redirect: 'manual' });
+      return { status: res.status, location: res.headers.get('location'), body: await res.text() };
+    };
+    const refused = await postWith({
+      levelImage0: [gif, 'image/gif', 'bronze.gif'],
+      levelImage2: [gold, 'image/svg+xml', 'gold.svg'],
+    });
+    expect(refused.status).toBe(400);
+    expect(decodeEntities(refused.body)).toContain(
+      '<p id="level-0-image-error" class="field-error">The image is a GIF; badges must be PNG or SVG.</p>',
+    );
+    expect(await t.laurel.ctx.models.templates.countDocuments({ name: 'Medal with pictures' })).toBe(0);
+
+    const saved = await postWith({ levelImage2: [gold, 'image/svg+xml', 'gold.svg'] });
+    expect(saved.status).toBe(303);
+    const stored = await t.laurel.ctx.models.templates.findOne({ name: 'Medal with pictures' }).lean();
+    const steps = stored!.levels!.steps;
+    expect(steps.map((s) => [s.name, Boolean(s.imageId)])).toEqual([
+      ['Bronze', false],
+      ['Silver', false],
+      ['Gold', true],
+    ]);
+    // The SVG was sanitised as a badge picture is: its script is gone.
+    const picture = await fetch(new URL(`/images/${steps[2]!.imageId}`, t.url));
+    expect(picture.status).toBe(200);
+    const svg = await picture.text();
+    expect(svg).toContain('<circle');
+    expect(svg).not.toContain('script');
+    const edit = await follow(t, saved.location!);
+    expect(edit.body).toContain(
+      `<img src="/images/${steps[2]!.imageId}" alt="Current picture of level 3" width="48" height="48" class="badge-image">`,
+    );
+    // Saved again without a new file, the level keeps its picture.
+    const again = parseForms(edit.body).find((f) => f.action.includes('/course/instructor/badges'))!;
+    const res = await fetch(new URL(again.action, t.url), {
+      method: 'POST',
+      body: (() => {
+        const body = new FormData();
+        for (const [k, v] of again.fields) body.append(k, v);
+        return body;
+      })(),
+      redirect: 'manual',
+    });
+    expect(res.status).toBe(303);
+    const kept = await t.laurel.ctx.models.templates.findById(stored!._id).lean();
+    expect(kept!.levels!.steps[2]!.imageId).toBe(steps[2]!.imageId);
+  });
 });

@@ -11,7 +11,7 @@ import {
 /**
  * Counts of activities and time limits on the course pages, over HTTP as a browser without
  * JavaScript uses them: the builder's fields (with errors beside them), its summary, and the
- * learner's "2 of 3 done" beside a count.
+ * learner's "2 of 3 labs" beside a count.
  */
 describe('counts and time limits on the course pages', () => {
   let t: TestLaurel;
@@ -48,7 +48,7 @@ describe('counts and time limits on the course pages', () => {
   it('saves "any 3 labs at 70% or more, until a date, within 30 days of enrolling" from the builder', async () => {
     const form = await follow(t, newFormUrl);
     expect(form.body).toContain(
-      '<option value="activities-grade" >Several activities by name, each at or above</option>',
+      '<option value="activities-grade" >Several activities by name or tag, each at or above</option>',
     );
     expect(form.body).toMatch(/<label for="g0r0-pattern">Activities titled like<\/label>/);
     expect(form.body).toMatch(/<summary>Time limits \(optional\)<\/summary>/);
@@ -138,7 +138,7 @@ describe('counts and time limits on the course pages', () => {
     ).not.toHaveProperty('after');
   });
 
-  it('shows a learner "2 of 3 done" beside a count, with how many such activities the course has', async () => {
+  it('shows a learner "2 of 3 labs" beside a count, with how many such activities the course has', async () => {
     const created = await admin(t, 'POST', '/templates', {
       platformId: moodle.id,
       courseId: chem(),
@@ -184,7 +184,7 @@ describe('counts and time limits on the course pages', () => {
       'Earn this badge by: scoring 70% or more on any 3 activities whose name contains “lab”',
     );
     expect(card).toContain(
-      '<span class="count">2 of 3 done, of 4 in this course</span> <progress class="count-bar" max="3" value="2" aria-label="2 of 3 activities done">',
+      '<span class="count">2 of 3 labs (4 in this course)</span> <progress class="count-bar" max="3" value="2" aria-label="2 of 3 labs done">',
     );
     expect(card).toMatch(/<progress max="100" value="67" aria-label="Your progress on Three labs"/);
   });

@@ -72,9 +72,11 @@ describe('the learner page of a badge with levels', () => {
     const html = await card();
     expect(html).toContain('Earn this badge by scoring 60% or more on an activity of this course.');
     expect(html).toMatch(
-      /<li class="rung"><span class="rung-name">Gold<\/span> <span class="rung-min">90%<\/span> <span class="rung-state">not reached yet<\/span><\/li>/,
+      /<li class="rung"><img class="rung-image" src="\/images\/default\/[0-9a-f]{24}\.svg" alt="" width="32" height="32"> <span class="rung-name">Gold<\/span> <span class="rung-min">90%<\/span> <span class="rung-state">not reached yet<\/span><\/li>/,
     );
-    expect(html).toMatch(/<li class="rung rung-next"><span class="rung-name">Bronze<\/span>.*?next to reach/);
+    expect(html).toMatch(
+      /<li class="rung rung-next"><img [^>]+> <span class="rung-name">Bronze<\/span>.*?next to reach/,
+    );
     expect(html).toContain(
       'If a grade that counts is lowered below what is needed, your badge is revoked after 3 days unless the grade comes back; you can earn it again.',
     );
@@ -90,7 +92,7 @@ describe('the learner page of a badge with levels', () => {
     expect(html).toContain('Your score: <strong>80%</strong>');
     const order = [
       ...html.matchAll(
-        /<li class="([^"]+)"[^>]*><span class="rung-name">(\w+)<\/span>.*?<span class="rung-state">([^<]+)</g,
+        /<li class="([^"]+)"[^>]*><img [^>]+> <span class="rung-name">(\w+)<\/span>.*?<span class="rung-state">([^<]+)</g,
       ),
     ].map((m) => [m[2], m[1], m[3]]);
     expect(order).toEqual([

@@ -133,6 +133,11 @@ describe('the Moodle plugin’s sender against a running Laurel', () => {
       ['42', 'Quiz 3', 'quiz', 10],
       ['44', 'Reading', 'page', null],
     ]);
+    // Moodle's tags of a course module, and the course's end date, come with the list.
+    expect(list.find((a) => a.activityId === '42')!.tags).toEqual(['Lab']);
+    expect(list.find((a) => a.activityId === '44')!.tags).toEqual([]);
+    const chemistry = await t.laurel.ctx.models.courses.findOne({ ids: '5' }).lean();
+    expect(chemistry!.lmsEndsAt).toEqual(new Date('2027-06-13T00:00:00Z'));
 
     // The essay is deleted and the quiz renamed: the next full list says so.
     const next = moodleFixture(fixture.config);
@@ -205,5 +210,25 @@ describe('the Moodle plugin’s sender against a running Laurel', () => {
     expect(badCatalogue.status).toBe(400);
     expect(badCatalogue.body.error).toBe('invalid_catalogue');
     expect(badCatalogue.body.details[0].path).toBe('catalogue.0.activities.0.id');
+
+    // An end date that is no date, and a tag that is no text, are named; nothing of the list is stored.
+    const badDate = await postSigned(t, platform.id, platform.webhookSecret, {
+      platform: platform.id,
+      catalogue: [
+        {
+          course: { id: '5', endDate: '12/06/2027' },
+          full: true,
+          activities: [{ id: '42', name: 'Quiz 3', type: 'quiz', tags: [7] }],
+        },
+      ],
+    });
+    expect(badDate.status).toBe(400);
+    expect(badDate.body.error).toBe('invalid_catalogue');
+    expect(badDate.body.details).toEqual([
+      { path: 'catalogue.0.course.endDate', message: 'must be an ISO 8601 date-time with a time zone' },
+      { path: 'catalogue.0.activities.0.tags.0', message: 'must be a string' },
+    ]);
+    const course = await t.laurel.ctx.models.courses.findOne({ ids: '5' }).lean();
+    expect(course!.lmsEndsAt).toEqual(new Date('2027-06-13T00:00:00Z'));
   });
 });

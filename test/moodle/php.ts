@@ -86,8 +86,10 @@ export function moodleFixture(config?: Fixture['config']): Fixture {
     db: {
       course: [
         { id: 1, fullname: 'Site' },
-        { id: 5, fullname: 'Chemistry 101' },
+        // Ends with 12 June 2027 (Moodle's enddate: unix seconds).
+        { id: 5, fullname: 'Chemistry 101', enddate: 1812844800 },
       ],
+      cm_tags: [{ cmid: 42, rawname: 'Lab' }],
       user: [
         { id: 57, email: 'ada@example.edu', firstname: 'Ada', lastname: 'Lovelace', deleted: 0 },
         { id: 58, email: '', firstname: 'Grace', lastname: 'Hopper', deleted: 0 },

@@ -330,6 +330,39 @@ describe('the Moodle plugin under php-cli', () => {
     });
   });
 
+  it('sends the course’s end date (null for Moodle’s 0: none) and each course module’s tags, each once', async () => {
+    const cms = [
+      {
+        cmid: 42,
+        name: 'Titration',
+        modname: 'assign',
+        instance: 1,
+        visible: 1,
+        tags: ['Lab', ' lab ', 'Week 2'],
+      },
+      { cmid: 44, name: 'Reading', modname: 'page', instance: 3, visible: 1, tags: [] },
+    ];
+    const out = await runPlugin({
+      payload: [
+        ['catalogue', { id: 5, fullname: 'Chemistry 101', enddate: 1812844800 }, cms, []],
+        ['catalogue', { id: 6, fullname: 'History', enddate: 0 }, [], []],
+      ],
+    });
+    expect(out.payload![0]).toEqual({
+      course: { id: '5', title: 'Chemistry 101', endDate: '2027-06-13T00:00:00Z' },
+      full: true,
+      activities: [
+        { id: '42', name: 'Titration', type: 'assign', visible: true, tags: ['Lab', 'Week 2'] },
+        { id: '44', name: 'Reading', type: 'page', visible: true },
+      ],
+    });
+    expect(out.payload![1]).toEqual({
+      course: { id: '6', title: 'History', endDate: null },
+      full: true,
+      activities: [],
+    });
+  });
+
   it('queues nothing until Laurel’s URL, the platform id and the secret are set', async () => {
     const out = await runPlugin({
       ...moodleFixture({ laurelurl: '', platformid: PLATFORM, secret: 's' }),

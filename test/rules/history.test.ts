@@ -378,7 +378,10 @@ describe('validation of counts, windows and order', () => {
       { path: 'groups.0.requirements.0.activities.atLeast', message: 'activities.atLeast is required' },
     ]);
     expect(details([req({ activities: { atLeast: 2 } })])).toEqual([
-      { path: 'groups.0.requirements.0.activities', message: 'activities needs a name, a kind or both' },
+      {
+        path: 'groups.0.requirements.0.activities',
+        message: 'activities needs a name, a kind, a tag, or more than one',
+      },
     ]);
     expect(details([req({ activities: { name: 'lab', atLeast: 2.5 } })])).toEqual([
       {

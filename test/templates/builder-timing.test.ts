@@ -68,7 +68,7 @@ describe('builder rows with counts and time limits', () => {
           group: 0,
           row: 0,
           field: 'pattern',
-          message: 'Give part of the activities’ name, such as “lab”, or choose a kind.',
+          message: 'Give part of the activities’ name, such as “lab”, a tag, or choose a kind.',
         },
         { group: 0, row: 0, field: 'count', message: 'Give a whole number from 1 to 100.' },
         { group: 0, row: 1, field: 'from', message: 'A date such as 2027-03-01.' },
@@ -107,8 +107,17 @@ describe('builder rows with counts and time limits', () => {
     expect(rowTimingOf(labs)).toEqual({ until: '2027-03-31', days: '5', after: 'intro' });
     // A window ending at 14:30 is no whole day: the form would change it, so it keeps it as it is.
     expect(rowTimingOf({ ...labs, window: { until: '2027-04-01T14:30:00Z' } })).toBeNull();
-    // Nor does it offer "before the course ends" (Laurel knows no end date yet): kept as it is.
-    expect(rowTimingOf({ ...labs, window: { beforeCourseEnd: true } })).toBeNull();
+    // "Before the course ends" is a checkbox of its own.
+    expect(rowTimingOf({ ...labs, window: { beforeCourseEnd: true } })).toEqual({
+      after: 'intro',
+      beforeEnd: 'on',
+    });
+    expect(parseRowTiming({ kind: 'activities-grade', beforeEnd: 'on' }, false)).toEqual({
+      timing: { window: { beforeCourseEnd: true } },
+    });
+    expect(parseRowTiming({ kind: 'badge', beforeEnd: 'on' }, true)).toEqual({
+      errors: [{ field: 'from', message: 'Another badge earned takes no time limits: leave them empty.' }],
+    });
     const template = {
       _id: new Types.ObjectId(),
       name: 'T',
@@ -148,6 +157,7 @@ describe('builder rows with counts and time limits', () => {
         templateId: '',
         pattern: '',
         patternKind: 'assign',
+        patternTag: '',
         count: '2',
         until: '2027-03-31',
         days: '5',
@@ -194,5 +204,55 @@ describe('builder rows with counts and time limits', () => {
         'groups.0.1.after': 'These conditions would each wait for the other, so none could be met.',
       },
     });
+  });
+});
+
+describe('builder rows counting activities by tag', () => {
+  const posted = (over: Record<string, string>) =>
+    readBadgeForm({
+      name: 'Labs',
+      groups: [[{ kind: 'activities-grade', threshold: '70', count: '2', ...over }]],
+    });
+
+  it('save "2 activities tagged lab at 70% or more", and show it again as the same fields', () => {
+    const built = badgeInputOf(posted({ patternTag: ' Lab ' }), null);
+    expect('input' in built && built.input.groups[0]!.requirements[0]).toEqual({
+      event: 'activity.grade.updated',
+      rules: [{ path: 'data.percent', op: 'gte', value: 70 }],
+      activities: { tag: 'Lab', atLeast: 2 },
+    });
+    const template = {
+      _id: new Types.ObjectId(),
+      name: 'Labs',
+      description: '',
+      criteria: '',
+      tags: [],
+      expiresAfterDays: null,
+      expiresAt: null,
+      allowReEarn: false,
+      groups: [
+        {
+          requirements: [{ id: 'labs', ...('input' in built ? built.input.groups[0]!.requirements[0] : {}) }],
+        },
+      ],
+      penalties: [],
+    } as unknown as TemplateDoc;
+    expect(formValuesOf(template).groups[0]![0]).toMatchObject({
+      kind: 'activities-grade',
+      pattern: '',
+      patternKind: '',
+      patternTag: 'Lab',
+      count: '2',
+      threshold: '70',
+    });
+  });
+
+  it('refuse a row with neither name, kind nor tag, and a tag too long, beside the field', () => {
+    const none = badgeInputOf(posted({}), null);
+    expect('errors' in none && none.errors['groups.0.0.pattern']).toBe(
+      'Give part of the activities’ name, such as “lab”, a tag, or choose a kind.',
+    );
+    const long = badgeInputOf(posted({ patternTag: 'x'.repeat(51) }), null);
+    expect('errors' in long && long.errors['groups.0.0.patternTag']).toBe('A tag has at most 50 characters.');
   });
 });

@@ -15,7 +15,7 @@
 defined('MOODLE_INTERNAL') || die();
 
 $plugin->component = 'local_laurel';
-$plugin->version   = 2026120700;
+$plugin->version   = 2026120701;
 $plugin->requires  = 2022112800; // Moodle 4.1.
 $plugin->supported = [401, 501];
 $plugin->maturity  = MATURITY_BETA;

@@ -122,6 +122,19 @@ namespace {
         };
     }
 
+    /** Moodle's tag API, as far as the plugin reads it: tag names per course module (fixture table cm_tags). */
+    class core_tag_tag {
+        public static function get_items_tags($component, $itemtype, $itemids) {
+            $out = [];
+            foreach ($itemids as $id) {
+                $out[$id] = array_map(function($row) {
+                    return (object) ['rawname' => $row->rawname];
+                }, laurel_find('cm_tags', ['cmid' => $id]));
+            }
+            return $out;
+        }
+    }
+
     class context {
         public $instanceid;
         public function __construct($instanceid) {

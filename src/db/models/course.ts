@@ -12,6 +12,13 @@ export interface CourseDoc {
   lmsCourseId?: string | null;
   title?: string | null;
   label?: string | null;
+  /**
+   * The course's end date as the LMS last said it (Canvas at launch through `$Canvas.course.endAt`,
+   * the Moodle plugin's course lists); null when it said there is none or never said.
+   */
+  lmsEndsAt?: Date | null;
+  /** The end date the instructor set in Laurel; wins over the LMS's. */
+  instructorEndsAt?: Date | null;
   /** `platformId:first id`: makes concurrent first sightings of one course create one document. */
   createKey: string;
   createdAt: Date;
@@ -26,6 +33,8 @@ const schema = new Schema<CourseDoc>(
     lmsCourseId: { type: String, default: null },
     title: { type: String, default: null },
     label: { type: String, default: null },
+    lmsEndsAt: { type: Date, default: null },
+    instructorEndsAt: { type: Date, default: null },
     createKey: { type: String, required: true },
   },
   { timestamps: true, collection: 'courses' },

@@ -20,6 +20,12 @@ export interface LmsActivityDoc {
   minScore?: number | null;
   /** The LMS's grade item id (Moodle). */
   gradeItemId?: string | null;
+  /** The LMS's tags of it: Moodle's course-module tags, Canvas's assignment group (by name). */
+  tags?: string[] | null;
+  /** Canvas: the id of its assignment group, whose name is a tag (null elsewhere). */
+  groupId?: string | null;
+  /** Tags the instructor gave it in Laurel, beside the LMS's. */
+  instructorTags?: string[] | null;
   /** Shown to learners (Moodle's course module visibility). */
   visible?: boolean | null;
   /** `deleted`: removed in the LMS (kept so that the rules naming it still read). */
@@ -41,6 +47,9 @@ const schema = new Schema<LmsActivityDoc>(
     maxScore: { type: Number, default: null },
     minScore: { type: Number, default: null },
     gradeItemId: { type: String, default: null },
+    tags: { type: [String], default: undefined },
+    groupId: { type: String, default: null },
+    instructorTags: { type: [String], default: undefined },
     visible: { type: Boolean, default: null },
     state: { type: String, enum: ['active', 'deleted'], default: 'active' },
     describedAt: { type: Date, default: null },

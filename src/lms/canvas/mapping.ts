@@ -33,11 +33,18 @@ export type ActivityDescription = {
   kind: string | null;
   state: 'active' | 'deleted';
   describedAt: Date;
+  /** Its assignment group (local id), whose name is its tag; null when the event does not say. */
+  groupId?: string | null;
 };
+
+/** A course's assignment group as an event names it: its name tags the assignments in it. */
+export type GroupDescription = { courseId: string; groupId: string; name: string; describedAt: Date };
 
 export type Mapped = {
   events: MappedEvent[];
   activities: ActivityDescription[];
+  /** Assignment groups named (assignment_group_created / _updated). */
+  groups?: GroupDescription[];
   /** Why nothing was made of the event (an event type Laurel does not use, a grade not yet posted…). */
   ignored?: string;
   /** A submission's assignment whose points possible the caller may know from earlier assignment events. */
@@ -56,6 +63,8 @@ export const LIVE_EVENT_TYPES = [
   'enrollment_updated',
   'assignment_created',
   'assignment_updated',
+  'assignment_group_created',
+  'assignment_group_updated',
 ] as const;
 
 const record = (v: unknown): Record<string, unknown> =>
@@ -325,8 +334,22 @@ export function mapLiveEvent(envelope: LiveEventEnvelope, platformId: string, re
             kind: str(body.submission_types) ?? null,
             state: state === 'deleted' ? 'deleted' : 'active',
             describedAt: new Date(when),
+            groupId: local(body.assignment_group_id) ?? null,
           },
         ],
+      };
+    }
+    case 'assignment_group_created':
+    case 'assignment_group_updated': {
+      const courseId =
+        str(body.context_type) === 'Course' ? local(body.context_id) : courseOfMetadata(metadata);
+      const groupId = local(body.assignment_group_id);
+      const groupName = str(body.name)?.trim();
+      if (!courseId || !groupId || !groupName) return none(`${name} outside a course or without a name`);
+      return {
+        events: [],
+        activities: [],
+        groups: [{ courseId, groupId, name: groupName.slice(0, 50), describedAt: new Date(when) }],
       };
     }
     default:

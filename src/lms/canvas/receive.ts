@@ -8,7 +8,7 @@ import { normaliseEvent, type NormalisedEvent } from '../../events/normalise.js'
 import { queueEventProcessing, storeEvents } from '../../events/store.js';
 import { checkTokenTimes, DEFAULT_CLOCK_SKEW_S } from '../../security/tokenTimes.js';
 import { upsertPerson } from '../../identity/launch.js';
-import { knownMaxScore, recordActivities } from './activities.js';
+import { knownMaxScore, recordActivities, recordGroups } from './activities.js';
 import { CANVAS_LIVE_EVENTS_JWKS_URL, LiveEventSignatureError, type LiveEventKeySets } from './keys.js';
 import { envelopeOf, mapLiveEvent } from './mapping.js';
 
@@ -159,6 +159,7 @@ export async function receiveLiveEvent(
     ? await storeEvents(ctx, { _id: identityId }, valid, 'canvas')
     : { stored: 0, duplicates: 0 };
   if (stored.stored > 0) await queueEventProcessing(ctx);
+  if (mapped.groups?.length) await recordGroups(ctx, identityId, mapped.groups);
   if (mapped.activities.length) await recordActivities(ctx, identityId, mapped.activities);
 
   // Recorded last: a delivery that failed before this point may be retried with the same token.

@@ -55,11 +55,13 @@ const list = (v: unknown): unknown[] =>
 const TIMING_AND_COUNT_FIELDS = [
   'pattern',
   'patternKind',
+  'patternTag',
   'count',
   'from',
   'until',
   'days',
   'after',
+  'beforeEnd',
 ] as const;
 
 export function readBadgeForm(body: Record<string, unknown>): BadgeFormValues {
@@ -139,6 +141,7 @@ export function formValuesOf(t: TemplateDoc, visibleBadges?: ReadonlySet<string>
             ? {
                 pattern: c.pattern.name ?? '',
                 patternKind: c.pattern.kind ?? '',
+                patternTag: c.pattern.tag ?? '',
                 count: String(c.pattern.atLeast),
               }
             : {}),

@@ -78,6 +78,8 @@ export function levelsFormValuesOf(t: TemplateDoc): LevelsFormValues {
 export function levelsInputOf(
   values: LevelsFormValues,
   current: TemplateDoc | null,
+  /** Pictures uploaded with the form, by level row: they replace the level's own picture. */
+  images: ReadonlyMap<number, string> = new Map(),
 ): { input: { levels: Levels | null; regrade: Regrade } } | { errors: FieldErrors } {
   const errors: FieldErrors = {};
   let levels: Levels | null = null;
@@ -99,14 +101,16 @@ export function levelsInputOf(
       const stored = new Map((current?.levels?.steps ?? []).map((s) => [s.name.toLowerCase(), s.id]));
       const parsed = levelsSchema.safeParse({
         activityId: values.levelsOn === 'course' ? null : values.levelsActivityId,
-        steps: rows.map(({ row }) => ({
-          ...((row.id || stored.get(row.name.toLowerCase())) && {
-            id: row.id || stored.get(row.name.toLowerCase()),
-          }),
-          name: row.name,
-          min: Number(row.min),
-          imageId: current?.levels?.steps.find((s) => s.id === row.id)?.imageId ?? null,
-        })),
+        steps: rows.map(({ row, index }) => {
+          const id = row.id || stored.get(row.name.toLowerCase());
+          return {
+            ...(id && { id }),
+            name: row.name,
+            min: Number(row.min),
+            // A new picture for this row, else the level's own one kept.
+            imageId: images.get(index) ?? current?.levels?.steps.find((s) => s.id === id)?.imageId ?? null,
+          };
+        }),
       });
       if (parsed.success) levels = parsed.data;
       else
@@ -135,7 +139,14 @@ export function levelsInputOf(
 const capitalise = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
 /** The fields' view model (Handlebars holds no logic): the rows, the choices marked, the errors. */
-export function levelsFormLocals(values: LevelsFormValues, errors: FieldErrors) {
+export function levelsFormLocals(
+  values: LevelsFormValues,
+  errors: FieldErrors,
+  current: TemplateDoc | null = null,
+) {
+  const pictureOf = new Map(
+    (current?.levels?.steps ?? []).filter((s) => s.imageId).map((s) => [s.id, `/images/${s.imageId}`]),
+  );
   const rows = [...values.levels];
   while (rows.length < LEVEL_ROWS) rows.push({ id: '', name: '', min: '' });
   return {
@@ -159,6 +170,10 @@ export function levelsFormLocals(values: LevelsFormValues, errors: FieldErrors) 
       min: row.min,
       nameError: errors[`levels.${i}.name`] ?? null,
       minError: errors[`levels.${i}.min`] ?? null,
+      // Its own picture (else the badge's is used), and the field to upload one.
+      picture: (row.id && pictureOf.get(row.id)) || null,
+      imageField: `levelImage${i}`,
+      imageError: errors[`levels.${i}.image`] ?? null,
     })),
     regradePolicies: [
       {

@@ -1,7 +1,7 @@
 import type { TemplateDoc } from '../../db/models/template.js';
 import type { ConditionRow } from '../../templates/builder.js';
 import type { ActivityOption } from '../../courses/activities.js';
-import { describeRequirement, isBadgeRequirement } from '../../rules/index.js';
+import { describeRequirement, formatCourseEnd, isBadgeRequirement } from '../../rules/index.js';
 import {
   blankRow,
   CONDITION_KINDS,
@@ -30,6 +30,8 @@ export function badgeFormLocals(
     badges: { id: string; name: string }[];
     template: TemplateDoc | null;
     unknownActivities?: string[];
+    /** The course's end date as Laurel knows it (null: none), for "before the course ends". */
+    courseEnd?: { endsAt: Date | null; source: 'lms' | 'instructor' | null; settingsLink: string | null };
   },
 ) {
   const groups = values.groups.length ? values.groups : [[blankRow()]];
@@ -57,9 +59,11 @@ export function badgeFormLocals(
     .flatMap((g) => g.requirements)
     .filter((r) => !isBadgeRequirement(r));
   const timingLocals = (row: ConditionRow, err: (name: string) => string | null) => {
-    const hasTiming = Boolean(row.from || row.until || row.days || row.after);
+    const hasTiming = Boolean(row.from || row.until || row.days || row.after || row.beforeEnd);
     return {
-      timingOpen: hasTiming || Boolean(err('from') || err('until') || err('days') || err('after')),
+      timingOpen:
+        hasTiming || Boolean(err('from') || err('until') || err('days') || err('after') || err('beforeEnd')),
+      beforeEndChecked: row.beforeEnd === 'on',
       patternKinds: [
         { value: '', label: 'any kind', selected: !row.patternKind },
         ...lmsKinds.map(([value, label]) => ({ value, label, selected: value === row.patternKind })),
@@ -115,11 +119,13 @@ export function badgeFormLocals(
         id: field('id'),
         pattern: field('pattern'),
         patternKind: field('patternKind'),
+        patternTag: field('patternTag'),
         count: field('count'),
         from: field('from'),
         until: field('until'),
         days: field('days'),
         after: field('after'),
+        beforeEnd: field('beforeEnd'),
       },
       ...timingLocals(row, err),
       values: row,
@@ -130,11 +136,13 @@ export function badgeFormLocals(
         templateId: err('templateId'),
         pattern: err('pattern'),
         patternKind: err('patternKind'),
+        patternTag: err('patternTag'),
         count: err('count'),
         from: err('from'),
         until: err('until'),
         days: err('days'),
         after: err('after'),
+        beforeEnd: err('beforeEnd'),
       },
       kinds: [{ kind: '', label: '— nothing —' }, ...CONDITION_KINDS].map((k) => ({
         ...k,
@@ -147,9 +155,18 @@ export function badgeFormLocals(
       badges: known.badges.map((b) => ({ ...b, selected: b.id === row.templateId })),
     };
   };
+  const end = known.courseEnd ?? { endsAt: null, source: null, settingsLink: null };
   return {
     values,
     errors,
+    // "Before the course ends": which date that is, or that Laurel knows none (it then limits nothing).
+    courseEndHint: end.endsAt
+      ? `The course ends on ${formatCourseEnd(end.endsAt)} (${end.source === 'instructor' ? 'set in Laurel' : 'as the LMS says'}).`
+      : 'Laurel knows no end date for this course yet, so this limits nothing until one is set in the course settings or the LMS sends one.',
+    courseEndKnown: Boolean(end.endsAt),
+    courseSettingsLink: end.settingsLink,
+    // The tags the course's activities carry, for the "tagged" field's list.
+    knownTags: [...new Set(known.activities.flatMap((a) => a.tags ?? []))].sort((a, b) => a.localeCompare(b)),
     expiryNone: values.expiry === 'none',
     expiryDays: values.expiry === 'days',
     expiryDate: values.expiry === 'date',

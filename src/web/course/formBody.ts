@@ -26,6 +26,15 @@ import { refusal } from '../../lti/refusals.js';
 
 const MiB = 1024 * 1024;
 
+/** The file fields of the levels' own pictures, one per level row of the badge form. */
+export const LEVEL_IMAGE_FIELDS = [
+  'levelImage0',
+  'levelImage1',
+  'levelImage2',
+  'levelImage3',
+  'levelImage4',
+] as const;
+
 export const FORM_LIMITS = {
   /** A whole multipart badge form, its picture included. */
   multipartBytes: 3 * MiB,
@@ -127,7 +136,8 @@ const upload = multer({
   storage: multer.memoryStorage(),
   limits: {
     fileSize: FORM_LIMITS.imageBytes,
-    files: 1,
+    // The badge's picture and one per level (LEVEL_IMAGE_FIELDS).
+    files: 1 + LEVEL_IMAGE_FIELDS.length,
     fields: FORM_LIMITS.fields,
     fieldSize: FORM_LIMITS.fieldBytes,
     fieldNameSize: FORM_LIMITS.fieldNameBytes,
@@ -163,7 +173,10 @@ const upload = multer({
     if (reading) countBytes(req, FORM_LIMITS.multipartBytes, reading.abort);
   },
 } as multer.Options);
-const uploadImage = upload.single('image');
+const uploadImage = upload.fields([
+  { name: 'image', maxCount: 1 },
+  ...LEVEL_IMAGE_FIELDS.map((name) => ({ name, maxCount: 1 })),
+]);
 
 type Parser = (req: Request, res: Response, done: (err?: unknown) => void) => void;
 

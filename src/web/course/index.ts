@@ -29,6 +29,7 @@ import { closeIfBodyUnread, smallFormBody } from './formBody.js';
 import { providersPageRouter } from './providers.js';
 import { serviceBadgesRouter } from './serviceBadges.js';
 import { courseDigestRouter } from './digest.js';
+import { courseSettingsRouter } from './courseSettings.js';
 import { pathwayStaffRouter } from '../pathways/staff.js';
 import { pathwayLearnerRouter } from '../pathways/learner.js';
 
@@ -65,6 +66,8 @@ export function courseRouter(ctx: Context, lti: Lti, options: { mailOn?: boolean
   router.use(badgeCredentialsRouter(ctx, session, staff, requireCsrf));
   // The instructor's weekly e-mail digest of the course (src/mail/digest.ts).
   router.use(courseDigestRouter(ctx, [session, staff], requireCsrf, options.mailOn ?? false));
+  // The course's end date, which "before the course ends" goes by (src/web/course/courseSettings.ts).
+  router.use(courseSettingsRouter(ctx, [session, staff], requireCsrf));
   // Pathways across courses (src/web/pathways): instructors' and administrators' pages, learners' maps.
   router.use(pathwayStaffRouter(ctx, session, staff, requireCsrf));
   router.use(pathwayLearnerRouter(ctx, session, requireCsrf));

@@ -9,6 +9,9 @@ import { refusal } from '../../lti/refusals.js';
 import type { Launch } from '../../lti/session.js';
 import { builderActivities, type KnownActivity } from '../../courses/activities.js';
 import { courseBadgeOverview, describeContextFor } from '../../courses/overview.js';
+import { courseEndView } from '../../courses/courseSettings.js';
+import { COURSE_SETTINGS_PATH } from './courseSettings.js';
+import { LEVEL_IMAGE_FIELDS } from './formBody.js';
 import { visibleTemplateFilter, type CourseScope } from '../../courses/scope.js';
 import { visibleTemplateIds } from '../../courses/visibility.js';
 import { csrfHeaderFirst } from '../../lti/csrf.js';
@@ -159,6 +162,7 @@ export function instructorRouter(
       hasCourse: launch.courseRef !== null,
       newLink: link(BADGE_PATHS.new),
       digestLink: launch.courseRef ? link(DIGEST_PATH) : null,
+      courseSettingsLink: launch.courseRef ? link(COURSE_SETTINGS_PATH) : null,
       badges: summaries.map((s) => ({
         name: s.template.name,
         image: imageOf(s.template),
@@ -197,7 +201,7 @@ export function instructorRouter(
     const parsed = badgeInputOf(values, null);
     const errors: FieldErrors = 'errors' in parsed ? parsed.errors : {};
     const levelValues = readLevelsForm(req.body ?? {});
-    const tiers = levelsInputOf(levelValues, null);
+    const tiers = levelsInputOf(levelValues, null, await levelImagesFrom(ctx, req, errors));
     if ('errors' in tiers) Object.assign(errors, tiers.errors);
     await refuseUnseenBadges(ctx, scopeOf(launch), values, errors);
     const imageId = await imageFrom(ctx, req, errors);
@@ -252,7 +256,7 @@ export function instructorRouter(
     const parsed = badgeInputOf(values, template);
     const errors: FieldErrors = 'errors' in parsed ? parsed.errors : {};
     const levelValues = readLevelsForm(req.body ?? {});
-    const tiers = levelsInputOf(levelValues, template);
+    const tiers = levelsInputOf(levelValues, template, await levelImagesFrom(ctx, req, errors));
     if ('errors' in tiers) Object.assign(errors, tiers.errors);
     await refuseUnseenBadges(ctx, scopeOf(launch), values, errors);
     if (
@@ -403,18 +407,49 @@ const emptyValues = (): BadgeFormValues => ({
 const withTemporaryIds = (groups: { requirements: object[] }[]) =>
   groups.map((g, i) => ({ requirements: g.requirements.map((r, j) => ({ id: `t${i}x${j}`, ...r })) }));
 
-async function imageFrom(ctx: Context, req: Request, errors: FieldErrors): Promise<string | null> {
-  const file = (req as Request & { file?: Express.Multer.File }).file;
+/** The posted file of one field (multer's `fields()` gives lists by field name). */
+function fileOf(req: Request, field: string): Express.Multer.File | undefined {
+  const files = (req as Request & { files?: Record<string, Express.Multer.File[]> }).files;
+  return files && Object.prototype.hasOwnProperty.call(files, field) ? files[field]![0] : undefined;
+}
+
+/**
+ * The picture posted in `field`, checked and stored as a badge picture is (src/images/check.ts: PNG or
+ * SVG, square, bounded; an SVG sanitised), or null without one; a refused one puts its message under
+ * `errorKey`.
+ */
+async function imageFrom(
+  ctx: Context,
+  req: Request,
+  errors: FieldErrors,
+  field = 'image',
+  errorKey = 'image',
+): Promise<string | null> {
+  const file = fileOf(req, field);
   if (!file || file.size === 0) return null;
   try {
     return (await storeBadgeImage(ctx, { bytes: file.buffer, declaredType: file.mimetype })).id;
   } catch (err) {
     if (err instanceof HttpError && err.status < 500) {
-      errors.image = err.message;
+      errors[errorKey] = err.message;
       return null;
     }
     throw err;
   }
+}
+
+/** The levels' own pictures posted with the form, by level row (stored; errors beside each row). */
+async function levelImagesFrom(
+  ctx: Context,
+  req: Request,
+  errors: FieldErrors,
+): Promise<Map<number, string>> {
+  const images = new Map<number, string>();
+  for (const [index, field] of LEVEL_IMAGE_FIELDS.entries()) {
+    const id = await imageFrom(ctx, req, errors, field, `levels.${index}.image`);
+    if (id) images.set(index, id);
+  }
+  return images;
 }
 
 async function renderForm(
@@ -435,7 +470,7 @@ async function renderForm(
 ) {
   const launch = launchOf(res);
   const scope = scopeOf(launch);
-  const [activities, badges, names] = await Promise.all([
+  const [activities, badges, names, courseEnd] = await Promise.all([
     lineItems(res).then((columns) => builderActivities(ctx, scope, columns)),
     // Only badges this course may see are offered (never another course's unshared badge).
     ctx.models.templates
@@ -447,6 +482,7 @@ async function renderForm(
       .limit(500)
       .lean(),
     describeContextFor(ctx, scope),
+    courseEndView(ctx, scope),
   ]);
   const t = state.template;
   res.status(status).render('course/badge-form', {
@@ -456,6 +492,11 @@ async function renderForm(
       badges: badges.map((b) => ({ id: String(b._id), name: b.name })),
       template: t,
       unknownActivities: state.unknown,
+      courseEnd: {
+        endsAt: courseEnd.endsAt,
+        source: courseEnd.source,
+        settingsLink: launch.courseRef ? withLtik(COURSE_SETTINGS_PATH, launch.ltik) : null,
+      },
     }),
     title: t ? `Edit “${t.name}”` : 'Create a badge',
     editing: Boolean(t),
@@ -464,7 +505,11 @@ async function renderForm(
     formAction: withLtik(t ? BADGE_PATHS.one(String(t._id)) : BADGE_PATHS.create, launch.ltik),
     summaryAction: withLtik(BADGE_PATHS.summary, launch.ltik),
     summary: t ? badgeSummary(t.groups, t.levels, t.regrade, names) : 'No conditions yet.',
-    ...levelsFormLocals(state.levelValues ?? (t ? levelsFormValuesOf(t) : emptyLevelsValues()), state.errors),
+    ...levelsFormLocals(
+      state.levelValues ?? (t ? levelsFormValuesOf(t) : emptyLevelsValues()),
+      state.errors,
+      t,
+    ),
     image: t ? imageOf(t) : null,
     state: t?.state ?? null,
     stateLabel: t ? STATE_LABEL[t.state] : null,

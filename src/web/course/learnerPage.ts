@@ -38,6 +38,8 @@ export function learnerBadgeCards(badges: LearnerBadge[]) {
           score: b.levels.score === null ? null : `${Math.round(b.levels.score * 100) / 100}%`,
           rungs: b.levels.rungs.map((r) => ({
             name: r.name,
+            // The level's own picture, else the badge's.
+            image: r.imageId ? `/images/${r.imageId}` : imageOf(b.template),
             min: `${r.min}%`,
             held: r.state === 'held',
             reached: r.state === 'reached',

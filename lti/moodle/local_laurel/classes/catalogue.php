@@ -24,21 +24,26 @@ class catalogue {
      */
     public static function for_course(int $courseid): array {
         global $DB;
-        $course = $DB->get_record('course', ['id' => $courseid], 'id, fullname');
+        $course = $DB->get_record('course', ['id' => $courseid], 'id, fullname, enddate');
         if (!$course) {
             return payload::catalogue(['id' => $courseid], [], []);
         }
         $cms = [];
-        foreach (get_fast_modinfo($course->id)->get_cms() as $cm) {
-            if (!empty($cm->deletioninprogress)) {
-                continue;
-            }
+        $modules = array_filter(get_fast_modinfo($course->id)->get_cms(), function($cm) {
+            return empty($cm->deletioninprogress);
+        });
+        // The course modules' tags (Moodle's "Tags" field of an activity), read at once for the course.
+        $tags = \core_tag_tag::get_items_tags('core', 'course_modules', array_keys($modules));
+        foreach ($modules as $cm) {
             $cms[] = [
                 'cmid' => $cm->id,
                 'name' => observer::text($cm->name, $cm->context),
                 'modname' => $cm->modname,
                 'instance' => $cm->instance,
                 'visible' => $cm->visible,
+                'tags' => array_values(array_map(function($tag) {
+                    return $tag->rawname;
+                }, $tags[$cm->id] ?? [])),
             ];
         }
         $items = $DB->get_records('grade_items', ['courseid' => $course->id], 'sortorder, id',
@@ -50,6 +55,7 @@ class catalogue {
             }
             return $item;
         }, array_values($items));
-        return payload::catalogue(observer::course((int) $course->id), $cms, $items);
+        return payload::catalogue(observer::course((int) $course->id) + ['enddate' => (int) ($course->enddate ?? 0)],
+            $cms, $items);
     }
 }

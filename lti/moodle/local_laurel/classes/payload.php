@@ -222,8 +222,8 @@ class payload {
      * One course's list of gradable things for Laurel's badge builder: its activities (course
      * modules) with their main grade item, and its manual grade items.
      *
-     * @param array $course ['id' => ..., 'fullname' => ...]
-     * @param array $cms each ['cmid', 'name', 'modname', 'instance', 'visible']
+     * @param array $course ['id' => ..., 'fullname' => ..., 'enddate' => unix seconds, 0 = none (optional)]
+     * @param array $cms each ['cmid', 'name', 'modname', 'instance', 'visible', 'tags' (optional: tag names)]
      * @param array $items the course's grade_items records (as arrays)
      * @return array a catalogue entry: course, full (always true: the list is the whole course), activities
      */
@@ -258,6 +258,10 @@ class payload {
             if (isset($cm['visible'])) {
                 $entry['visible'] = (bool) $cm['visible'];
             }
+            $tags = self::tags($cm['tags'] ?? []);
+            if ($tags) {
+                $entry['tags'] = $tags;
+            }
             $activities[] = $entry;
         }
         foreach ($manual as $item) {
@@ -273,11 +277,34 @@ class payload {
                 'minScore' => self::number($item['grademin']),
             ];
         }
+        $entry = self::course((int) $course['id'], $course['fullname'] ?? null);
+        if (array_key_exists('enddate', $course)) {
+            // Moodle keeps 0 for "no end date"; Laurel is told so (null), so an end removed in Moodle is removed.
+            $entry['endDate'] = (int) $course['enddate'] > 0 ? gmdate('Y-m-d\TH:i:s\Z', (int) $course['enddate']) : null;
+        }
         return [
-            'course' => self::course((int) $course['id'], $course['fullname'] ?? null),
+            'course' => $entry,
             'full' => true,
             'activities' => $activities,
         ];
+    }
+
+    /**
+     * A course module's tag names for Laurel (counts of activities by tag): trimmed, clipped to 50
+     * characters, each once, at most 20.
+     *
+     * @param array $names
+     * @return array
+     */
+    public static function tags(array $names): array {
+        $out = [];
+        foreach ($names as $name) {
+            $name = self::clip(trim((string) $name), 50);
+            if ($name !== '' && !in_array(mb_strtolower($name), array_map('mb_strtolower', $out), true)) {
+                $out[] = $name;
+            }
+        }
+        return array_slice($out, 0, 20);
     }
 
     /**

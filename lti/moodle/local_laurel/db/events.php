@@ -59,6 +59,12 @@ $observers = [
         'callback' => '\local_laurel\observer::course_content_changed',
         'internal' => false,
     ],
+    // A course's settings changed (its end date among them): its list is sent again with the date.
+    [
+        'eventname' => '\core\event\course_updated',
+        'callback' => '\local_laurel\observer::course_content_changed',
+        'internal' => false,
+    ],
     [
         'eventname' => '\core\event\grade_item_created',
         'callback' => '\local_laurel\observer::course_content_changed',

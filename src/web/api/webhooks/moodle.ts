@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import { signedRawBody } from '../events.js';
-import type { AnyBulkWriteOperation } from 'mongoose';
+import type { AnyBulkWriteOperation, Types } from 'mongoose';
+import { parseLmsEndDate } from '../../../courses/endDate.js';
 import { z } from 'zod';
 import type { Context } from '../../../context.js';
 import { identityPlatformIdOf, type PlatformDoc } from '../../../db/models/platform.js';
@@ -33,7 +34,15 @@ const finite = z.number({ error: 'must be a number' }).finite();
 
 /** One course's activities as the Moodle plugin lists them (payload::catalogue() in the plugin). */
 const catalogueEntrySchema = z.strictObject({
-  course: z.strictObject({ id: idText(200), title: safeText(500).optional() }),
+  course: z.strictObject({
+    id: idText(200),
+    title: safeText(500).optional(),
+    /** The course's end date (Moodle's `enddate`), null when it has none; absent: not said. */
+    endDate: z.iso
+      .datetime({ offset: true, error: 'must be an ISO 8601 date-time with a time zone' })
+      .nullable()
+      .optional(),
+  }),
   /** True when `activities` is the whole course: the ones missing from it are marked deleted. */
   full: z.boolean().default(false),
   activities: z
@@ -47,6 +56,11 @@ const catalogueEntrySchema = z.strictObject({
         minScore: finite.optional(),
         visible: z.boolean().optional(),
         deleted: z.boolean().optional(),
+        /** The course module's tags (Moodle's tags), for counts of activities by tag. */
+        tags: z
+          .array(z.string({ error: 'must be a string' }).pipe(safeText(50).min(1, 'must not be empty')))
+          .max(20, 'at most 20 tags')
+          .optional(),
       }),
     )
     .max(MAX_CATALOGUE_ACTIVITIES, `at most ${MAX_CATALOGUE_ACTIVITIES} activities per course`),
@@ -213,6 +227,7 @@ export async function storeCatalogue(
         minScore: a.minScore ?? null,
         gradeItemId: a.gradeItemId ?? null,
         visible: a.visible ?? null,
+        tags: a.tags ?? [],
         state: a.deleted ? 'deleted' : 'active',
         describedAt: now,
         source: 'moodle',
@@ -238,10 +253,27 @@ export async function storeCatalogue(
       );
       answer.removed += removed.modifiedCount;
     }
+    if (entry.course.endDate !== undefined)
+      await storeCourseEnd(ctx, platformId, courseId, entry.course.endDate);
     answer.courses++;
     answer.activities += entry.activities.length;
   }
   return answer;
+}
+
+/**
+ * The end date the Moodle plugin sent for a course (null: it has none), on the course Laurel knows by
+ * that id; a course Laurel has not seen yet gets it at its first launch or at the next list.
+ */
+async function storeCourseEnd(
+  ctx: Context,
+  platformId: Types.ObjectId,
+  courseId: string,
+  endDate: string | null,
+): Promise<void> {
+  const endsAt = endDate === null ? null : parseLmsEndDate(endDate);
+  if (endsAt === undefined) return;
+  await ctx.models.courses.updateOne({ platformId, ids: courseId }, { $set: { lmsEndsAt: endsAt } });
 }
 
 /** A course's activities as the LMS last listed them, by name (the badge builder's list). */
