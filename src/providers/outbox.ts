@@ -26,7 +26,6 @@ import { storedClient, type ProviderClient } from './settings.js';
  *   the service's message, and POST /credentials/:id/retry tries again after the fix.
  */
 
-const LEASE_MS = 2 * 60_000;
 /** 10 s, 20 s … 42 min, then hourly: 32 attempts span about 23 hours (test/reliability/provider-outage). */
 export const MAX_PROVIDER_ATTEMPTS = 32;
 const BACKOFF_BASE_MS = 10_000;
@@ -91,7 +90,8 @@ async function claimOne(
       },
       {
         $set: {
-          issuingUntil: new Date(now.getTime() + LEASE_MS),
+          // A crashed worker's lease lapses after CLAIM_LEASE_MS (longer than a call's 15 s timeout).
+          issuingUntil: new Date(now.getTime() + ctx.config.claimLeaseMs),
           issuingClaim: randomBytes(12).toString('hex'),
         },
       },

@@ -6,13 +6,14 @@ import type { AddressInfo, Socket } from 'node:net';
  * plays the faults of the network between them:
  * - `down('refused')`: nothing listens on the port (connection refused) until `up()`;
  * - `down({ status, headers })`: the gate answers every request itself (a 503 from a load balancer);
- * - `holdNext(match)`: the next matching request reaches the service, which acts on it, but its
- *   answer is held back until `release()` (a caller killed mid-request never gets it);
+ * - `holdNext(match)`: the next matching request (after `skip` of them passed) reaches the service,
+ *   which acts on it, but its answer is held back until `release()` (a caller killed mid-request
+ *   never gets it);
  * - `loseAnswers(match, n)`: the next n matching requests reach the service, then the caller's
  *   connection is cut before the answer (the caller cannot know the request was taken).
  * Requests that reach the service are logged with their method, path and the answer's status.
  */
-export type GateMatch = { method?: string; path?: RegExp };
+export type GateMatch = { method?: string; path?: RegExp; skip?: number };
 export type HeldRequest = { method: string; path: string; status: number; body: string };
 export type GateLog = { method: string; path: string; status: number | 'refused' | 'lost' | 'held' };
 
@@ -35,7 +36,11 @@ const matches = (m: GateMatch, method: string, path: string) =>
 export async function startHttpGate(target: string): Promise<HttpGate> {
   const upstream = new URL(target);
   let answerItself: { status: number; headers?: Record<string, string>; body?: string } | null = null;
-  const holds: { match: GateMatch; found: (h: HeldRequest & { release(): void }) => void }[] = [];
+  const holds: {
+    match: GateMatch;
+    skip: number;
+    found: (h: HeldRequest & { release(): void }) => void;
+  }[] = [];
   const losses: { match: GateMatch; times: number }[] = [];
   const pending = new Set<() => void>();
   const sockets = new Set<Socket>();
@@ -78,7 +83,7 @@ export async function startHttpGate(target: string): Promise<HttpGate> {
               req.socket.destroy();
               return;
             }
-            const hold = holds.findIndex((h) => matches(h.match, method, path));
+            const hold = holds.findIndex((h) => matches(h.match, method, path) && h.skip-- <= 0);
             if (hold >= 0) {
               const [{ found }] = holds.splice(hold, 1) as [(typeof holds)[number]];
               log.push({ method, path, status: 'held' });
@@ -139,7 +144,7 @@ export async function startHttpGate(target: string): Promise<HttpGate> {
       if (!server.listening) await listen(port);
     },
     holdNext(match) {
-      return new Promise((found) => holds.push({ match, found }));
+      return new Promise((found) => holds.push({ match, skip: match.skip ?? 0, found }));
     },
     loseAnswers(match, times) {
       losses.push({ match, times });
