@@ -23,8 +23,8 @@ export type WireGate = {
   /** The same database URI, reached through the gate (one server, so the driver never looks past it). */
   uri(original: string): string;
   freeze(match: (command: WireCommand) => boolean): Promise<WireCommand>;
-  /** Every command name and collection that passed, for a test's diagnostics. */
-  passed: number;
+  /** How many messages passed to the database untouched (a test's diagnostics). */
+  readonly passed: number;
   close(): Promise<void>;
 };
 
