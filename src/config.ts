@@ -58,6 +58,12 @@ const schema = z.object({
     .max(3_600_000, 'a number of milliseconds (1000-3600000)')
     .default(300_000),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120000).default(10000),
+  CLAIM_LEASE_MS: z.coerce
+    .number({ error: 'a number of milliseconds (1000-3600000)' })
+    .int('a number of milliseconds (1000-3600000)')
+    .min(1000, 'a number of milliseconds (1000-3600000)')
+    .max(3_600_000, 'a number of milliseconds (1000-3600000)')
+    .default(120_000),
   REGISTRATION_WITHOUT_LINK: z
     .enum(['refuse', 'pending'], {
       error: 'refuse or pending (what LTI Dynamic Registration does without a registration link)',
@@ -95,6 +101,11 @@ export type Config = Readonly<{
   jobsProcessEveryMs: number;
   jobsLockLifetimeMs: number;
   shutdownGraceMs: number;
+  /**
+   * How long a worker holds the learning events, credentials and Credly/Accredible calls it claimed;
+   * a worker that dies leaves them to another once this lapses (longer than any one batch takes).
+   */
+  claimLeaseMs: number;
   /** What LTI Dynamic Registration does without a valid registration link. */
   registrationWithoutLink: 'refuse' | 'pending';
   /** Host names, .domains, IPs and CIDR ranges of LMSs Laurel may call although they are not public. */
@@ -149,6 +160,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jobsProcessEveryMs: c.JOBS_PROCESS_EVERY_MS,
     jobsLockLifetimeMs: c.JOBS_LOCK_LIFETIME_MS,
     shutdownGraceMs: c.SHUTDOWN_GRACE_MS,
+    claimLeaseMs: c.CLAIM_LEASE_MS,
     registrationWithoutLink: c.REGISTRATION_WITHOUT_LINK,
     lmsAllowedHosts: Object.freeze(c.LMS_ALLOWED_HOSTS.filter((e) => e !== '')),
   });

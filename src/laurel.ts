@@ -10,7 +10,7 @@ import { createApp, finishApp } from './web/app.js';
 import { apiRouter } from './web/api/index.js';
 import type { Context } from './context.js';
 import { createModels, ensureIndexes } from './db/models/index.js';
-import { defineJobs, scheduleRecurringJobs } from './jobs/definitions.js';
+import { defineJobs, drainOnStart, scheduleRecurringJobs } from './jobs/definitions.js';
 import { createSealer } from './security/encryption.js';
 import { createLti, type Lti } from './lti/index.js';
 import { defineLtiJobs } from './lti/jobs.js';
@@ -69,6 +69,7 @@ export async function startLaurel(
   if (config.role !== 'web') {
     await queue.startProcessing();
     await scheduleRecurringJobs(ctx);
+    await drainOnStart(ctx);
     await scheduleMailJobs(ctx, mailer);
   }
 

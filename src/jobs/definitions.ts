@@ -112,3 +112,12 @@ export async function scheduleRecurringJobs(ctx: Context): Promise<void> {
   await scheduleProviderJobs(ctx);
   await agenda.every('5 minutes', JOBS.revokeAfterRegrades, {});
 }
+
+/**
+ * A worker that starts (often in place of one that died) takes up what waits at once: the events,
+ * credentials and service calls whose claims have lapsed, rather than at the next recurring run.
+ */
+export async function drainOnStart(ctx: Context): Promise<void> {
+  for (const name of [JOBS.processEvents, JOBS.issueCredentials, JOBS.providerOutbox])
+    await ctx.jobs.wake?.(name);
+}

@@ -3,7 +3,7 @@ import type { Context } from '../context.js';
 import type { LearningEventDoc } from '../db/models/learningEvent.js';
 import { processEventBatch } from './processBatch.js';
 
-/** A crashed worker's claim lapses after this; its events are then claimed again. */
+/** A crashed worker's claim lapses after this (CLAIM_LEASE_MS's default); its events are then claimed again. */
 export const EVENT_LOCK_MS = 2 * 60_000;
 const MAX_ATTEMPTS = 5;
 export const EVENT_BATCH_SIZE = 500;
@@ -62,7 +62,7 @@ export async function claimEvents(ctx: Context, limit: number): Promise<Learning
     .lean<LearningEventDoc[]>();
   if (candidates.length === 0) return [];
   const claim = randomUUID();
-  const lockedUntil = new Date(now.getTime() + EVENT_LOCK_MS);
+  const lockedUntil = new Date(now.getTime() + ctx.config.claimLeaseMs);
   // The free events up to the last one found, in queue order: a range, cheap for any planner. One
   // that became free meanwhile below that bound is taken too (then the batch is read back).
   const last = candidates[candidates.length - 1]!;

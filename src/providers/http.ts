@@ -26,7 +26,8 @@ export type ProviderDeps = {
 
 /**
  * - `network`: no answer (timeout, refused, cut): the outcome of a POST is unknown.
- * - `rate-limited`: 429; `retryAfterMs` holds the service's Retry-After when it sent one.
+ * - `rate-limited`: 429; `retryAfterMs` holds the service's Retry-After when it sent one (as it does
+ *   for a 503, which says how long the service expects to be unavailable).
  * - `server`: 5xx. `validation`: 422 (or 400): the service refused the content; retrying the same
  *   request cannot help. `auth`: 401/403, a configuration problem. `not-found`: 404. `client`: other 4xx.
  */
@@ -145,7 +146,8 @@ export async function callJson(
             : status === 422 || status === 400
               ? 'validation'
               : 'client';
-  const retryAfterMs = status === 429 ? parseRetryAfter(answer.headers['retry-after'], deps.now()) : null;
+  const retryAfterMs =
+    status === 429 || status === 503 ? parseRetryAfter(answer.headers['retry-after'], deps.now()) : null;
   throw new ProviderError(provider, kind, message, status, retryAfterMs);
 }
 

@@ -19,14 +19,15 @@ import { storedClient, type ProviderClient } from './settings.js';
  * - a run claims a credential with a lease and a token, so one worker at a time calls the service;
  * - before each issuing call whose outcome could stay unknown (a timeout, a crash), `externalPending`
  *   is stored; the next attempt then looks the learner's badge up at the service before posting again;
- * - a 5xx or network failure waits, in `issuingUntil`, a delay doubling per attempt; a 429 waits what
- *   Retry-After says; after MAX_PROVIDER_ATTEMPTS the credential becomes `failed`;
+ * - a 5xx or network failure waits, in `issuingUntil`, a delay doubling per attempt up to an hour (or
+ *   a 503's Retry-After, when longer); a 429 waits what Retry-After says; after MAX_PROVIDER_ATTEMPTS,
+ *   about a day of trying, the credential becomes `failed`, so an outage of hours delays issuing only;
  * - a refusal of the content (422, 4xx) is not retried: the credential becomes `failed` at once with
  *   the service's message, and POST /credentials/:id/retry tries again after the fix.
  */
 
-const LEASE_MS = 2 * 60_000;
-export const MAX_PROVIDER_ATTEMPTS = 8;
+/** 10 s, 20 s … 42 min, then hourly: 32 attempts span about 23 hours (test/reliability/provider-outage). */
+export const MAX_PROVIDER_ATTEMPTS = 32;
 const BACKOFF_BASE_MS = 10_000;
 const BACKOFF_MAX_MS = 60 * 60_000;
 /** With no Retry-After: Credly counts per minute, Accredible per 30 s bucket. */
@@ -89,7 +90,8 @@ async function claimOne(
       },
       {
         $set: {
-          issuingUntil: new Date(now.getTime() + LEASE_MS),
+          // A crashed worker's lease lapses after CLAIM_LEASE_MS (longer than a call's 15 s timeout).
+          issuingUntil: new Date(now.getTime() + ctx.config.claimLeaseMs),
           issuingClaim: randomBytes(12).toString('hex'),
         },
       },
@@ -211,8 +213,11 @@ async function failed(
     `${label(provider)}: could not ${what}`,
   );
   if (retryable && attempts < MAX_PROVIDER_ATTEMPTS) {
+    // A 503 may say how long the outage lasts: no sooner than that (at most the longest backoff).
     const wait =
-      pe?.kind === 'rate-limited' ? (pe.retryAfterMs ?? RATE_LIMIT_DEFAULT_MS) : backoffMs(attempts);
+      pe?.kind === 'rate-limited'
+        ? (pe.retryAfterMs ?? RATE_LIMIT_DEFAULT_MS)
+        : Math.max(backoffMs(attempts), Math.min(pe?.retryAfterMs ?? 0, BACKOFF_MAX_MS));
     await ctx.models.credentials.updateOne(mine, {
       $set: {
         issueAttempts: attempts,

@@ -21,6 +21,9 @@ describe('loadConfig', () => {
     expect(config.trustProxy).toBe(1);
     expect(config.role).toBe('worker');
     expect(config.logLevel).toBe('info');
+    // A dead worker's claims lapse after two minutes unless told otherwise.
+    expect(config.claimLeaseMs).toBe(120_000);
+    expect(loadConfig({ ...valid, CLAIM_LEASE_MS: '5000' }).claimLeaseMs).toBe(5000);
   });
 
   it('accepts a base64 encryption key', () => {
@@ -41,6 +44,7 @@ describe('loadConfig', () => {
     ['LOG_LEVEL', 'loud', 'LOG_LEVEL must be'],
     ['SMTP_URL', 'mail.example.edu', 'SMTP_URL must be an SMTP URL'],
     ['LAUREL_ROLE', 'boss', 'LAUREL_ROLE must be'],
+    ['CLAIM_LEASE_MS', '500', 'CLAIM_LEASE_MS must be a number of milliseconds (1000-3600000)'],
   ])('refuses a malformed %s with a message naming it', (variable, value, message) => {
     expect(() => loadConfig({ ...valid, [variable]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ ...valid, [variable]: value })).toThrow(message);

@@ -37,6 +37,8 @@ export type Fixture = {
   sign?: { secret: string; time: number; body: string };
   post?: unknown;
   payload?: unknown[][];
+  /** Tasks already in Moodle's queue, as an earlier run printed them (`queued`). */
+  tasks?: Queued[];
 };
 
 export type Queued = { class: string; customdata: any };

@@ -4,6 +4,7 @@
 //   { "config": { laurelurl, platformid, secret }, "db": { table: [rows] },
 //     "events": [ { "eventname": "\\core\\event\\user_graded", ...get_data() } ],
 //     "run": true|false, "sign": { "secret", "time", "body" }, "post": body,
+//     "tasks": [ { "class", "customdata" } ] (queued before the events' own, as `queued` prints them),
 //     "payload": [[method, ...arguments]] }
 // and prints one JSON object: the signature asked for, the tasks the observers queued, and, with
 // "run", what running them did (the requests sent, failures, the task log).
@@ -31,6 +32,13 @@ if (isset($fixture['post'])) {
     // One body through the plugin's client, as the test page sends its test message.
     $client = \local_laurel\client::from_config();
     $out['post'] = $client ? $client->post($fixture['post']) : null;
+}
+
+foreach ($fixture['tasks'] ?? [] as $queued) {
+    // Tasks an earlier cron run left in Moodle's queue (a failed one waits there to be run again).
+    $task = new $queued['class']();
+    $task->set_custom_data($queued['customdata']);
+    \core\task\manager::queue_adhoc_task($task);
 }
 
 $observers = [];

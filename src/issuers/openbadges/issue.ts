@@ -17,9 +17,6 @@ import { signCredential } from './sign.js';
 import { allocateStatusEntries, allocateStatusEntry } from './statusLists.js';
 import { openBadgeUrls } from './urls.js';
 
-/** How long one worker holds a credential while signing it; a crashed worker's claim lapses after this. */
-const ISSUING_LEASE_MS = 2 * 60_000;
-
 export type IssueOutcome = 'issued' | 'already-issued' | 'not-live' | 'missing' | 'not-local';
 
 /** Another worker holds the credential: Agenda retries the job later, by which time it is done. */
@@ -59,7 +56,8 @@ export async function issueCredential(ctx: Context, credentialId: string): Promi
         signed: null,
         $or: [{ issuingUntil: null }, { issuingUntil: { $lte: now } }],
       },
-      { $set: { issuingUntil: new Date(now.getTime() + ISSUING_LEASE_MS) } },
+      // A crashed worker's lease lapses after CLAIM_LEASE_MS; then another signs the credential.
+      { $set: { issuingUntil: new Date(now.getTime() + ctx.config.claimLeaseMs) } },
       { returnDocument: 'after' },
     )
     .lean<CredentialDoc>();
@@ -251,7 +249,7 @@ async function claimOutbox(ctx: Context, limit: number): Promise<CredentialDoc[]
     .lean<CredentialDoc[]>();
   if (candidates.length === 0) return [];
   const issuingClaim = randomBytes(12).toString('hex');
-  const issuingUntil = new Date(now.getTime() + ISSUING_LEASE_MS);
+  const issuingUntil = new Date(now.getTime() + ctx.config.claimLeaseMs);
   const taken = await ctx.models.credentials.updateMany(
     { _id: { $in: candidates.map((c) => c._id) }, ...free },
     { $set: { issuingUntil, issuingClaim } },
