@@ -80,7 +80,12 @@ async function main() {
   }
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+// Exits when done: Agenda leaves its job-liveness timers (half the lock lifetime, minutes) running
+// after it stops, which would keep this process waiting long after the last figure is printed.
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
