@@ -25,9 +25,14 @@ export async function processPendingEvents(
   let processed = 0;
   let failed = 0;
   let awarded = 0;
-  while (processed + failed < budget) {
-    const batch = await claimEvents(ctx, Math.min(batchSize, budget - processed - failed));
+  // The next batch is claimed while this one is applied, so that the database works on the claim
+  // while this process computes; batches are still applied one after the other, in queue order.
+  let next: Promise<LearningEventDoc[]> | null = prefetch(ctx, Math.min(batchSize, budget));
+  while (next) {
+    const batch: LearningEventDoc[] = await next;
     if (batch.length === 0) break;
+    const left: number = budget - processed - failed - batch.length;
+    next = left > 0 ? prefetch(ctx, Math.min(batchSize, left)) : null;
     try {
       const result = await processEventBatch(ctx, batch);
       await markProcessed(ctx, result.done);
@@ -46,6 +51,13 @@ export async function processPendingEvents(
     }
   }
   return { processed, failed, awarded };
+}
+
+/** A claim started now and awaited later: its failure is handled there, not as an unhandled rejection. */
+function prefetch(ctx: Context, limit: number): Promise<LearningEventDoc[]> {
+  const claim = claimEvents(ctx, limit);
+  claim.catch(() => undefined);
+  return claim;
 }
 
 /** Takes up to `limit` free events (pending, or processing with a lapsed lock) for this run. */
