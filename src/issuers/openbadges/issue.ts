@@ -478,11 +478,23 @@ async function evidenceEventsOf(
     })
     .sort({ occurredAt: 1 })
     .lean<LearningEventDoc[]>();
+  // Each event's position in the sorted read, by platform and id: a credential picks its own in
+  // time linear in its evidence (comparing every credential with every event grew with the square
+  // of the batch).
+  const at = new Map<string, number>();
+  events.forEach((e, i) => at.set(`${String(e.platformId)}:${e.eventId}`, i));
   for (const c of credentials) {
-    const mine = new Set(c.evidence.map((e) => e.eventId));
+    const platform = String(c.platformId);
+    const mine = [
+      ...new Set(
+        c.evidence
+          .map((e) => (e.eventId ? at.get(`${platform}:${e.eventId}`) : undefined))
+          .filter((i): i is number => i !== undefined),
+      ),
+    ].sort((a, b) => a - b);
     out.set(
       String(c._id),
-      events.filter((e) => String(e.platformId) === String(c.platformId) && mine.has(e.eventId)),
+      mine.map((i) => events[i]!),
     );
   }
   return out;
