@@ -269,13 +269,16 @@ export async function benchBurst(options: { events?: number; learners?: number; 
       .map((c) => c.issuedAt!.getTime() - c.awardedAt.getTime())
       .sort((a, b) => a - b);
     const rssAfter = rssMb();
-    // Resident memory after a full collection tells what is kept from garbage not yet collected
-    // (needs node --expose-gc; otherwise not measured).
+    // Then what stays: after a quiet spell (V8 hands heap pages back to the system only once the
+    // process is idle a few seconds) and a full collection (needs node --expose-gc), the heap that
+    // is still live, which tells retained memory from garbage not yet collected. The live heap
+    // includes this bench client's own records of the burst (events sent, acknowledgement times).
     const gc = (globalThis as { gc?: () => void }).gc;
     let rssAfterGc: number | null = null;
     let heapAfterGc: { usedMb: number; totalMb: number; externalMb: number; arrayBuffersMb: number } | null =
       null;
     if (gc) {
+      await new Promise((resolve) => setTimeout(resolve, Number(process.env.BENCH_SETTLE_MS ?? 15_000)));
       gc();
       rssAfterGc = rssMb();
       const m = process.memoryUsage();

@@ -41,7 +41,7 @@ async function main() {
         `${figures.dbCpuMsPerEvent} ms in the database. ` +
         (figures.heapUsedAfterGcMb === null
           ? 'Run with node --expose-gc to tell live memory from garbage.'
-          : `After a forced GC: ${figures.rssAfterGcMb} MB resident, heap ${figures.heapUsedAfterGcMb} MB live ` +
+          : `Settled (15 s idle, then a forced GC): ${figures.rssAfterGcMb} MB resident, heap ${figures.heapUsedAfterGcMb} MB live ` +
             `of ${figures.heapTotalAfterGcMb} MB kept (${figures.heapUsedAtRestMb} MB live at rest), ` +
             `${figures.externalAfterGcMb} MB external (${figures.externalAtRestMb} MB at rest).`),
     );
