@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { pino } from 'pino';
 import { loadConfig } from '../src/config.js';
@@ -18,7 +19,12 @@ const rssMb = () => Math.round(process.memoryUsage().rss / MB);
  * The database for the burst: MONGODB_URI (a database of its own), else the in-memory engine in a
  * child process, so that this process's resident memory is Laurel's (and the bench client's) alone.
  */
-async function burstDatabase(): Promise<{ uri: string; kind: string; stop(): Promise<void> }> {
+async function burstDatabase(): Promise<{
+  uri: string;
+  kind: string;
+  pid?: number;
+  stop(): Promise<void>;
+}> {
   const dbName = `laurel_burst_${randomBytes(4).toString('hex')}`;
   if (process.env.MONGODB_URI) {
     const url = new URL(process.env.MONGODB_URI);
@@ -40,11 +46,23 @@ async function burstDatabase(): Promise<{ uri: string; kind: string; stop(): Pro
   return {
     uri: url.toString(),
     kind: 'engine (child process)',
+    pid: child.pid,
     stop: async () => {
       child.kill('SIGTERM');
       await once(child, 'exit');
     },
   };
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux); 0 elsewhere. */
+function cpuSecondsOf(pid: number | undefined): number {
+  if (!pid) return 0;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks
+  } catch {
+    return 0;
+  }
 }
 
 const percentile = (sorted: number[], p: number) =>
@@ -62,7 +80,13 @@ export async function benchBurst(options: { events?: number; learners?: number; 
   const learners = options.learners ?? 1000;
   const templates = options.templates ?? 50;
   const courses = 10;
+  const t0 = Date.now();
+  const trace = (what: string) => {
+    if (process.env.BENCH_TRACE)
+      console.error(`burst setup +${((Date.now() - t0) / 1000).toFixed(1)}s: ${what}`);
+  };
   const db = await burstDatabase();
+  trace('database up');
   let laurel: Laurel | undefined;
   try {
     const { env } = withDevDefaults({
@@ -73,6 +97,7 @@ export async function benchBurst(options: { events?: number; learners?: number; 
     });
     laurel = await startLaurel(loadConfig(env), { logger: pino({ level: 'silent' }) });
     const { ctx, url } = laurel;
+    trace('Laurel started');
     const actor = { type: 'system' as const, id: 'bench' };
     const { platform, webhookSecret } = await registerPlatform(
       ctx,
@@ -117,9 +142,14 @@ export async function benchBurst(options: { events?: number; learners?: number; 
       );
       templateIds.push(String(t._id));
     }
+    trace('templates created');
     // Let start-up settle (indexes, recurring jobs) before measuring memory at rest.
     await new Promise((resolve) => setTimeout(resolve, 1500));
     const rssAtRest = rssMb();
+    // With --expose-gc: what is live at rest, to compare with what is live after the burst.
+    (globalThis as { gc?: () => void }).gc?.();
+    const heapUsedAtRestMb = Math.round(process.memoryUsage().heapUsed / MB);
+    const externalAtRestMb = Math.round(process.memoryUsage().external / MB);
 
     // mulberry32: deterministic, so runs compare, and well mixed (no float overflow, no short cycles).
     let seed = 7;
@@ -164,6 +194,8 @@ export async function benchBurst(options: { events?: number; learners?: number; 
     }
 
     const ackedAt = new Map<string, number>();
+    const cpuBefore = process.cpuUsage();
+    const dbCpuBefore = cpuSecondsOf(db.pid);
     const start = Date.now();
     const chunks: (typeof stream)[] = [];
     for (let i = 0; i < stream.length; i += 500) chunks.push(stream.slice(i, i + 500));
@@ -195,28 +227,68 @@ export async function benchBurst(options: { events?: number; learners?: number; 
     // Until every expected award is issued (or a generous deadline passes).
     const deadline = Date.now() + 10 * 60_000;
     const { models } = ctx;
+    // The bench polls cheaply (is anything left?), counting only at the end or when tracing, so that
+    // its own queries take as little as possible from the database it measures.
+    const tracing = !!process.env.BENCH_TRACE;
     for (;;) {
-      const [pending, waiting, issued] = await Promise.all([
-        models.events.countDocuments({ status: { $in: ['pending', 'processing'] } }),
-        models.credentials.countDocuments({ status: 'awarded' }),
-        models.credentials.countDocuments({ status: 'issued' }),
+      const [pending, waiting] = await Promise.all([
+        models.events.exists({ status: { $in: ['pending', 'processing'] } }),
+        models.credentials.exists({ status: 'awarded' }),
       ]);
-      if ((pending === 0 && waiting === 0 && issued >= expected.size) || Date.now() > deadline) break;
-      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const done = !pending && !waiting;
+      const issued = done || tracing ? await models.credentials.countDocuments({ status: 'issued' }) : 0;
+      if (tracing) {
+        const [events, awarded] = await Promise.all([
+          models.events.countDocuments({ status: { $in: ['pending', 'processing'] } }),
+          models.credentials.countDocuments({ status: 'awarded' }),
+        ]);
+        console.error(
+          `burst +${((Date.now() - start) / 1000).toFixed(1)}s: ${events} events waiting, ${awarded} awarded, ${issued} issued, rss ${rssMb()} MB`,
+        );
+      }
+      if ((done && issued >= expected.size) || Date.now() > deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, 250));
     }
     const drainedSeconds = (Date.now() - start) / 1000;
+    const cpu = process.cpuUsage(cpuBefore);
+    // CPU per event, which a busy shared machine disturbs less than the wall clock: this process
+    // (Laurel and the bench's client) and the database's (the engine's child process, when used).
+    const laurelCpuMsPerEvent = +((cpu.user + cpu.system) / 1000 / stream.length).toFixed(3);
+    const dbCpuMsPerEvent = +(((cpuSecondsOf(db.pid) - dbCpuBefore) * 1000) / stream.length).toFixed(3);
     const credentials = await models.credentials
-      .find({}, { templateId: 1, userId: 1, status: 1, issuedAt: 1, evidence: 1 })
+      .find({}, { templateId: 1, userId: 1, status: 1, awardedAt: 1, issuedAt: 1, evidence: 1 })
       .lean();
     const pairs = new Set(credentials.map((c) => `${c.templateId}:${c.userId}`));
-    const latencies = credentials
-      .filter((c) => c.status === 'issued' && c.issuedAt)
-      .map((c) => {
-        const sent = Math.max(...c.evidence.map((e) => ackedAt.get(e.eventId ?? '') ?? start));
-        return c.issuedAt!.getTime() - sent;
-      })
+    const sentAt = (c: (typeof credentials)[number]) =>
+      Math.max(...c.evidence.map((e) => ackedAt.get(e.eventId ?? '') ?? start));
+    const issuedOnes = credentials.filter((c) => c.status === 'issued' && c.issuedAt);
+    const latencies = issuedOnes.map((c) => c.issuedAt!.getTime() - sentAt(c)).sort((a, b) => a - b);
+    // Where an award waits: before its award (processing) or between award and signature (issuing).
+    const toAwarded = issuedOnes.map((c) => c.awardedAt.getTime() - sentAt(c)).sort((a, b) => a - b);
+    const toIssued = issuedOnes
+      .map((c) => c.issuedAt!.getTime() - c.awardedAt.getTime())
       .sort((a, b) => a - b);
     const rssAfter = rssMb();
+    // Then what stays: after a quiet spell (V8 hands heap pages back to the system only once the
+    // process is idle a few seconds) and a full collection (needs node --expose-gc), the heap that
+    // is still live, which tells retained memory from garbage not yet collected. The live heap
+    // includes this bench client's own records of the burst (events sent, acknowledgement times).
+    const gc = (globalThis as { gc?: () => void }).gc;
+    let rssAfterGc: number | null = null;
+    let heapAfterGc: { usedMb: number; totalMb: number; externalMb: number; arrayBuffersMb: number } | null =
+      null;
+    if (gc) {
+      await new Promise((resolve) => setTimeout(resolve, Number(process.env.BENCH_SETTLE_MS ?? 15_000)));
+      gc();
+      rssAfterGc = rssMb();
+      const m = process.memoryUsage();
+      heapAfterGc = {
+        usedMb: Math.round(m.heapUsed / MB),
+        totalMb: Math.round(m.heapTotal / MB),
+        externalMb: Math.round(m.external / MB),
+        arrayBuffersMb: Math.round(m.arrayBuffers / MB),
+      };
+    }
     const missing = [...expected].filter((k) => !pairs.has(k)).length;
     return {
       database: db.kind,
@@ -237,11 +309,24 @@ export async function benchBurst(options: { events?: number; learners?: number; 
       eventToIssuedP50Ms: percentile(latencies, 50),
       eventToIssuedP99Ms: percentile(latencies, 99),
       eventToIssuedMaxMs: latencies[latencies.length - 1] ?? 0,
+      eventToAwardedP99Ms: percentile(toAwarded, 99),
+      awardedToIssuedP99Ms: percentile(toIssued, 99),
+      laurelCpuMsPerEvent,
+      dbCpuMsPerEvent,
       rssAtRestMb: rssAtRest,
+      heapUsedAtRestMb,
+      externalAtRestMb,
       rssAfterBurstMb: rssAfter,
+      rssAfterGcMb: rssAfterGc,
+      heapUsedAfterGcMb: heapAfterGc?.usedMb ?? null,
+      heapTotalAfterGcMb: heapAfterGc?.totalMb ?? null,
+      externalAfterGcMb: heapAfterGc?.externalMb ?? null,
     };
   } finally {
+    trace('closing Laurel');
     await laurel?.close();
+    trace('stopping the database');
     await db.stop();
+    trace('done');
   }
 }

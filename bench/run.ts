@@ -35,6 +35,16 @@ async function main() {
         `awarded twice: ${figures.awardedTwice}; event → issued p99 ${figures.eventToIssuedP99Ms} ms; ` +
         `resident memory ${figures.rssAtRestMb} MB at rest, ${figures.rssAfterBurstMb} MB after the burst.`,
     );
+    console.log(
+      `Where awards wait: event → awarded p99 ${figures.eventToAwardedP99Ms} ms, awarded → issued p99 ` +
+        `${figures.awardedToIssuedP99Ms} ms; CPU per event ${figures.laurelCpuMsPerEvent} ms in Laurel, ` +
+        `${figures.dbCpuMsPerEvent} ms in the database. ` +
+        (figures.heapUsedAfterGcMb === null
+          ? 'Run with node --expose-gc to tell live memory from garbage.'
+          : `Settled (15 s idle, then a forced GC): ${figures.rssAfterGcMb} MB resident, heap ${figures.heapUsedAfterGcMb} MB live ` +
+            `of ${figures.heapTotalAfterGcMb} MB kept (${figures.heapUsedAtRestMb} MB live at rest), ` +
+            `${figures.externalAfterGcMb} MB external (${figures.externalAtRestMb} MB at rest).`),
+    );
     console.log(JSON.stringify({ burst: figures }));
   }
   if (which === 'all' || which === 'credentials') {
@@ -83,7 +93,12 @@ async function main() {
   }
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+// Exits when done: Agenda leaves its job-liveness timers (half the lock lifetime, minutes) running
+// after it stops, which would keep this process waiting long after the last figure is printed.
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -68,13 +68,18 @@ export async function awardMany(ctx: Context, requests: AwardRequest[]): Promise
     .lean<{ _id: Types.ObjectId; status?: 'active' | 'pending' }[]>();
   const pending = new Set(platforms.filter((p) => !isActivePlatform(p)).map((p) => String(p._id)));
 
+  // Without the signed documents: a batch asks again for every pair still complete, so most
+  // requests find a live credential, and its few kilobytes of proof are never looked at here.
   const existing = await models.credentials
-    .find({
-      platformId: { $in: platformIds },
-      personId: { $in: requests.map((r) => r.personId) },
-      templateId: { $in: requests.map((r) => r.template._id) },
-      $or: [{ liveSlot: 'live' }, { status: 'revoked' }],
-    })
+    .find(
+      {
+        platformId: { $in: platformIds },
+        personId: { $in: requests.map((r) => r.personId) },
+        templateId: { $in: requests.map((r) => r.template._id) },
+        $or: [{ liveSlot: 'live' }, { status: 'revoked' }],
+      },
+      { signed: 0 },
+    )
     .lean<CredentialDoc[]>();
   const live = new Map<string, CredentialDoc>();
   const revoked = new Map<string, CredentialDoc>();

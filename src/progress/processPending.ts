@@ -25,27 +25,68 @@ export async function processPendingEvents(
   let processed = 0;
   let failed = 0;
   let awarded = 0;
-  while (processed + failed < budget) {
-    const batch = await claimEvents(ctx, Math.min(batchSize, budget - processed - failed));
+  // The next batch is claimed while this one is applied, and this one's processed marks are written
+  // while the next is applied, so that the database works while this process computes. Batches are
+  // still applied one after the other, in queue order: a mark not yet written leaves the event
+  // `processing` under this run's claim, which nothing else reads differently (history replay reads
+  // waiting events too), and a crash before it lands only means the event is applied again.
+  let next: Promise<LearningEventDoc[]> | null = prefetch(ctx, Math.min(batchSize, budget));
+  let marking: Promise<void> = Promise.resolve();
+  while (next) {
+    const batch: LearningEventDoc[] = await next;
     if (batch.length === 0) break;
+    const left: number = budget - processed - failed - batch.length;
+    next = left > 0 ? prefetch(ctx, Math.min(batchSize, left)) : null;
+    let result: Awaited<ReturnType<typeof processEventBatch>>;
     try {
-      const result = await processEventBatch(ctx, batch);
-      await markProcessed(ctx, result.done);
-      if (result.failed.length) await markFailed(ctx, result.failed);
-      processed += result.done.length;
-      failed += result.failed.length;
-      awarded += result.awarded.length;
+      result = await processEventBatch(ctx, batch);
     } catch (err) {
       failed += batch.length;
       ctx.logger.warn({ err, events: batch.length }, 'processing a batch of learning events failed');
       const message = err instanceof Error ? err.message : String(err);
+      await marking;
       await markFailed(
         ctx,
         batch.map((event) => ({ event, error: message })),
       );
+      continue;
     }
+    processed += result.done.length;
+    failed += result.failed.length;
+    awarded += result.awarded.length;
+    await marking;
+    marking = markOutcomes(ctx, result);
   }
+  await marking;
   return { processed, failed, awarded };
+}
+
+/**
+ * The processed and failed marks of an applied batch; if the processed marks cannot be written, the
+ * batch is marked for a retry instead (applying it again changes nothing). Never throws.
+ */
+async function markOutcomes(
+  ctx: Context,
+  result: Awaited<ReturnType<typeof processEventBatch>>,
+): Promise<void> {
+  try {
+    await markProcessed(ctx, result.done);
+  } catch (err) {
+    ctx.logger.warn({ err, events: result.done.length }, 'marking learning events processed failed');
+    const message = err instanceof Error ? err.message : String(err);
+    await markFailed(
+      ctx,
+      result.done.map(({ event }) => ({ event, error: message })),
+    );
+  }
+  if (result.failed.length) await markFailed(ctx, result.failed);
+}
+
+/** A claim started now and awaited later: its failure is handled there, not as an unhandled rejection. */
+function prefetch(ctx: Context, limit: number): Promise<LearningEventDoc[]> {
+  const claim = claimEvents(ctx, limit);
+  claim.catch(() => undefined);
+  return claim;
 }
 
 /** Takes up to `limit` free events (pending, or processing with a lapsed lock) for this run. */

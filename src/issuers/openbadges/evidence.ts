@@ -10,8 +10,15 @@ export type EvidenceEvent = {
 
 const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 const text = (v: unknown) => (typeof v === 'string' && v.trim() ? v.trim() : undefined);
-const day = (d: Date) =>
-  d.toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+// One formatter for every call: toLocaleDateString builds a new one each time, which cost a third of
+// a millisecond per credential when a burst is issued. Same options, so the same text.
+const dayFormat = new Intl.DateTimeFormat('en-GB', {
+  day: 'numeric',
+  month: 'long',
+  year: 'numeric',
+  timeZone: 'UTC',
+});
+const day = (d: Date) => dayFormat.format(d);
 
 /**
  * Evidence for a credential earned through grades: one entry per graded event that fulfilled a

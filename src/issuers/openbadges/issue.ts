@@ -195,8 +195,12 @@ export async function findStalledAwards(ctx: Context, olderThanMs: number, limit
   return stalled.filter((c) => localIds.has(String(c.templateId))).map((c) => String(c._id));
 }
 
-/** Credentials one issuing run claims and signs together. */
-export const ISSUE_BATCH_SIZE = 50;
+/**
+ * Credentials one issuing run claims and signs together: a batch's nine round trips are shared by
+ * that many, and signing them takes well under a second, far inside the two-minute lease (the burst
+ * bench's awarded → issued p99 fell from about 5 s to under 1.5 s going from 50 to 200).
+ */
+export const ISSUE_BATCH_SIZE = 200;
 /** Failed attempts before a credential is given up as `failed` (a retry starts it again). */
 export const MAX_ISSUE_ATTEMPTS = 5;
 
@@ -472,11 +476,23 @@ async function evidenceEventsOf(
     })
     .sort({ occurredAt: 1 })
     .lean<LearningEventDoc[]>();
+  // Each event's position in the sorted read, by platform and id: a credential picks its own in
+  // time linear in its evidence (comparing every credential with every event grew with the square
+  // of the batch).
+  const at = new Map<string, number>();
+  events.forEach((e, i) => at.set(`${String(e.platformId)}:${e.eventId}`, i));
   for (const c of credentials) {
-    const mine = new Set(c.evidence.map((e) => e.eventId));
+    const platform = String(c.platformId);
+    const mine = [
+      ...new Set(
+        c.evidence
+          .map((e) => (e.eventId ? at.get(`${platform}:${e.eventId}`) : undefined))
+          .filter((i): i is number => i !== undefined),
+      ),
+    ].sort((a, b) => a - b);
     out.set(
       String(c._id),
-      events.filter((e) => String(e.platformId) === String(c.platformId) && mine.has(e.eventId)),
+      mine.map((i) => events[i]!),
     );
   }
   return out;
