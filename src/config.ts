@@ -64,6 +64,12 @@ const schema = z.object({
     .min(1000, 'a number of milliseconds (1000-3600000)')
     .max(3_600_000, 'a number of milliseconds (1000-3600000)')
     .default(120_000),
+  ISSUE_BATCH_SIZE: z.coerce
+    .number({ error: 'a number of credentials (1-1000)' })
+    .int('a number of credentials (1-1000)')
+    .min(1, 'a number of credentials (1-1000)')
+    .max(1000, 'a number of credentials (1-1000)')
+    .default(200),
   REGISTRATION_WITHOUT_LINK: z
     .enum(['refuse', 'pending'], {
       error: 'refuse or pending (what LTI Dynamic Registration does without a registration link)',
@@ -106,6 +112,12 @@ export type Config = Readonly<{
    * a worker that dies leaves them to another once this lapses (longer than any one batch takes).
    */
   claimLeaseMs: number;
+  /**
+   * Credentials one issuing run claims and signs together: a batch's round trips are shared by that
+   * many (the burst bench's awarded → issued p99 fell from about 5 s to under 1.5 s going from 50 to
+   * 200), and signing 200 takes well under a second, far inside the lease.
+   */
+  issueBatchSize: number;
   /** What LTI Dynamic Registration does without a valid registration link. */
   registrationWithoutLink: 'refuse' | 'pending';
   /** Host names, .domains, IPs and CIDR ranges of LMSs Laurel may call although they are not public. */
@@ -161,6 +173,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jobsLockLifetimeMs: c.JOBS_LOCK_LIFETIME_MS,
     shutdownGraceMs: c.SHUTDOWN_GRACE_MS,
     claimLeaseMs: c.CLAIM_LEASE_MS,
+    issueBatchSize: c.ISSUE_BATCH_SIZE,
     registrationWithoutLink: c.REGISTRATION_WITHOUT_LINK,
     lmsAllowedHosts: Object.freeze(c.LMS_ALLOWED_HOSTS.filter((e) => e !== '')),
   });

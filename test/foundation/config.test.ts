@@ -24,6 +24,8 @@ describe('loadConfig', () => {
     // A dead worker's claims lapse after two minutes unless told otherwise.
     expect(config.claimLeaseMs).toBe(120_000);
     expect(loadConfig({ ...valid, CLAIM_LEASE_MS: '5000' }).claimLeaseMs).toBe(5000);
+    expect(config.issueBatchSize).toBe(200);
+    expect(loadConfig({ ...valid, ISSUE_BATCH_SIZE: '50' }).issueBatchSize).toBe(50);
   });
 
   it('accepts a base64 encryption key', () => {
@@ -45,6 +47,7 @@ describe('loadConfig', () => {
     ['SMTP_URL', 'mail.example.edu', 'SMTP_URL must be an SMTP URL'],
     ['LAUREL_ROLE', 'boss', 'LAUREL_ROLE must be'],
     ['CLAIM_LEASE_MS', '500', 'CLAIM_LEASE_MS must be a number of milliseconds (1000-3600000)'],
+    ['ISSUE_BATCH_SIZE', '0', 'ISSUE_BATCH_SIZE must be a number of credentials (1-1000)'],
   ])('refuses a malformed %s with a message naming it', (variable, value, message) => {
     expect(() => loadConfig({ ...valid, [variable]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ ...valid, [variable]: value })).toThrow(message);

@@ -5,14 +5,14 @@
  * signed locally (OB 3.0), at Credly and at Accredible.
  */
 import { jest } from '@jest/globals';
-import { openCrashSchool, updatesOf, type CrashSchool } from '../support/crash-school.js';
+import { ISSUE_BATCH_SIZE, openCrashSchool, updatesOf, type CrashSchool } from '../support/crash-school.js';
 import { waitFor, within } from '../support/worker-process.js';
 
 // Minutes only on a loaded machine: each worker takes seconds to start, and the leases must lapse.
 jest.setTimeout(240_000);
 
-/** More than one local issuing run (50 credentials) holds, so a kill can land between two runs. */
-const ISSUING_LEARNERS = 55;
+/** More than one local issuing run holds, so a kill can land between two runs. */
+const ISSUING_LEARNERS = ISSUE_BATCH_SIZE + 5;
 const BATCH_LEARNERS = 10;
 /** A service answering "slow down, try in a second": its calls wait, costing no attempt. */
 const busy = { status: 429, headers: { 'retry-after': '1' }, body: '{"errors":"busy"}' };
@@ -157,7 +157,7 @@ describe('a worker killed in the middle of issuing', () => {
   it('signs and calls again only what was left; one credential each, locally and at the services', async () => {
     const first = await s.worker();
     step('B: first worker ready');
-    // Local issuing signs 50 credentials a run: the first run's write lands, the second's is stopped.
+    // Local issuing signs ISSUE_BATCH_SIZE credentials a run (the workers' setting): the first run's write lands, the second's is stopped.
     let signingWrites = 0;
     const secondSigning = s.wire.freeze(
       (c) =>
@@ -177,13 +177,13 @@ describe('a worker killed in the middle of issuing', () => {
     const killedAt = new Date();
     step('B: first worker killed');
 
-    // Half done: one run's 50 credentials signed; the rest claimed by the dead worker, unsigned.
+    // Half done: one run's credentials signed; the rest claimed by the dead worker, unsigned.
     const atKill = await s.credentials();
     const local = atKill.filter((c) => String(c.templateId) === s.templates.local);
     const signedBefore = local.filter((c) => c.status === 'issued');
-    expect(signedBefore).toHaveLength(50);
+    expect(signedBefore).toHaveLength(ISSUE_BATCH_SIZE);
     expect(local.filter((c) => c.status === 'awarded' && c.issuingClaim && !c.signed)).toHaveLength(
-      ISSUING_LEARNERS - 50,
+      ISSUING_LEARNERS - ISSUE_BATCH_SIZE,
     );
     expect(s.credly.badges).toHaveLength(3);
     const unknown = atKill.filter(

@@ -44,6 +44,8 @@ export type CrashSchool = {
  * at a write keeps its claims until the test kills it (a new worker takes about as long to start).
  */
 export const CLAIM_LEASE_MS = 12_000;
+/** Local issuing signs this many credentials a run in the workers, so a kill can land between two runs. */
+export const ISSUE_BATCH_SIZE = 50;
 export const JOBS_LOCK_LIFETIME_MS = 12_000;
 
 export async function openCrashSchool(): Promise<CrashSchool> {
@@ -114,6 +116,7 @@ export async function openCrashSchool(): Promise<CrashSchool> {
         MONGODB_URI: wire.uri(t.db.uri),
         PUBLIC_URL: t.laurel.config.publicUrl,
         CLAIM_LEASE_MS: String(CLAIM_LEASE_MS),
+        ISSUE_BATCH_SIZE: String(ISSUE_BATCH_SIZE),
         JOBS_LOCK_LIFETIME_MS: String(JOBS_LOCK_LIFETIME_MS),
       });
       workers.push(w);
