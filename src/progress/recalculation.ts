@@ -22,8 +22,8 @@ import { activityEnvironment, needsHistory } from './historyReplay.js';
  * is repeated or races the live pipeline.
  */
 
-/** Events read per round trip. */
-export const RECALC_PAGE = 2000;
+/** Events read per page: some 250 learners of 20 events, in a fixed number of round trips. */
+export const RECALC_PAGE = 5000;
 const MAX_CONFLICT_ROUNDS = 5;
 
 export type LearnerStanding = { personId: string; name: string; percent: number; standing: Standing };
@@ -93,6 +93,8 @@ export async function recalculateTemplate(
       .find({ ...base, personRef: after ? { $gt: after } : { $ne: null } }, projection)
       .sort({ personRef: 1, _id: 1 })
       .limit(pageSize)
+      // The whole page in the first answer: no getMore (a server still cuts an answer at 16 MB).
+      .batchSize(pageSize)
       .lean<LearningEventDoc[]>();
     if (docs.length === 0) break;
     let learners = byLearner(docs);
@@ -153,6 +155,7 @@ async function evaluatePage(
         { templateId: template._id, personId: { $in: personIds } },
         { personId: 1, liveSlot: 1, status: 1, revokedAt: 1, expiredAt: 1, revokedFor: 1, level: 1 },
       )
+      .batchSize(100_000)
       .lean<CredentialDoc[]>(),
     heldBadges(ctx, template, personIds),
   ]);
@@ -214,6 +217,8 @@ async function evaluatePage(
     // event stored between the two reads would be dropped from the learner's progress.)
     const docs = await ctx.models.progress
       .find({ templateId: template._id, personId: { $in: pending.map((l) => l.personId) } })
+      // All in the first answer, as every read of a page here.
+      .batchSize(100_000)
       .lean<ProgressDoc[]>();
     pending = await rereadEvents(ctx, template, pending);
     const env = await environment(pending.flatMap((l) => l.events));
@@ -249,6 +254,7 @@ async function evaluatePage(
       { templateId: template._id, personId: { $in: personIds }, completedAt: { $ne: null } },
       { personId: 1, fulfilments: 1, measure: 1 },
     )
+    .batchSize(100_000)
     .lean<ProgressDoc[]>();
   // A grade that came back cancels a revocation waiting on a regrade (a recount never starts one).
   if (complete.length && template.regrade?.policy === 'revoke')
@@ -342,6 +348,7 @@ async function heldBadges(
       },
       { templateId: 1, personId: 1 },
     )
+    .batchSize(100_000)
     .lean<CredentialDoc[]>();
   for (const c of live) {
     const set = held.get(String(c.personId)) ?? new Set<string>();
