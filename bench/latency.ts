@@ -250,8 +250,8 @@ async function streamAt(
         { templateId: 1, userId: 1, level: 1, status: 1, awardedAt: 1, issuedAt: 1 },
       )
       .lean();
-    if ((pending === 0 && waiting === 0 && credentials.length >= expected.size) || Date.now() > deadline)
-      break;
+    // Every event processed and no award waiting to be signed: whatever is due was awarded by then.
+    if ((pending === 0 && waiting === 0) || Date.now() > deadline) break;
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
   const toAward: number[] = [];
