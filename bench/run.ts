@@ -4,6 +4,8 @@ import { benchEngine, printEngine } from './engine.js';
 import { benchEvents } from './events.js';
 import { benchPublicPages } from './public.js';
 import { benchLoad } from './load.js';
+import { benchLatency } from './latency.js';
+import { benchRecalculation } from './recalculation.js';
 
 /** `npm run bench`: prints each benchmark's figures as a table (and JSON for tools). */
 async function main() {
@@ -87,6 +89,42 @@ async function main() {
         `resident memory ${f.rssAtRestMb} MB at rest (target 250), ${f.rssAfterLoadMb} MB after the load.`,
     );
     console.log(JSON.stringify({ load: f }));
+  }
+  if (which === 'all' || which === 'latency') {
+    const rates = (process.env.BENCH_STREAM_RATES ?? '200,1000').split(',').map(Number);
+    const rows = await benchLatency({ rates, seconds: Number(process.env.BENCH_STREAM_SECONDS ?? 20) });
+    console.log(
+      '\nEvent → award latency while events stream at a steady rate through POST /api/v1/events (signed), ' +
+        'one all-roles process; 5 courses × 4 badges: tiers, any 3 labs (a count by name), any 2 of 3 quizzes, ' +
+        'a window from enrolment',
+    );
+    console.table(rows);
+    for (const r of rows)
+      console.log(
+        `${r.rate}/s: event → awarded p50 ${r.awardP50Ms} ms, p99 ${r.awardP99Ms} ms; → issued p50 ` +
+          `${r.issuedP50Ms} ms, p99 ${r.issuedP99Ms} ms; missing ${r.missing}, awarded twice ${r.awardedTwice}.`,
+      );
+    console.log(JSON.stringify({ latency: rows }));
+  }
+  if (which === 'all' || which === 'recalculation') {
+    const f = await benchRecalculation({
+      learners: Number(process.env.BENCH_RECALC_LEARNERS ?? 10_000),
+      every: which === 'recalculation',
+    });
+    console.log(
+      `\nRecalculation of ${f.learners} learners × ${f.eventsPerLearner} stored events, the job a badge's ` +
+        'activation or a change of its rules queues (round trips counted by command monitoring)',
+    );
+    console.table(f.runs.map(({ byCommand: _, ...row }) => row));
+    console.log(
+      f.runs
+        .map(
+          (r) => `${r.template}, ${r.phase}: ${r.seconds} s, ${r.roundTripsPerLearner} round trips a learner`,
+        )
+        .join('; ') +
+        `; dry run ${f.dryRun.seconds} s, ${f.dryRun.roundTripsPerLearner} a learner. Awarded twice: ${f.awardedTwice}.`,
+    );
+    console.log(JSON.stringify({ recalculation: f }));
   }
   if (which === 'all' || which === 'engine') {
     printEngine(await benchEngine()); // table, a summary line, then {"engine": {...}}

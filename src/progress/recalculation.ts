@@ -9,20 +9,21 @@ import type { ProgressDoc } from '../db/models/progress.js';
 import type { TemplateDoc } from '../db/models/template.js';
 import { asRuleEvent, stateKey, writeStates, type States } from './processBatch.js';
 import { evaluateLearner, standingOf, type StoredEvent, type Standing } from './recalculate.js';
-import { levelOf, levelRank } from '../rules/index.js';
+import { levelOf, levelRank, type HistoryEnvironment } from '../rules/index.js';
 import { progressState } from './state.js';
 import { activityEnvironment, courseEndEnvironment, needsHistory, usesCourseEnd } from './historyReplay.js';
 
 /**
- * Recalculation, the I/O part: a badge's stored events read by course in pages sorted by learner,
- * each page's learners evaluated in memory (recalculate.ts) with a fixed number of round trips
- * (their credentials and the badges they hold, their progress, their events read again after it,
- * one bulk write, the awards), so a large course costs a few round trips per page, not per learner. Awards go through awardMany, exactly
- * once by the credentials' unique index, whether a run is repeated or races the live pipeline.
+ * Recalculation, the I/O part: a badge's learners found by course in pages of their stored events
+ * sorted by learner, each page's learners evaluated in memory (recalculate.ts) with a fixed number
+ * of round trips (their credentials and the badges they hold, their progress, their events read after
+ * it, one bulk write, the awards), so a large course costs a few round trips per page, not per
+ * learner. Awards go through awardMany, exactly once by the credentials' unique index, whether a run
+ * is repeated or races the live pipeline.
  */
 
-/** Events read per round trip. */
-export const RECALC_PAGE = 2000;
+/** Events read per page: some 250 learners of 20 events, in a fixed number of round trips. */
+export const RECALC_PAGE = 5000;
 const MAX_CONFLICT_ROUNDS = 5;
 
 export type LearnerStanding = { personId: string; name: string; percent: number; standing: Standing };
@@ -43,7 +44,12 @@ type Options = {
   onPage?: (done: number, awarded: number) => Promise<boolean>;
 };
 
-/** The stored events that can move this badge: its event types in its course, and required badges' awards. */
+/**
+ * The stored events that can move this badge: its event types in its course, and required badges'
+ * awards. With one of the two (the usual case), written without `$or`, so that a server sees
+ * equality on platform and course and can read a range of learners from the index (platformId,
+ * courseRef, personRef, _id) in order.
+ */
 export function eventFilter(template: TemplateDoc): Record<string, unknown> {
   const types = template.eventTypes.filter((t) => t !== 'badge.awarded');
   const or: Record<string, unknown>[] = [];
@@ -52,12 +58,25 @@ export function eventFilter(template: TemplateDoc): Record<string, unknown> {
   if (template.requiresTemplates.length)
     or.push({ type: 'badge.awarded', 'data.templateId': { $in: template.requiresTemplates } });
   if (or.length === 0) return { _id: null };
+  if (or.length === 1) return { platformId: template.platformId, personRef: { $ne: null }, ...or[0] };
   return { platformId: template.platformId, personRef: { $ne: null }, $or: or };
 }
 
+/** The badge's stored events of these learners (one read, the learner given at the top level). */
+const eventsOfLearners = (template: TemplateDoc, personIds: Types.ObjectId[]) => ({
+  ...eventFilter(template),
+  personRef: { $in: personIds },
+});
+
 type Learner = { personId: Types.ObjectId; events: LearningEventDoc[] };
 
-/** Evaluates (or, dry, only assesses) every learner with a stored event of the badge's scope. */
+/**
+ * Evaluates (or, dry, only assesses) every learner with a stored event of the badge's scope. Pages
+ * hold whole learners: a page ends before its last learner, whose events may go on past it, and the
+ * next page starts with that learner (a range on `personRef`, so each page is one index range). A
+ * real run reads only the learners' ids here and their events after their progress (evaluatePage);
+ * a dry run keeps the events it read.
+ */
 export async function recalculateTemplate(
   ctx: Context,
   template: TemplateDoc,
@@ -67,55 +86,56 @@ export async function recalculateTemplate(
   const base = eventFilter(template);
   const summary: RecalcSummary = { learners: 0, awarded: 0, wouldEarn: [], close: [], blocked: [] };
   const standings: { personId: Types.ObjectId; percent: number; standing: Standing }[] = [];
-  let after: { personRef: Types.ObjectId; id: Types.ObjectId } | null = null;
-  let carry: Learner | null = null;
+  const projection = options.dryRun ? {} : { personRef: 1 };
+  let after: Types.ObjectId | null = null;
   for (;;) {
-    const filter: Record<string, unknown> = after
-      ? {
-          $and: [
-            base,
-            {
-              $or: [
-                { personRef: { $gt: after.personRef } },
-                { personRef: after.personRef, _id: { $gt: after.id } },
-              ],
-            },
-          ],
-        }
-      : base;
     const docs: LearningEventDoc[] = await ctx.models.events
-      .find(filter)
+      .find({ ...base, personRef: after ? { $gt: after } : { $ne: null } }, projection)
       .sort({ personRef: 1, _id: 1 })
       .limit(pageSize)
+      // The whole page in the first answer: no getMore (a server still cuts an answer at 16 MB).
+      .batchSize(pageSize)
       .lean<LearningEventDoc[]>();
-    const learners: Learner[] = [];
-    for (const doc of docs) {
-      const last = learners.at(-1);
-      if (last && String(last.personId) === String(doc.personRef)) last.events.push(doc);
-      else learners.push({ personId: doc.personRef!, events: [doc] });
-    }
-    if (carry) {
-      if (learners[0] && String(learners[0].personId) === String(carry.personId))
-        learners[0].events.unshift(...carry.events);
-      else learners.unshift(carry);
-      carry = null;
-    }
+    if (docs.length === 0) break;
+    let learners = byLearner(docs);
     const full = docs.length === pageSize;
-    // The page's last learner may have more events on the next page: kept for it.
-    if (full) carry = learners.pop() ?? null;
-    if (learners.length) {
-      const page = await evaluatePage(ctx, template, learners, options.dryRun);
-      summary.learners += learners.length;
-      summary.awarded += page.awarded;
-      standings.push(...page.standings);
-      if (options.onPage && !(await options.onPage(summary.learners, summary.awarded))) return summary;
+    if (full && learners.length > 1) learners.pop();
+    else if (full) {
+      // One learner with more events than a page: all of theirs at once.
+      const only = learners[0]!.personId;
+      learners = [
+        {
+          personId: only,
+          events: options.dryRun
+            ? await ctx.models.events
+                .find(eventsOfLearners(template, [only]))
+                .sort({ _id: 1 })
+                .lean<LearningEventDoc[]>()
+            : [],
+        },
+      ];
     }
+    const page = await evaluatePage(ctx, template, learners, options.dryRun);
+    summary.learners += learners.length;
+    summary.awarded += page.awarded;
+    standings.push(...page.standings);
+    if (options.onPage && !(await options.onPage(summary.learners, summary.awarded))) return summary;
     if (!full) break;
-    const lastDoc: LearningEventDoc = docs.at(-1)!;
-    after = { personRef: lastDoc.personRef!, id: lastDoc._id };
+    after = learners.at(-1)!.personId;
   }
   if (options.dryRun) await nameStandings(ctx, standings, summary);
   return summary;
+}
+
+/** Events sorted by learner, grouped by learner (in the same order). */
+function byLearner(docs: readonly LearningEventDoc[]): Learner[] {
+  const learners: Learner[] = [];
+  for (const doc of docs) {
+    const last = learners.at(-1);
+    if (last && last.personId.equals(doc.personRef!)) last.events.push(doc);
+    else learners.push({ personId: doc.personRef!, events: [doc] });
+  }
+  return learners;
 }
 
 /** One page of learners: a fixed number of round trips, whatever its size. */
@@ -135,6 +155,7 @@ async function evaluatePage(
         { templateId: template._id, personId: { $in: personIds } },
         { personId: 1, liveSlot: 1, status: 1, revokedAt: 1, expiredAt: 1, revokedFor: 1, level: 1 },
       )
+      .batchSize(100_000)
       .lean<CredentialDoc[]>(),
     heldBadges(ctx, template, personIds),
   ]);
@@ -156,24 +177,15 @@ async function evaluatePage(
   }
   // Counts of activities by name or kind: the names and kinds the LMS's feeds gave (one read).
   // and the end dates of the courses, for "before the course ends" (one read).
-  const [activityEnv, endEnv] = needsHistory(template)
-    ? await Promise.all([
-        activityEnvironment(
-          ctx,
-          [template.platformId],
-          learners.flatMap((l) => l.events),
-        ),
-        usesCourseEnd(template)
-          ? courseEndEnvironment(
-              ctx,
-              [template.platformId],
-              learners.flatMap((l) => l.events),
-            )
-          : {},
-      ])
-    : [{}, {}];
-  const env = { ...activityEnv, ...endEnv };
-  const evaluate = (l: Learner) =>
+  const environment = async (events: LearningEventDoc[]): Promise<HistoryEnvironment> => {
+    if (!needsHistory(template)) return {};
+    const [activityEnv, endEnv] = await Promise.all([
+      activityEnvironment(ctx, [template.platformId], events),
+      usesCourseEnd(template) ? courseEndEnvironment(ctx, [template.platformId], events) : {},
+    ]);
+    return { ...activityEnv, ...endEnv };
+  };
+  const evaluate = (l: Learner, env: HistoryEnvironment) =>
     evaluateLearner(
       template,
       l.events.map(storedOf),
@@ -182,11 +194,12 @@ async function evaluatePage(
       env,
     );
 
-  if (dryRun)
+  if (dryRun) {
+    const env = await environment(learners.flatMap((l) => l.events));
     return {
       awarded: 0,
       standings: learners.map((l) => {
-        const result = evaluate(l);
+        const result = evaluate(l, env);
         const key = String(l.personId);
         return {
           personId: l.personId,
@@ -199,7 +212,10 @@ async function evaluatePage(
         };
       }),
     };
+  }
 
+  // The events read last of each learner, for the awards' user and course.
+  const latest = new Map<string, LearningEventDoc>();
   let pending = learners;
   for (let round = 0; pending.length && round < MAX_CONFLICT_ROUNDS; round++) {
     // Progress first, then the events: an event the live pipeline applied before this read was
@@ -208,12 +224,17 @@ async function evaluatePage(
     // event stored between the two reads would be dropped from the learner's progress.)
     const docs = await ctx.models.progress
       .find({ templateId: template._id, personId: { $in: pending.map((l) => l.personId) } })
+      // All in the first answer, as every read of a page here.
+      .batchSize(100_000)
       .lean<ProgressDoc[]>();
     pending = await rereadEvents(ctx, template, pending);
+    const env = await environment(pending.flatMap((l) => l.events));
     const docOf = new Map(docs.map((d) => [String(d.personId), d]));
     const states: States = new Map();
     for (const l of pending) {
-      const result = evaluate(l);
+      const last = l.events.at(-1);
+      if (last) latest.set(String(l.personId), last);
+      const result = evaluate(l, env);
       const state = progressState(docOf.get(String(l.personId)) ?? null, {
         templateId: template._id,
         personId: l.personId,
@@ -240,6 +261,7 @@ async function evaluatePage(
       { templateId: template._id, personId: { $in: personIds }, completedAt: { $ne: null } },
       { personId: 1, fulfilments: 1, measure: 1 },
     )
+    .batchSize(100_000)
     .lean<ProgressDoc[]>();
   // A grade that came back cancels a revocation waiting on a regrade (a recount never starts one).
   if (complete.length && template.regrade?.policy === 'revoke')
@@ -252,8 +274,9 @@ async function evaluatePage(
       },
       { $set: { regradeRevokeAt: null, regradeReason: null } },
     );
-  const byPerson = new Map(learners.map((l) => [String(l.personId), l]));
   const requests: AwardRequest[] = complete
+    // A learner whose events are all gone since the page was read has nothing to award on.
+    .filter((p) => latest.has(String(p.personId)))
     .filter(
       (p) =>
         !live.has(String(p.personId)) ||
@@ -264,13 +287,13 @@ async function evaluatePage(
         ),
     )
     .map((p) => {
-      const latest = byPerson.get(String(p.personId))!.events.at(-1)!;
+      const last = latest.get(String(p.personId))!;
       return {
         template,
         personId: p.personId,
-        userId: latest.user.id,
-        courseRef: template.courseRef ?? latest.courseRef,
-        courseId: template.courseId ?? latest.course?.id ?? null,
+        userId: last.user.id,
+        courseRef: template.courseRef ?? last.courseRef,
+        courseId: template.courseId ?? last.course?.id ?? null,
         evidence: p.fulfilments.map((f) => ({
           requirementId: f.requirementId,
           eventId: f.eventId,
@@ -290,15 +313,27 @@ function higherLevel(template: TemplateDoc, reached: string | null, held: string
   return levelRank(template.levels, reached) > levelRank(template.levels, held);
 }
 
+/** The learners' events as stored now (after their progress was read), in one read. */
 async function rereadEvents(ctx: Context, template: TemplateDoc, learners: Learner[]): Promise<Learner[]> {
   const docs = await ctx.models.events
-    .find({ $and: [eventFilter(template), { personRef: { $in: learners.map((l) => l.personId) } }] })
+    .find(
+      eventsOfLearners(
+        template,
+        learners.map((l) => l.personId),
+      ),
+    )
     .sort({ personRef: 1, _id: 1 })
+    // All in the first answer (a server still cuts it at 16 MB): no getMore for a page's events.
+    .batchSize(100_000)
     .lean<LearningEventDoc[]>();
-  return learners.map((l) => ({
-    personId: l.personId,
-    events: docs.filter((d) => String(d.personRef) === String(l.personId)),
-  }));
+  const of = new Map<string, LearningEventDoc[]>();
+  for (const d of docs) {
+    const key = String(d.personRef);
+    const list = of.get(key);
+    if (list) list.push(d);
+    else of.set(key, [d]);
+  }
+  return learners.map((l) => ({ personId: l.personId, events: of.get(String(l.personId)) ?? [] }));
 }
 
 /** Per learner: the required badges (template ids) they hold a live credential of, anywhere on the platform. */
@@ -320,6 +355,7 @@ async function heldBadges(
       },
       { templateId: 1, personId: 1 },
     )
+    .batchSize(100_000)
     .lean<CredentialDoc[]>();
   for (const c of live) {
     const set = held.get(String(c.personId)) ?? new Set<string>();

@@ -1,0 +1,53 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+
+export type BenchDatabase = { uri: string; kind: string; stop(): Promise<void> };
+
+/**
+ * A database of its own for one bench: under MONGODB_URI when set, else the in-memory engine
+ * (`npm run db`) in a child process, so that this process's time and CPU profile are Laurel's alone.
+ * `BENCH_DB_NODE_ARGS` passes node flags to that child (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
+ */
+export async function separateDatabase(prefix: string): Promise<BenchDatabase> {
+  const dbName = `${prefix}_${randomBytes(4).toString('hex')}`;
+  if (process.env.MONGODB_URI) {
+    const url = new URL(process.env.MONGODB_URI);
+    url.pathname = `/${dbName}`;
+    return { uri: url.toString(), kind: 'external', stop: async () => undefined };
+  }
+  const flags = process.env.BENCH_DB_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...flags, '--import', 'tsx', 'test/support/db-cli.ts'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const [line] = (await once(createInterface({ input: child.stdout }), 'line')) as [string];
+  const url = new URL(line.trim());
+  url.pathname = `/${dbName}`;
+  return {
+    uri: url.toString(),
+    kind: 'engine (child process)',
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    },
+  };
+}
+
+/** The p-th percentile (nearest rank) of ascending `sorted`; 0 when empty. */
+export const percentile = (sorted: readonly number[], p: number): number =>
+  sorted.length
+    ? sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!
+    : 0;
+
+/** mulberry32: a deterministic, well mixed generator, so that runs compare. Answers 0 ≤ n' < n. */
+export function seededRandom(seed: number): (n: number) => number {
+  let s = seed | 0;
+  return (n) => {
+    s = (s + 0x6d2b79f5) | 0;
+    let x = Math.imul(s ^ (s >>> 15), 1 | s);
+    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+    return Math.floor((((x ^ (x >>> 14)) >>> 0) / 2 ** 32) * n);
+  };
+}
