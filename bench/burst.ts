@@ -1,8 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { pino } from 'pino';
 import { loadConfig } from '../src/config.js';
 import { signatureHeader } from '../src/events/signature.js';
@@ -11,48 +7,10 @@ import { registerPlatform } from '../src/platforms/service.js';
 import { createTemplate } from '../src/templates/service.js';
 import { createTemplateSchema } from '../src/templates/schema.js';
 import { withDevDefaults } from '../test/support/dev-env.js';
+import { percentile, separateDatabase } from './support-database.js';
 
 const MB = 1024 * 1024;
 const rssMb = () => Math.round(process.memoryUsage().rss / MB);
-
-/**
- * The database for the burst: MONGODB_URI (a database of its own), else the in-memory engine in a
- * child process, so that this process's resident memory is Laurel's (and the bench client's) alone.
- */
-async function burstDatabase(): Promise<{
-  uri: string;
-  kind: string;
-  pid?: number;
-  stop(): Promise<void>;
-}> {
-  const dbName = `laurel_burst_${randomBytes(4).toString('hex')}`;
-  if (process.env.MONGODB_URI) {
-    const url = new URL(process.env.MONGODB_URI);
-    url.pathname = `/${dbName}`;
-    return { uri: url.toString(), kind: 'external', stop: async () => undefined };
-  }
-  const extra = process.env.BENCH_DB_NODE_ARGS ? process.env.BENCH_DB_NODE_ARGS.split(' ') : [];
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [...extra, '--import', 'tsx', 'test/support/db-cli.ts'],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  const lines = createInterface({ input: child.stdout! });
-  const [first] = (await once(lines, 'line')) as [string];
-  const url = new URL(first.trim());
-  url.pathname = `/${dbName}`;
-  return {
-    uri: url.toString(),
-    kind: 'engine (child process)',
-    pid: child.pid,
-    stop: async () => {
-      child.kill('SIGTERM');
-      await once(child, 'exit');
-    },
-  };
-}
 
 /** CPU seconds (user + system) a process has used so far, from /proc (Linux); 0 elsewhere. */
 function cpuSecondsOf(pid: number | undefined): number {
@@ -64,9 +22,6 @@ function cpuSecondsOf(pid: number | undefined): number {
     return 0;
   }
 }
-
-const percentile = (sorted: number[], p: number) =>
-  sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]! : 0;
 
 /**
  * A burst as at the end of a term: `eventCount` events (1,000 learners, 50 badges over 10 courses,
@@ -85,7 +40,7 @@ export async function benchBurst(options: { events?: number; learners?: number; 
     if (process.env.BENCH_TRACE)
       console.error(`burst setup +${((Date.now() - t0) / 1000).toFixed(1)}s: ${what}`);
   };
-  const db = await burstDatabase();
+  const db = await separateDatabase('laurel_burst');
   trace('database up');
   let laurel: Laurel | undefined;
   try {

@@ -6,7 +6,7 @@ import { loadavg } from 'node:os';
 import path from 'node:path';
 import { MongoClient } from 'mongodb';
 import { signatureHeader } from '../src/events/signature.js';
-import { startChildDatabase } from './child-database.js';
+import { separateDatabase } from './support-database.js';
 import { freePort } from '../test/support/laurel.js';
 import { startTestDatabase } from '../test/support/database.js';
 import { launch, startTestPlatform } from '../test/support/lms-platform/index.js';
@@ -161,7 +161,7 @@ export async function benchLoad(
   const db =
     method === 'shared' || process.env.MONGODB_URI
       ? await startTestDatabase()
-      : await startChildDatabase(words(process.env.BENCH_DB_NODE_ARGS));
+      : await separateDatabase('laurel_load');
   const port = await freePort();
   const adminKey = randomBytes(24).toString('hex');
   const publicUrl = `http://localhost:${port}`;
@@ -249,7 +249,8 @@ export async function benchLoad(
       if (!phases.has(name)) return skipped;
       if (method === 'separate') await eventsDrained(db.uri);
       if (warmupMs > 0) await drive(clients, warmupMs, once);
-      const commandsBefore = 'commands' in db ? await db.commands() : 0;
+      const count = 'commands' in db ? db.commands : undefined;
+      const commandsBefore = count ? await count() : 0;
       const cpuBefore = cpuMs(child.pid!);
       const clientBefore = process.cpuUsage();
       const t0 = performance.now();
@@ -260,10 +261,9 @@ export async function benchLoad(
       const used = process.cpuUsage(clientBefore);
       const clientCpuPct = round(((used.user + used.system) / 1000 / (performance.now() - t0)) * 100, 0);
       // Database commands per request (the engine's count; background jobs included, a few a second).
-      const dbCommands =
-        'commands' in db
-          ? round(((await db.commands()) - commandsBefore) / Math.max(1, figures.requests))
-          : null;
+      const dbCommands = count
+        ? round(((await count()) - commandsBefore) / Math.max(1, figures.requests))
+        : null;
       return { ...figures, laurelCpuMs, clientCpuPct, dbCommands };
     };
     let eventNo = 0;

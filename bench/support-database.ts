@@ -3,11 +3,20 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 
-export type BenchDatabase = { uri: string; kind: string; stop(): Promise<void> };
+export type BenchDatabase = {
+  uri: string;
+  kind: string;
+  /** The engine's process (CPU accounting); none for an external MongoDB. */
+  pid?: number;
+  /** Commands the engine has served so far (every client's); absent for an external MongoDB. */
+  commands?: () => Promise<number>;
+  stop(): Promise<void>;
+};
 
 /**
- * A database of its own for one bench: under MONGODB_URI when set, else the in-memory engine
- * (`npm run db`) in a child process, so that this process's time and CPU profile are Laurel's alone.
+ * A database of its own for one bench, named `<prefix>_<random>`: under MONGODB_URI when set, else
+ * the in-memory engine in a process of its own (bench/engine-process.ts), as a real MongoDB would be,
+ * so that this process's time, memory and CPU profile are Laurel's (and the client's) alone.
  * `BENCH_DB_NODE_ARGS` passes node flags to that child (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
  */
 export async function separateDatabase(prefix: string): Promise<BenchDatabase> {
@@ -18,15 +27,22 @@ export async function separateDatabase(prefix: string): Promise<BenchDatabase> {
     return { uri: url.toString(), kind: 'external', stop: async () => undefined };
   }
   const flags = process.env.BENCH_DB_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-  const child = spawn(process.execPath, [...flags, '--import', 'tsx', 'test/support/db-cli.ts'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
+  const child = spawn(process.execPath, [...flags, '--import', 'tsx', 'bench/engine-process.ts'], {
+    cwd: new URL('..', import.meta.url),
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
   });
-  const [line] = (await once(createInterface({ input: child.stdout }), 'line')) as [string];
+  const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
   const url = new URL(line.trim());
   url.pathname = `/${dbName}`;
   return {
     uri: url.toString(),
     kind: 'engine (child process)',
+    pid: child.pid,
+    commands: async () => {
+      const answer = once(child, 'message') as Promise<[{ commands: number }]>;
+      child.send('commands');
+      return (await answer)[0].commands;
+    },
     stop: async () => {
       if (child.exitCode !== null) return;
       child.kill('SIGTERM');
