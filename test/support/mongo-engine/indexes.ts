@@ -227,8 +227,11 @@ export class Index {
     if (this.sparse && perField.every((values) => values.every((v) => v === MISSING))) return [];
     const multikey = perField.filter((values) => values.length > 1);
     if (multikey.length > 1) fail(171, `cannot index parallel arrays [${this.fields.join('] [')}]`);
-    let tuples: unknown[][] = [[]];
-    for (const values of perField) tuples = tuples.flatMap((tuple) => values.map((v) => [...tuple, v]));
+    // One value per field (no array on any path) is one tuple, the usual case.
+    let tuples: unknown[][] = multikey.length ? [[]] : [perField.map((values) => values[0])];
+    if (multikey.length) {
+      for (const values of perField) tuples = tuples.flatMap((tuple) => values.map((v) => [...tuple, v]));
+    }
     const seen = new Map<string, IndexKey>();
     for (const tuple of tuples) {
       const value: Document = {};

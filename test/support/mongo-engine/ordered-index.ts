@@ -143,6 +143,15 @@ export class SortedEntries {
 
   insert(entry: Entry): void {
     const compare = this.compare;
+    // Keys that grow with time (ids, dates, counters) land after the last entry: one comparison
+    // instead of a search from the top through chunks scattered in memory.
+    const last = this.chunks[this.chunks.length - 1];
+    if (last && compare(last[last.length - 1], entry) < 0) {
+      this.size++;
+      last.push(entry);
+      if (last.length > 2 * CHUNK) this.chunks.push(last.splice(CHUNK));
+      return;
+    }
     const at = this.lowerBound((e) => compare(e, entry) > 0);
     this.size++;
     if (!this.chunks.length) {
