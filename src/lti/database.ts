@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import type { LtiDatabasePlugin } from 'ltijs';
 import type { Collection, Db, Document } from 'mongodb';
@@ -38,8 +39,13 @@ export const NONCE_REUSED = 'NONCE_ALREADY_RECEIVED';
 
 type Sealed = { iv: string; data: string };
 
+/** What a login or launch reads several times (Laurel's checks, then ltijs's): a platform and its status. */
+const READ_ONCE_PER_REQUEST = new Set(['platform', 'platformStatus']);
+type Found = Record<string, unknown>[] | false;
+
 export class LtiDatabase implements LtiDatabasePlugin {
   private readonly keys = new Map<string, Buffer>();
+  private readonly requestReads = new AsyncLocalStorage<Map<string, Promise<Found>>>();
 
   constructor(private readonly connection: Connection) {}
 
@@ -72,7 +78,29 @@ export class LtiDatabase implements LtiDatabasePlugin {
     return true;
   }
 
-  async Get(key: string | false, name: string, query: Record<string, unknown> = {}) {
+  /**
+   * Runs the rest of a request (`next`) with its own memory of platform reads: Laurel's login checks
+   * and ltijs's login read the same platform record and status, once now. Nothing outlives the
+   * request, so a platform changed by an administrator is seen by the next request.
+   */
+  readOncePerRequest(next: () => void): void {
+    this.requestReads.run(new Map(), next);
+  }
+
+  async Get(key: string | false, name: string, query: Record<string, unknown> = {}): Promise<Found> {
+    const reads = key === false && READ_ONCE_PER_REQUEST.has(name) ? this.requestReads.getStore() : undefined;
+    if (!reads) return this.read(key, name, query);
+    const id = JSON.stringify([name, query]);
+    let read = reads.get(id);
+    if (!read) {
+      read = this.read(key, name, query);
+      reads.set(id, read);
+    }
+    // Copies: ltijs and Laurel each get records of their own.
+    return read.then((docs) => docs && docs.map((doc) => ({ ...doc })));
+  }
+
+  private async read(key: string | false, name: string, query: Record<string, unknown>): Promise<Found> {
     // ltijs reads a nonce before inserting it; the insert alone decides (the unique index refuses a
     // nonce seen before, with the error ltijs's read would give, even for two replays at once), so
     // the read is a round trip per launch that can only agree with it.

@@ -14,7 +14,7 @@ import { ltiPlatformStore, type LtiPlatformStore } from './platforms.js';
 import { refusal, refusalForLtijsError, sendRefusal, type PageRenderer } from './refusals.js';
 import { registrationRouter } from './registration.js';
 import { MOODLE_PLUGIN_PATH, moodlePluginHandler } from './moodlePlugin.js';
-import { keepOpenerOfLaunches } from '../web/framing.js';
+import { keepOpenerOfLaunches, launchFramingPolicy } from '../web/framing.js';
 import { catchAsyncErrors } from './catchAsyncErrors.js';
 import { ltiRequestGuard, type FieldProblem } from './requestGuard.js';
 import { HttpError } from '../errors.js';
@@ -99,8 +99,11 @@ export async function createLti(ctx: Context, connection: Connection): Promise<L
       cors: false,
       serverAddon: (app) => {
         app.use(keepOpenerOfLaunches);
+        app.use((_req, _res, next) => db.readOncePerRequest(next));
         // First: every LTI field is text (a bad `state` used to end the process inside ltijs).
         app.use(ltiRequestGuard('types', refuseMalformed));
+        // Who may frame the login and launch answers: their own LMS, known once the body is parsed.
+        app.use(launchFramingPolicy(ctx));
         app.use(preLaunchChecks(deps, routes));
         // Before ltijs's own login and launch: the paths for browsers that keep Laurel's cookies out.
         app.use(cookielessRoutes({ ...deps, db }, routes));

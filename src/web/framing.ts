@@ -1,7 +1,8 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Context } from '../context.js';
 import { verifyLtik } from '../lti/ltik.js';
-import { platformForRequest } from '../lti/requestReads.js';
+import jwt from 'jsonwebtoken';
+import { platformForRequest, platformsOfIssuerForRequest } from '../lti/requestReads.js';
 import { frameOriginsOf, originOf, type OriginSource } from '../platforms/frameOrigins.js';
 
 /**
@@ -50,8 +51,8 @@ async function allPlatforms(ctx: Context): Promise<OriginSource[]> {
 /**
  * Sets frame-ancestors for the pages an LMS frames: a course page allows its launch's LMS (any
  * registered LMS when the page has no valid launch, so that "open Laurel again" shows in the frame);
- * the login and launch answers allow the registered LMSs; LTI Dynamic Registration allows the LMS
- * that opened it. Anything else keeps 'none'.
+ * LTI Dynamic Registration allows the LMS that opened it. The login and launch answers are framed
+ * by launchFramingPolicy, inside ltijs's app, once their bodies are parsed. Anything else keeps 'none'.
  */
 export function framingPolicy(ctx: Context): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
@@ -62,11 +63,66 @@ export function framingPolicy(ctx: Context): RequestHandler {
     else if (path === '/lti/register') {
       const lms = originOf(req.query.openid_configuration);
       origins = Promise.resolve(lms ? [lms] : []);
-    } else if (/^\/lti\/(login|launch)(\/|$)/.test(path)) origins = allPlatforms(ctx).then(frameOriginsOf);
+    }
     if (opensFromTheFrame(path)) keepOpener(res);
     if (!origins) return next();
     origins.then((list) => {
       setFrameAncestors(res, list);
+      next();
+    }, next);
+  };
+}
+
+const text = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
+
+/**
+ * The issuer and client ids a login or launch names: the login's `iss` and `client_id`, or the
+ * id_token's `iss` and `aud`. Unverified claims are enough here: they only choose, among the
+ * registered LMSs, whose origins may frame the answer (a forged token gets a refusal page framed
+ * by a registered LMS at most, as every login and launch answer was before).
+ */
+function namedPlatform(req: Request): { issuer: string; clientIds: string[] } | null {
+  const params = {
+    ...(req.query as Record<string, unknown>),
+    ...((req.body ?? {}) as Record<string, unknown>),
+  };
+  const idToken = text(params.id_token);
+  if (idToken) {
+    const claims = jwt.decode(idToken, { json: true });
+    const issuer = text(claims?.iss);
+    if (!claims || !issuer) return null;
+    const aud: unknown[] = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
+    return { issuer, clientIds: aud.filter((a): a is string => !!text(a)) };
+  }
+  const issuer = text(params.iss);
+  if (!issuer) return null;
+  const clientId = text(params.client_id);
+  return { issuer, clientIds: clientId ? [clientId] : [] };
+}
+
+/**
+ * The origins that may frame a login or launch answer: its own LMS's, read by the issuer (and client
+ * id) it names, with the school addresses learned from its earlier launches. One indexed read,
+ * shared with the launch that reads the same platform next (requestReads.ts). A request that names
+ * no registered LMS may be framed by none.
+ */
+async function launchFrameOrigins(ctx: Context, req: Request): Promise<string[]> {
+  const ofLtik = await platformOfLtik(ctx, req);
+  if (ofLtik) return frameOriginsOf([ofLtik]);
+  const named = namedPlatform(req);
+  if (!named) return [];
+  const registered = await platformsOfIssuerForRequest(ctx, req, named.issuer);
+  const own = registered.filter((p) => named.clientIds.includes(p.clientId));
+  // No client id, or one not registered (ltijs then picks, or refuses, among the issuer's own).
+  return frameOriginsOf(own.length ? own : registered);
+}
+
+/** frame-ancestors of /lti/login and /lti/launch (and their sub-paths), inside ltijs's app. */
+export function launchFramingPolicy(ctx: Context): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction) => {
+    if (!/^\/lti\/(login|launch)(\/|$)/.test(req.baseUrl + req.path)) return next();
+    launchFrameOrigins(ctx, req).then((origins) => {
+      setFrameAncestors(res, origins);
       next();
     }, next);
   };
