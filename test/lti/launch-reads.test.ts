@@ -74,11 +74,13 @@ it('a whole launch reads its own platform by issuer, never every platform', asyn
   // The login (probe and login proper), the launch, and the course page: one read each.
   expect(byIssuer.length).toBeGreaterThan(0);
   expect(byIssuer.length).toBeLessThanOrEqual(4);
-  // ltijs's platform record and status: one read each per request (Laurel's check shares them).
+  // ltijs's platform record and status: one read each per request (Laurel's check shares them), 3
+  // in all; before, 5 each. One more is allowed for a background job (an AGS poll asks ltijs for a
+  // token) that may run meanwhile in this all-roles process.
   const ltijsReads = findsOf('lti_platforms');
   for (const filter of ltijsReads) expect(filter.platformUrl).toBe(p.issuer);
-  expect(ltijsReads.length).toBeLessThanOrEqual(3);
-  expect(findsOf('lti_platform_statuses').length).toBeLessThanOrEqual(3);
+  expect(ltijsReads.length).toBeLessThanOrEqual(4);
+  expect(findsOf('lti_platform_statuses').length).toBeLessThanOrEqual(4);
 });
 
 it("the login answer may be framed by the logging-in LMS only, and an unknown LMS's by none", async () => {
