@@ -1,19 +1,12 @@
-import { pino } from 'pino';
 import type { Connection } from 'mongoose';
-import { loadConfig } from '../src/config.js';
-import type { Context } from '../src/context.js';
-import { connectDatabase } from '../src/db/connection.js';
-import { createModels, ensureIndexes } from '../src/db/models/index.js';
 import { ingestGenericEvents } from '../src/events/ingest.js';
 import { signatureHeader } from '../src/events/signature.js';
-import { createJobQueue } from '../src/jobs/queue.js';
 import { registerPlatform } from '../src/platforms/service.js';
 import { processPendingEvents } from '../src/progress/processPending.js';
-import { createSealer } from '../src/security/encryption.js';
 import { createTemplate } from '../src/templates/service.js';
 import { createTemplateSchema } from '../src/templates/schema.js';
-import { withDevDefaults } from '../test/support/dev-env.js';
 import { profiled } from './profile.js';
+import { benchContext } from './support-context.js';
 import { startTestDatabase } from '../test/support/database.js';
 
 /**
@@ -28,22 +21,10 @@ export async function benchEvents(scale: number, eventCount: number) {
   const db = await startTestDatabase();
   let connection: Connection | undefined;
   try {
-    const { env } = withDevDefaults({ NODE_ENV: 'test', MONGODB_URI: db.uri });
-    const config = loadConfig(env);
-    connection = await connectDatabase(db.uri, { monitorCommands: true });
-    const models = createModels(connection);
-    await ensureIndexes(models);
-    const logger = pino({ level: 'silent' });
-    const jobs = createJobQueue(connection, { processEveryMs: 60_000, logger });
-    await jobs.agenda.ready;
-    const ctx: Context = {
-      config,
-      models,
-      sealer: createSealer(config.encryptionKey),
-      jobs,
-      logger,
-      now: () => new Date(),
-    };
+    const bench = await benchContext(db.uri, 60_000);
+    connection = bench.connection;
+    const ctx = bench.ctx;
+    const { models } = ctx;
     const actor = { type: 'system' as const, id: 'bench' };
     const { platform, webhookSecret } = await registerPlatform(
       ctx,
@@ -151,7 +132,7 @@ export async function benchEvents(scale: number, eventCount: number) {
     const processCpuSeconds = (cpu.user + cpu.system) / 1e6;
     const processCommands = commands;
     const awards = await models.credentials.countDocuments({});
-    await jobs.stop(0);
+    await ctx.jobs.stop(0);
     return {
       database: db.kind,
       scale: `${scale}x`,

@@ -1,18 +1,11 @@
-import { pino } from 'pino';
 import type { Connection, Types } from 'mongoose';
-import { loadConfig } from '../src/config.js';
-import type { Context } from '../src/context.js';
-import { connectDatabase } from '../src/db/connection.js';
-import { createModels, ensureIndexes } from '../src/db/models/index.js';
-import { createJobQueue } from '../src/jobs/queue.js';
 import { registerPlatform } from '../src/platforms/service.js';
 import { recalculateTemplate } from '../src/progress/recalculation.js';
 import { runQueuedRecalculations } from '../src/progress/recalculationQueue.js';
-import { createSealer } from '../src/security/encryption.js';
 import { activateTemplate, createTemplate, updateTemplate } from '../src/templates/service.js';
 import { createTemplateSchema, updateTemplateSchema } from '../src/templates/schema.js';
-import { withDevDefaults } from '../test/support/dev-env.js';
 import { profiled } from './profile.js';
+import { benchContext } from './support-context.js';
 import { seededRandom, separateDatabase } from './support-database.js';
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -87,23 +80,11 @@ export async function benchRecalculation(options: { learners?: number; every?: b
   const db = await separateDatabase('laurel_recalc');
   let connection: Connection | undefined;
   try {
-    const { env } = withDevDefaults({ NODE_ENV: 'test', MONGODB_URI: db.uri });
-    const config = loadConfig(env);
-    connection = await connectDatabase(db.uri, { monitorCommands: true });
-    const models = createModels(connection);
-    await ensureIndexes(models);
-    const logger = pino({ level: 'silent' });
     // Nothing is processed by Agenda here: the bench runs the job's work itself, to time it alone.
-    const jobs = createJobQueue(connection, { processEveryMs: 60 * 60_000, logger });
-    await jobs.agenda.ready;
-    const ctx: Context = {
-      config,
-      models,
-      sealer: createSealer(config.encryptionKey),
-      jobs,
-      logger,
-      now: () => new Date(),
-    };
+    const bench = await benchContext(db.uri, 60 * 60_000);
+    connection = bench.connection;
+    const ctx = bench.ctx;
+    const { models } = ctx;
     const actor = { type: 'system' as const, id: 'bench' };
     const { platform } = await registerPlatform(
       ctx,
@@ -286,7 +267,7 @@ export async function benchRecalculation(options: { learners?: number; every?: b
     const credentials = await models.credentials.countDocuments({});
     const pairs = (await models.credentials.distinct('personId', { templateId: labs._id })).length;
     const labsCredentials = await models.credentials.countDocuments({ templateId: labs._id });
-    await jobs.stop(0);
+    await ctx.jobs.stop(0);
     return {
       database: db.kind,
       learners,
