@@ -3,8 +3,6 @@ import type { Context } from '../context.js';
 import type { LearningEventDoc } from '../db/models/learningEvent.js';
 import { processEventBatch } from './processBatch.js';
 
-/** A crashed worker's claim lapses after this (CLAIM_LEASE_MS's default); its events are then claimed again. */
-export const EVENT_LOCK_MS = 2 * 60_000;
 const MAX_ATTEMPTS = 5;
 export const EVENT_BATCH_SIZE = 500;
 

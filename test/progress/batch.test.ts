@@ -1,5 +1,5 @@
 import type { Context } from '../../src/context.js';
-import { EVENT_LOCK_MS, claimEvents, processPendingEvents } from '../../src/progress/processPending.js';
+import { claimEvents, processPendingEvents } from '../../src/progress/processPending.js';
 import { processEventBatch } from '../../src/progress/processBatch.js';
 import { startTestLaurel, type TestLaurel } from '../support/laurel.js';
 import { admin, event, registerTestPlatform, sendEvents, type TestPlatformRecord } from '../support/api.js';
@@ -118,7 +118,7 @@ describe('processing learning events in batches', () => {
     await processPendingEvents(ctx);
     const stillLocked = await ctx.models.events.find({ 'course.id': courseId, source: 'generic' }).lean();
     expect(stillLocked.map((e) => e.status)).toEqual(['processing', 'processing']);
-    const afterLapse = await processPendingEvents(later(ctx, EVENT_LOCK_MS + 1000));
+    const afterLapse = await processPendingEvents(later(ctx, ctx.config.claimLeaseMs + 1000));
     expect(afterLapse.processed).toBe(2);
     expect(afterLapse.awarded).toBe(0);
     const progress = await progressOf(id, 'crash');
