@@ -119,6 +119,13 @@ export async function launchBrowser(): Promise<Browser> {
     '--disable-component-update',
     '--disable-sync',
     '--disable-dev-shm-usage',
+    // Laurel's frame moves between the LMS's site and Laurel's during a launch; with site isolation
+    // each move swaps the frame's renderer process, and Playwright (1.65) now and then misses the
+    // navigations that follow (its frame stays at the LMS's /auth while Chromium shows Laurel's
+    // page: about 1 launch in 100 here). One process per page keeps the tracking exact; what pages
+    // can observe (cookies, storage partitions, storage access) does not depend on the process model.
+    '--disable-site-isolation-trials',
+    '--disable-features=IsolateOrigins,site-per-process',
   ];
   const browser = await launchRetryingBusyBinary(() =>
     chromium.launch({ executablePath: choice.path, headless: true, args }),
