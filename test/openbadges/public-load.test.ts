@@ -205,7 +205,9 @@ describe('public verification pages under load', () => {
     const other = await MongoClient.connect(t.db.uri);
     try {
       const db = other.db();
-      await db.collection('people').updateOne({ _id: doc!.personId }, { $set: { name: 'Caroline L. Herschel' } });
+      await db
+        .collection('people')
+        .updateOne({ _id: doc!.personId }, { $set: { name: 'Caroline L. Herschel' } });
       const renders = rendered.stats.renders;
       await sleep(freshMs);
       expect(field((await page(`/credentials/${id}`)).text, 'learner')).toBe('Caroline L. Herschel');

@@ -45,7 +45,8 @@ export function credentialsRouter(ctx: Context): Router {
     const html = !wanted || wanted === 'text/html';
     // Only a plain id and a text key (or none) name a stored page; anything else is read as it comes.
     const id = req.params.id;
-    const key = req.query.key === undefined ? null : typeof req.query.key === 'string' ? req.query.key : false;
+    const key =
+      req.query.key === undefined ? null : typeof req.query.key === 'string' ? req.query.key : false;
     const reusable = html && key !== false && /^[0-9a-f]{24}$/.test(id);
     const stored = reusable ? fresh.get(id, key) : undefined;
     if (stored !== undefined) {
