@@ -87,7 +87,7 @@ export class FreshPages {
   constructor(
     private readonly ctx: Pick<Context, 'now'>,
     private readonly freshMs: number,
-    private readonly maxEntries = 500,
+    private readonly maxEntries = 200,
   ) {}
 
   /** A stored page still fresh for this credential and holder key, if any. */
