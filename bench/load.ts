@@ -242,7 +242,9 @@ export async function benchLoad(
       p99Ms: 0,
       errors: 0,
       laurelCpuMs: 0,
+      dbCpuMs: 0,
       clientCpuPct: 0,
+      dbCommands: 0,
     };
     /** A phase: warm-up first (not measured), then the measured run. */
     const phase = async (name: string, clients: number, once: () => Promise<boolean>) => {
@@ -252,11 +254,15 @@ export async function benchLoad(
       const count = 'commands' in db ? db.commands : undefined;
       const commandsBefore = count ? await count() : 0;
       const cpuBefore = cpuMs(child.pid!);
+      const dbPid = 'pid' in db ? db.pid : undefined;
+      const dbCpuBefore = dbPid ? cpuMs(dbPid) : 0;
       const clientBefore = process.cpuUsage();
       const t0 = performance.now();
       const figures = await drive(clients, durationMs, once);
       // Laurel's CPU per request: what the optimisations change, and steadier than latency on a busy machine.
       const laurelCpuMs = round((cpuMs(child.pid!) - cpuBefore) / Math.max(1, figures.requests));
+      // And the database process's (in-memory engine only): what Laurel's reads and writes cost it.
+      const dbCpuMs = dbPid ? round((cpuMs(dbPid) - dbCpuBefore) / Math.max(1, figures.requests)) : null;
       // How busy the load generator (and the test LMS) was: near 100% it, not Laurel, sets the pace.
       const used = process.cpuUsage(clientBefore);
       const clientCpuPct = round(((used.user + used.system) / 1000 / (performance.now() - t0)) * 100, 0);
@@ -264,7 +270,7 @@ export async function benchLoad(
       const dbCommands = count
         ? round(((await count()) - commandsBefore) / Math.max(1, figures.requests))
         : null;
-      return { ...figures, laurelCpuMs, clientCpuPct, dbCommands };
+      return { ...figures, laurelCpuMs, dbCpuMs, clientCpuPct, dbCommands };
     };
     let eventNo = 0;
     const events = await phase('events', concurrency, async () => {

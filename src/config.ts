@@ -70,6 +70,12 @@ const schema = z.object({
     .min(1, 'a number of credentials (1-1000)')
     .max(1000, 'a number of credentials (1-1000)')
     .default(200),
+  PUBLIC_PAGE_FRESH_MS: z.coerce
+    .number({ error: 'a number of milliseconds (0-60000)' })
+    .int('a number of milliseconds (0-60000)')
+    .min(0, 'a number of milliseconds (0-60000)')
+    .max(60_000, 'a number of milliseconds (0-60000)')
+    .default(1000),
   REGISTRATION_WITHOUT_LINK: z
     .enum(['refuse', 'pending'], {
       error: 'refuse or pending (what LTI Dynamic Registration does without a registration link)',
@@ -118,6 +124,12 @@ export type Config = Readonly<{
    * 200), and signing 200 takes well under a second, far inside the lease.
    */
   issueBatchSize: number;
+  /**
+   * How long a finished verification page may be shown again by a web process although another
+   * process changed the credential meanwhile (changes made by the same process show at once;
+   * src/web/public/freshPages.ts). 0 renders every view.
+   */
+  publicPageFreshMs: number;
   /** What LTI Dynamic Registration does without a valid registration link. */
   registrationWithoutLink: 'refuse' | 'pending';
   /** Host names, .domains, IPs and CIDR ranges of LMSs Laurel may call although they are not public. */
@@ -174,6 +186,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownGraceMs: c.SHUTDOWN_GRACE_MS,
     claimLeaseMs: c.CLAIM_LEASE_MS,
     issueBatchSize: c.ISSUE_BATCH_SIZE,
+    publicPageFreshMs: c.PUBLIC_PAGE_FRESH_MS,
     registrationWithoutLink: c.REGISTRATION_WITHOUT_LINK,
     lmsAllowedHosts: Object.freeze(c.LMS_ALLOWED_HOSTS.filter((e) => e !== '')),
   });

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Types } from 'mongoose';
 import type { Context } from '../context.js';
+import type { LearnerDocuments } from './learnerView.js';
 import { courseTemplateFilter, type CourseScope } from './scope.js';
 
 export type LearnerStatus = {
@@ -21,24 +22,30 @@ export async function learnerStatusOf(
   ctx: Context,
   scope: CourseScope,
   personId: Types.ObjectId,
+  /** The page's own reads of the same documents (learnerDocuments), when it has made them. */
+  read?: LearnerDocuments,
 ): Promise<LearnerStatus> {
-  const templates = await ctx.models.templates
-    .find(
-      { ...courseTemplateFilter(scope), state: { $in: ['active', 'inactive'] } },
-      { name: 1, state: 1, updatedAt: 1 },
-    )
-    .sort({ name: 1 })
-    .limit(500)
-    .lean<{ _id: Types.ObjectId; name: string; state: string; updatedAt?: Date }[]>();
+  const templates: { _id: Types.ObjectId; name: string; state: string; updatedAt?: Date }[] =
+    read?.templates ??
+    (await ctx.models.templates
+      .find(
+        { ...courseTemplateFilter(scope), state: { $in: ['active', 'inactive'] } },
+        { name: 1, state: 1, updatedAt: 1 },
+      )
+      .sort({ name: 1 })
+      .limit(500)
+      .lean<{ _id: Types.ObjectId; name: string; state: string; updatedAt?: Date }[]>());
   const ids = templates.map((t) => t._id);
   const [progress, credentials, events] = await Promise.all([
-    ctx.models.progress
-      .find({ personId, templateId: { $in: ids } }, { templateId: 1, ratio: 1, rev: 1, updatedAt: 1 })
-      .lean<{ templateId: Types.ObjectId; ratio: number; rev?: number; updatedAt?: Date }[]>(),
-    ctx.models.credentials
-      .find({ personId, templateId: { $in: ids } }, { templateId: 1, status: 1, liveSlot: 1 })
-      .limit(2000)
-      .lean<{ _id: Types.ObjectId; templateId: Types.ObjectId; status: string; liveSlot: string }[]>(),
+    read?.progress ??
+      ctx.models.progress
+        .find({ personId, templateId: { $in: ids } }, { templateId: 1, ratio: 1, rev: 1, updatedAt: 1 })
+        .lean<{ templateId: Types.ObjectId; ratio: number; rev?: number; updatedAt?: Date }[]>(),
+    read?.credentials ??
+      ctx.models.credentials
+        .find({ personId, templateId: { $in: ids } }, { templateId: 1, status: 1, liveSlot: 1 })
+        .limit(2000)
+        .lean<{ _id: Types.ObjectId; templateId: Types.ObjectId; status: string; liveSlot: string }[]>(),
     scope.courseRef
       ? ctx.models.events.countDocuments({
           platformId: scope.platformId,

@@ -81,23 +81,30 @@ export type LearnerBadge = {
   regradeNote: string | null;
 };
 
+/** The course's badges (active and withdrawn) and this person's progress and credentials on them. */
+export type LearnerDocuments = {
+  templates: TemplateDoc[];
+  progress: ProgressDoc[];
+  /** Newest first. */
+  credentials: CredentialDoc[];
+};
+
 /**
- * What a learner sees of a course: every active badge, and every withdrawn one they hold; what earns
- * it in plain language, which requirements are met and their best result on each, how far along they
- * are, and a badge they lost (revoked, with the reason, or expired); earned badges first, newest first.
+ * What the learner page starts from, read once: its badge cards (learnerBadges) and the version its
+ * polling compares (learnerStatusOf) are both made of it.
  */
-export async function learnerBadges(
+export async function learnerDocuments(
   ctx: Context,
   scope: CourseScope,
   personId: Types.ObjectId,
-): Promise<LearnerBadge[]> {
-  const found = await ctx.models.templates
+): Promise<LearnerDocuments> {
+  const templates = await ctx.models.templates
     .find({ ...courseTemplateFilter(scope), state: { $in: ['active', 'inactive'] } })
     .sort({ name: 1 })
     .limit(500)
     .lean<TemplateDoc[]>();
-  if (found.length === 0) return [];
-  const ids = found.map((t) => t._id);
+  if (templates.length === 0) return { templates, progress: [], credentials: [] };
+  const ids = templates.map((t) => t._id);
   const [progress, credentials] = await Promise.all([
     ctx.models.progress.find({ personId, templateId: { $in: ids } }).lean<ProgressDoc[]>(),
     // Live ones, and the dead ones that say what happened (newest first, one per badge kept below).
@@ -107,6 +114,22 @@ export async function learnerBadges(
       .limit(2000)
       .lean<CredentialDoc[]>(),
   ]);
+  return { templates, progress, credentials };
+}
+
+/**
+ * What a learner sees of a course: every active badge, and every withdrawn one they hold; what earns
+ * it in plain language, which requirements are met and their best result on each, how far along they
+ * are, and a badge they lost (revoked, with the reason, or expired); earned badges first, newest first.
+ */
+export async function learnerBadges(
+  ctx: Context,
+  scope: CourseScope,
+  personId: Types.ObjectId,
+  read?: LearnerDocuments,
+): Promise<LearnerBadge[]> {
+  const { templates: found, progress, credentials } = read ?? (await learnerDocuments(ctx, scope, personId));
+  if (found.length === 0) return [];
   // Superseded credentials (a lower level) are neither live nor lost: the live one is the higher level.
   const live = new Map<string, CredentialDoc>();
   const dead = new Map<string, CredentialDoc>();

@@ -34,6 +34,16 @@ export async function upsertLaunchCourse(
   if (present(sighting.title)) set.title = sighting.title;
   if (present(sighting.label)) set.label = sighting.label;
   if (sighting.endsAt !== undefined) set.lmsEndsAt = sighting.endsAt;
+  // Every launch but a course's first: the course holding this context id is the one the search
+  // below would choose first, so it is updated straight away (one round trip instead of two).
+  const known = await models.courses
+    .findOneAndUpdate(
+      { platformId, ids: sighting.contextId, contextId: sighting.contextId },
+      { $set: set, $addToSet: { ids: { $each: ids } } },
+      { returnDocument: 'after' },
+    )
+    .lean<CourseDoc>();
+  if (known) return known;
   for (let attempt = 0; attempt < 3; attempt++) {
     const found = await models.courses
       .find({ platformId, ids: { $in: ids } })
@@ -102,6 +112,18 @@ export async function upsertPerson(
   if (email) set.email = email;
   if (sighting.course) set[`roles.${String(sighting.course.ref)}`] = sighting.course.roles;
 
+  // A person seen before under this `sub` (every launch but their first): the one the search below
+  // would choose first, updated straight away (one round trip instead of two).
+  if (present(sighting.sub)) {
+    const known = await models.people
+      .findOneAndUpdate(
+        { platformId, ids: sighting.sub },
+        { $set: set, $addToSet: { ids: { $each: ids } } },
+        { returnDocument: 'after' },
+      )
+      .lean<PersonDoc>();
+    if (known) return known;
+  }
   for (let attempt = 0; attempt < 3; attempt++) {
     const found = await models.people
       .find({ platformId, ids: { $in: ids } })

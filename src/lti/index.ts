@@ -18,6 +18,7 @@ import { keepOpenerOfLaunches, launchFramingPolicy } from '../web/framing.js';
 import { catchAsyncErrors } from './catchAsyncErrors.js';
 import { ltiRequestGuard, type FieldProblem } from './requestGuard.js';
 import { HttpError } from '../errors.js';
+import { handLtiKeyToJsonwebtoken } from './ltik.js';
 
 /**
  * LTI 1.3 through ltijs, inside Laurel's express app:
@@ -83,6 +84,8 @@ export async function createLti(ctx: Context, connection: Connection): Promise<L
   const deps: LaunchDeps = { ctx, render: (view, locals) => render(view, locals), states };
   const routes = { login: LTI_ROUTES.login, launch: LTI_ROUTES.launch };
 
+  // ltijs signs ltiks with the key as a string: jsonwebtoken gets it as a KeyObject (ltik.ts).
+  handLtiKeyToJsonwebtoken(ctx.config.ltiKey);
   provider.setup(
     ctx.config.ltiKey,
     { plugin: db },

@@ -26,6 +26,9 @@ describe('loadConfig', () => {
     expect(loadConfig({ ...valid, CLAIM_LEASE_MS: '5000' }).claimLeaseMs).toBe(5000);
     expect(config.issueBatchSize).toBe(200);
     expect(loadConfig({ ...valid, ISSUE_BATCH_SIZE: '50' }).issueBatchSize).toBe(50);
+    // A finished verification page is at most a second behind another process's change.
+    expect(config.publicPageFreshMs).toBe(1000);
+    expect(loadConfig({ ...valid, PUBLIC_PAGE_FRESH_MS: '0' }).publicPageFreshMs).toBe(0);
   });
 
   it('accepts a base64 encryption key', () => {
@@ -48,6 +51,7 @@ describe('loadConfig', () => {
     ['LAUREL_ROLE', 'boss', 'LAUREL_ROLE must be'],
     ['CLAIM_LEASE_MS', '500', 'CLAIM_LEASE_MS must be a number of milliseconds (1000-3600000)'],
     ['ISSUE_BATCH_SIZE', '0', 'ISSUE_BATCH_SIZE must be a number of credentials (1-1000)'],
+    ['PUBLIC_PAGE_FRESH_MS', '-1', 'PUBLIC_PAGE_FRESH_MS must be a number of milliseconds (0-60000)'],
   ])('refuses a malformed %s with a message naming it', (variable, value, message) => {
     expect(() => loadConfig({ ...valid, [variable]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ ...valid, [variable]: value })).toThrow(message);

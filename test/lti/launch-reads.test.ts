@@ -74,13 +74,22 @@ it('a whole launch reads its own platform by issuer, never every platform', asyn
   // The login (probe and login proper), the launch, and the course page: one read each.
   expect(byIssuer.length).toBeGreaterThan(0);
   expect(byIssuer.length).toBeLessThanOrEqual(4);
-  // ltijs's platform record and status: one read each per request (Laurel's check shares them), 3
-  // in all; before, 5 each. One more is allowed for a background job (an AGS poll asks ltijs for a
-  // token) that may run meanwhile in this all-roles process.
-  const ltijsReads = findsOf('lti_platforms');
+  // ltijs's platform record and status: one read per request (Laurel's check shares it), 3 in all;
+  // before, 5 each. One more is allowed for a background job (an AGS poll asks ltijs for a token)
+  // that may run meanwhile in this all-roles process.
+  // Within a request the record comes with its status (one aggregation with a $lookup), so the
+  // status has no read of its own there: 3 round trips for both, where there were 6.
+  const withStatus = commands.filter((c) => c.name === 'aggregate' && c.body.aggregate === 'lti_platforms');
+  for (const c of withStatus) {
+    const pipeline = c.body.pipeline as Record<string, any>[];
+    expect(pipeline[0]!.$match.platformUrl).toBe(p.issuer);
+    expect(pipeline[1]!.$lookup).toMatchObject({ from: 'lti_platform_statuses', localField: 'kid' });
+  }
+  const ltijsReads = [...findsOf('lti_platforms'), ...withStatus.map((c) => c.body.pipeline[0].$match)];
   for (const filter of ltijsReads) expect(filter.platformUrl).toBe(p.issuer);
+  expect(withStatus.length).toBeGreaterThan(0);
   expect(ltijsReads.length).toBeLessThanOrEqual(4);
-  expect(findsOf('lti_platform_statuses').length).toBeLessThanOrEqual(4);
+  expect(findsOf('lti_platform_statuses').length).toBeLessThanOrEqual(1);
 });
 
 it("the login answer may be framed by the logging-in LMS only, and an unknown LMS's by none", async () => {
@@ -125,4 +134,31 @@ it('the launch answer may be framed by the LMS its id_token names only', async (
     .set('Accept', 'text/html');
   expect(res.status).toBeGreaterThanOrEqual(400);
   expect(frameAncestors(res.headers['content-security-policy'])).toBe(new URL(p.url).origin);
+});
+
+it('an LMS whose status says inactive is refused at login (the status read with its record)', async () => {
+  const p = canvas.platform;
+  const db = t.laurel.lti.db;
+  const [record] = (await db.Get(false, 'platform', { platformUrl: p.issuer, clientId: p.clientId })) || [];
+  const kid = String(record!.kid);
+  const login = () =>
+    request(t.url)
+      .post('/lti/login')
+      .type('form')
+      .send({
+        iss: p.issuer,
+        client_id: p.clientId,
+        login_hint: 'x',
+        target_link_uri: `${t.laurel.config.publicUrl}/lti/launch`,
+      })
+      .set('Accept', 'text/html');
+  await db.Replace(false, 'platformStatus', { id: kid }, { id: kid, active: false });
+  try {
+    const refused = await login();
+    expect(refused.status).toBe(403);
+    expect(refused.text).toContain('not activated');
+  } finally {
+    await db.Replace(false, 'platformStatus', { id: kid }, { id: kid, active: true });
+  }
+  expect((await login()).status).toBe(200);
 });

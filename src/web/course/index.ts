@@ -23,7 +23,7 @@ import { instructorRouter } from './instructor.js';
 import { badgeCredentialsRouter } from './badgeCredentials.js';
 import { learnerBadgeCards } from './learnerPage.js';
 import { learnerStatusOf } from '../../courses/learnerStatus.js';
-import { learnerBadges } from '../../courses/learnerView.js';
+import { learnerBadges, learnerDocuments } from '../../courses/learnerView.js';
 import { gradebookColumns } from './gradebook.js';
 import { closeIfBodyUnread, smallFormBody } from './formBody.js';
 import { providersPageRouter } from './providers.js';
@@ -75,9 +75,10 @@ export function courseRouter(ctx: Context, lti: Lti, options: { mailOn?: boolean
 
   router.get(COURSE_PATHS.learner, session, async (_req, res) => {
     const launch = launchOf(res);
+    const read = await learnerDocuments(ctx, learnerScope(launch), launch.personId);
     const [badges, status] = await Promise.all([
-      learnerBadges(ctx, learnerScope(launch), launch.personId),
-      learnerStatusOf(ctx, learnerScope(launch), launch.personId),
+      learnerBadges(ctx, learnerScope(launch), launch.personId, read),
+      learnerStatusOf(ctx, learnerScope(launch), launch.personId, read),
     ]);
     res.render('course/learner', {
       ...pageLocals(launch),

@@ -2,6 +2,7 @@ import { Router, type Request, type Response } from 'express';
 import type { Context } from '../../context.js';
 import { HttpError } from '../../errors.js';
 import { bakedOb2Png, bakedPng, bakedSvg } from './badgeImage.js';
+import { freshPages } from './freshPages.js';
 import { loadPublicCredential, type PublicCredential } from './load.js';
 import { presentCredential } from './present.js';
 import { renderedPages } from './renderedPages.js';
@@ -37,11 +38,26 @@ function sendJson(req: Request, res: Response, body: unknown, download?: string)
 export function credentialsRouter(ctx: Context): Router {
   const verifications = verificationCache(ctx);
   const pages = renderedPages(ctx);
+  const fresh = freshPages(ctx);
   const router = Router();
   router.get('/credentials/:id', async (req, res) => {
-    const pc = await loadPublicCredential(ctx, req.params.id, req.query.key, { statusList: true });
     const wanted = req.accepts(['text/html', ...JSON_TYPES]);
-    if (wanted && wanted !== 'text/html') {
+    const html = !wanted || wanted === 'text/html';
+    // Only a plain id and a text key (or none) name a stored page; anything else is read as it comes.
+    const id = req.params.id;
+    const key =
+      req.query.key === undefined ? null : typeof req.query.key === 'string' ? req.query.key : false;
+    const reusable = html && key !== false && /^[0-9a-f]{24}$/.test(id);
+    const stored = reusable ? fresh.get(id, key) : undefined;
+    if (stored !== undefined) {
+      res.setHeader('Vary', 'Accept');
+      res.setHeader('Cache-Control', 'no-store');
+      res.type('html').send(stored);
+      return;
+    }
+    const made = fresh.begin();
+    const pc = await loadPublicCredential(ctx, id, req.query.key, { statusList: true });
+    if (!html) {
       sendJson(req, res, requireSigned(pc, res));
       return;
     }
@@ -57,12 +73,12 @@ export function credentialsRouter(ctx: Context): Router {
     });
     const view = presentCredential(ctx, pc, verification);
     // Opened through its holder's link: the downloads carry the same key (src/backpack/visibility.ts).
-    const key = typeof req.query.key === 'string' ? req.query.key : null;
     if (key && view.downloads)
       for (const name of Object.keys(view.downloads) as (keyof typeof view.downloads)[])
         view.downloads[name] += `?key=${encodeURIComponent(key)}`;
-    const html = await pages.render(req.app, view.isIssuing ? 'public/issuing' : 'public/credential', view);
-    res.type('html').send(html);
+    const page = await pages.render(req.app, view.isIssuing ? 'public/issuing' : 'public/credential', view);
+    res.type('html').send(page);
+    if (reusable) fresh.store(id, key, page, made, pc.credential.expiresAt);
   });
   router.get('/credentials/:id/credential.json', async (req, res) => {
     const pc = await loadPublicCredential(ctx, req.params.id, req.query.key);
