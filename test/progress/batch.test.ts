@@ -1,6 +1,6 @@
 import type { Context } from '../../src/context.js';
 import { claimEvents, processPendingEvents } from '../../src/progress/processPending.js';
-import { processEventBatch } from '../../src/progress/processBatch.js';
+import { EVENT_LANES, processEventBatch } from '../../src/progress/processBatch.js';
 import { startTestLaurel, type TestLaurel } from '../support/laurel.js';
 import { admin, event, registerTestPlatform, sendEvents, type TestPlatformRecord } from '../support/api.js';
 
@@ -78,6 +78,80 @@ describe('processing learning events in batches', () => {
     expect(events.every((e) => e.status === 'processed' && e.personRef && e.courseRef && !e.claim)).toBe(
       true,
     );
+  });
+
+  it("keeps each learner's events in order across lanes, and one failing lane sends back only its own events", async () => {
+    expect(EVENT_LANES).toBeGreaterThan(1);
+    const { id, courseId } = await template();
+    const learners = 30;
+    const at = (i: number, percent: number) =>
+      event(platform.id, {
+        course: { id: courseId },
+        user: { id: `lane-${i}` },
+        data: { activityId: 'quiz', percent },
+      });
+    const completed = (i: number) =>
+      event(platform.id, {
+        course: { id: courseId },
+        user: { id: `lane-${i}` },
+        type: 'course.completed',
+        data: {},
+      });
+    // Interleaved as an LMS sends them. Odd learners fail, then pass (badge); even ones pass, then
+    // fail (the penalty undoes the pass: no badge). Then everyone completes the course.
+    const rounds = [(i: number) => at(i, i % 2 ? 30 : 90), (i: number) => at(i, i % 2 ? 90 : 30), completed];
+    await send(rounds.flatMap((make) => Array.from({ length: learners }, (_, i) => make(i))));
+
+    // The first progress read of the run fails: that lane's events go back with the reason.
+    const ctx = t.laurel.ctx;
+    let refused = false;
+    const progress = new Proxy(ctx.models.progress, {
+      get(target, prop, receiver) {
+        if (prop === 'find' && !refused) {
+          refused = true;
+          return () => {
+            throw new Error('progress read refused by the test');
+          };
+        }
+        return Reflect.get(target, prop, receiver) as unknown;
+      },
+    });
+    const failing: Context = { ...ctx, models: { ...ctx.models, progress } };
+    const first = await processPendingEvents(failing);
+    expect(first.failed).toBeGreaterThan(0);
+    expect(first.failed).toBeLessThan(3 * learners);
+    expect(first.processed).toBeGreaterThanOrEqual(3 * learners - first.failed);
+    // (The awards' own badge.awarded events wait for the next run.)
+    const back = await ctx.models.events
+      .find({ 'course.id': courseId, source: 'generic', status: 'pending' })
+      .lean();
+    expect(back).toHaveLength(first.failed);
+    expect(back.every((e) => e.error === 'progress read refused by the test' && e.attempts === 1)).toBe(true);
+    // Every learner is whole in one lane: a learner's three events failed together or not at all.
+    const failedLearners = new Set(back.map((e) => e.user.id));
+    expect(back).toHaveLength(3 * failedLearners.size);
+
+    // The retry (after the backoff) applies them; each learner's order decided the outcome.
+    const second = await processPendingEvents(later(ctx, 60_000));
+    expect(second.failed).toBe(0);
+    for (let i = 0; i < learners; i++) {
+      const state = await progressOf(id, `lane-${i}`);
+      expect([`lane-${i}`, [...(state?.fulfilled ?? [])].sort()]).toEqual([
+        `lane-${i}`,
+        i % 2 ? ['done', 'quiz'] : ['done'],
+      ]);
+    }
+    const credentials = await ctx.models.credentials.find({ templateId: id }).lean();
+    expect(credentials.map((c) => c.userId).sort()).toEqual(
+      Array.from({ length: learners / 2 }, (_, k) => `lane-${2 * k + 1}`).sort(),
+    );
+    // The awards' badge.awarded events too, so that nothing of this test is left for the next ones.
+    await processPendingEvents(later(ctx, 60_000));
+    const open = await ctx.models.events.countDocuments({
+      'course.id': courseId,
+      status: { $ne: 'processed' },
+    });
+    expect(open).toBe(0);
   });
 
   it('counts a replayed event once', async () => {
