@@ -283,9 +283,13 @@ function applyOne(
     if (regrades && complete && regradeOf(template.regrade).policy === 'revoke')
       regrades.cameBack.set(key, { template, personId: r.personId });
     // Complete after an event that concerns it: award (the unique index and the live-credential
-    // check make a repeat harmless, and a run that died between progress and award heals here).
-    // With levels, the request names the step reached; a later event of the batch may raise it.
-    if (complete && (!awards.has(key) || template.levels))
+    // check make a repeat harmless). With levels, the request names the step reached; a later event
+    // of the batch may raise it. A state that was already complete when read was awarded when it
+    // became complete (revocation and expiry clear progress), so it is not asked again, except by an
+    // event applied again (attempts > 1): a run that died, or failed, between progress and award
+    // heals there, since its events are only marked processed after their awards.
+    const ask = !wasComplete || r.event.attempts > 1;
+    if (complete && (template.levels || (ask && !awards.has(key))))
       awards.set(key, awardRequestOf(r, template, state));
   }
 }

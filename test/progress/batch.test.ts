@@ -154,6 +154,61 @@ describe('processing learning events in batches', () => {
     expect(open).toBe(0);
   });
 
+  it('asks for an award once when a state becomes complete, and again only for events applied again', async () => {
+    const { id, courseId } = await template();
+    const ctx = t.laurel.ctx;
+    const of = (user: string, over: Record<string, unknown>) =>
+      event(platform.id, { course: { id: courseId }, user: { id: user }, ...over });
+    const pass = (user: string, percent = 90) => of(user, { data: { activityId: 'quiz', percent } });
+    const done = (user: string) => of(user, { type: 'course.completed', data: {} });
+    // Credentials reads and inserts, counted through a stand-in for the model.
+    const counting = (fail: boolean) => {
+      const calls = { find: 0, insert: 0 };
+      const credentials = new Proxy(ctx.models.credentials, {
+        get(target, prop, receiver) {
+          if (prop === 'find') calls.find++;
+          if (prop === 'collection' && fail)
+            return new Proxy(target.collection, {
+              get(c, name, r) {
+                if (name === 'insertMany')
+                  return () => {
+                    calls.insert++;
+                    throw new Error('credential insert refused by the test');
+                  };
+                return Reflect.get(c, name, r) as unknown;
+              },
+            });
+          return Reflect.get(target, prop, receiver) as unknown;
+        },
+      });
+      return { calls, ctx: { ...ctx, models: { ...ctx.models, credentials } } as Context };
+    };
+
+    // Ada completes: one award. A later grade of hers (already complete) asks for nothing.
+    await send([pass('ask-ada'), done('ask-ada')]);
+    expect((await processPendingEvents(ctx)).awarded).toBe(1);
+    await processPendingEvents(ctx); // her badge.awarded event
+    await send([pass('ask-ada', 95)]);
+    const quiet = counting(false);
+    expect(await processPendingEvents(quiet.ctx)).toMatchObject({ processed: 1, failed: 0, awarded: 0 });
+    expect(quiet.calls.find).toBe(0);
+
+    // Bob completes, but the award cannot be written: progress is complete, his events go back.
+    await send([pass('ask-bob'), done('ask-bob')]);
+    const refusing = counting(true);
+    const first = await processPendingEvents(refusing.ctx);
+    expect(first).toMatchObject({ processed: 0, failed: 2 });
+    expect(refusing.calls.insert).toBe(1);
+    expect((await progressOf(id, 'ask-bob'))?.completedAt).not.toBeNull();
+    expect(await ctx.models.credentials.countDocuments({ templateId: id, userId: 'ask-bob' })).toBe(0);
+    // Applied again (attempts 2), the state read complete still asks: the award heals.
+    const again = await processPendingEvents(later(ctx, 60_000));
+    expect(again).toMatchObject({ failed: 0, awarded: 1 });
+    await processPendingEvents(later(ctx, 60_000));
+    const credentials = await ctx.models.credentials.find({ templateId: id }).lean();
+    expect(credentials.map((c) => c.userId).sort()).toEqual(['ask-ada', 'ask-bob']);
+  });
+
   it('counts a replayed event once', async () => {
     const { id, courseId } = await template();
     const pass = event(platform.id, {
