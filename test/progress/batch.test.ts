@@ -152,6 +152,14 @@ describe('processing learning events in batches', () => {
       status: { $ne: 'processed' },
     });
     expect(open).toBe(0);
+    // The awards' events carried their refs from the start: marked processed together, refs kept.
+    const announced = await ctx.models.events.find({ 'course.id': courseId, type: 'badge.awarded' }).lean();
+    expect(announced).toHaveLength(learners / 2);
+    expect(
+      announced.every(
+        (e) => e.status === 'processed' && !e.claim && e.personRef && e.courseRef && e.processedAt,
+      ),
+    ).toBe(true);
   });
 
   it('asks for an award once when a state becomes complete, and again only for events applied again', async () => {
