@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
 import { loadConfig } from '../src/config.js';
 import { signatureHeader } from '../src/events/signature.js';
@@ -7,21 +6,10 @@ import { registerPlatform } from '../src/platforms/service.js';
 import { createTemplate } from '../src/templates/service.js';
 import { createTemplateSchema } from '../src/templates/schema.js';
 import { withDevDefaults } from '../test/support/dev-env.js';
-import { percentile, separateDatabase } from './support-database.js';
+import { cpuSecondsOf, percentile, separateDatabase } from './support-database.js';
 
 const MB = 1024 * 1024;
 const rssMb = () => Math.round(process.memoryUsage().rss / MB);
-
-/** CPU seconds (user + system) a process has used so far, from /proc (Linux); 0 elsewhere. */
-function cpuSecondsOf(pid: number | undefined): number {
-  if (!pid) return 0;
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks
-  } catch {
-    return 0;
-  }
-}
 
 /**
  * A burst as at the end of a term: `eventCount` events (1,000 learners, 50 badges over 10 courses,

@@ -6,6 +6,7 @@ import { benchPublicPages } from './public.js';
 import { benchLoad } from './load.js';
 import { benchLatency } from './latency.js';
 import { benchRecalculation } from './recalculation.js';
+import { separateDatabase } from './support-database.js';
 
 /** `npm run bench`: prints each benchmark's figures as a table (and JSON for tools). */
 async function main() {
@@ -13,9 +14,15 @@ async function main() {
   if (which === 'all' || which === 'events') {
     const eventCount = Number(process.env.BENCH_EVENTS ?? 2000);
     const rows = [];
-    // A short run first, not reported, so that neither scale pays for compiling the code paths.
-    await benchEvents(1, 500);
-    for (const scale of [1, 10]) rows.push(await benchEvents(scale, eventCount));
+    // One database process for the three runs, and a short run first, not reported, so that
+    // neither scale pays for compiling the code paths (Laurel's or the database's).
+    const server = await separateDatabase('laurel_events');
+    try {
+      await benchEvents(1, 500, server);
+      for (const scale of [1, 10]) rows.push(await benchEvents(scale, eventCount, server));
+    } finally {
+      await server.stop();
+    }
     console.log('\nEvents: ingestion and processing (database round trips counted by command monitoring)');
     console.table(rows);
     const [one, ten] = rows;

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 
 export type BenchDatabase = {
@@ -10,6 +11,8 @@ export type BenchDatabase = {
   pid?: number;
   /** Commands the engine has served so far (every client's); absent for an external MongoDB. */
   commands?: () => Promise<number>;
+  /** Starts a CPU profile of the engine's process; the function returned writes it to a path. */
+  profile?: () => Promise<(path: string) => Promise<void>>;
   stop(): Promise<void>;
 };
 
@@ -43,6 +46,16 @@ export async function separateDatabase(prefix: string): Promise<BenchDatabase> {
       child.send('commands');
       return (await answer)[0].commands;
     },
+    profile: async () => {
+      const started = once(child, 'message');
+      child.send('profile-start');
+      await started;
+      return async (path: string) => {
+        const written = once(child, 'message');
+        child.send({ profileStop: path });
+        await written;
+      };
+    },
     stop: async () => {
       if (child.exitCode !== null) return;
       child.kill('SIGTERM');
@@ -66,4 +79,15 @@ export function seededRandom(seed: number): (n: number) => number {
     x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
     return Math.floor((((x ^ (x >>> 14)) >>> 0) / 2 ** 32) * n);
   };
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux); 0 elsewhere. */
+export function cpuSecondsOf(pid: number | undefined): number {
+  if (!pid) return 0;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks
+  } catch {
+    return 0;
+  }
 }

@@ -68,8 +68,9 @@ export async function awardMany(ctx: Context, requests: AwardRequest[]): Promise
     .lean<{ _id: Types.ObjectId; status?: 'active' | 'pending' }[]>();
   const pending = new Set(platforms.filter((p) => !isActivePlatform(p)).map((p) => String(p._id)));
 
-  // Without the signed documents: a batch asks again for every pair still complete, so most
-  // requests find a live credential, and its few kilobytes of proof are never looked at here.
+  // Without the signed documents: recalculations, levels and events applied again ask again for
+  // pairs already complete, so many requests find a live credential, and its few kilobytes of proof
+  // are never looked at here.
   const existing = await models.credentials
     .find(
       {

@@ -48,20 +48,66 @@ async function sliced<V, T>(values: V[], read: (slice: V[]) => Promise<T[]>): Pr
 }
 
 /**
- * Applies a claimed batch of events with a fixed number of round trips, whatever its size:
- * people and courses resolved in one read each, templates from the process's validated cache,
- * every affected progress document read at once, each learner's events applied in order in
- * memory, the new states written with one bulk write (optimistic on `rev`, so a concurrent writer
- * is detected and that learner recomputed from what is stored), then the awards of every learner
- * of the batch at once.
+ * Learners of a batch are applied in this many lanes side by side (each learner in one lane, its
+ * events in order): while one lane waits for the database, this process computes another's, so
+ * the database and this process work at the same time instead of taking turns.
  */
-export async function processEventBatch(ctx: Context, events: LearningEventDoc[]): Promise<BatchResult> {
-  const resolved = await resolveRefs(ctx, events);
-  const templates = await templateCacheFor(ctx.models).forPlatforms(
-    ctx,
-    resolved.map((r) => r.event.platformId),
-  );
+export const EVENT_LANES = 3;
 
+/**
+ * Applies a claimed batch of events with a fixed number of round trips, whatever its size:
+ * people and courses resolved in one read each, templates from the process's validated cache, then
+ * the learners split into `lanes` (by person, so each learner's events stay together and in order),
+ * and in each lane: every affected progress document read at once, each learner's events
+ * applied in order in memory, the new states written with one bulk write (optimistic on `rev`, so
+ * a concurrent writer is detected and that learner recomputed from what is stored), then the
+ * awards of every learner of the lane at once. A lane that fails sends only its own events back
+ * for a retry.
+ */
+export async function processEventBatch(
+  ctx: Context,
+  events: LearningEventDoc[],
+  options: { lanes?: number } = {},
+): Promise<BatchResult> {
+  const [resolved, templates] = await Promise.all([
+    resolveRefs(ctx, events),
+    templateCacheFor(ctx.models).forPlatforms(
+      ctx,
+      events.map((e) => e.platformId),
+    ),
+  ]);
+  const lanes = splitByLearner(resolved, Math.max(1, options.lanes ?? EVENT_LANES));
+  const outcomes = await Promise.allSettled(lanes.map((lane) => applyResolved(ctx, lane, templates)));
+  const result: BatchResult = { done: [], failed: [], awarded: [] };
+  outcomes.forEach((outcome, i) => {
+    if (outcome.status === 'fulfilled') {
+      result.done.push(...outcome.value.done);
+      result.failed.push(...outcome.value.failed);
+      result.awarded.push(...outcome.value.awarded);
+      return;
+    }
+    const error = outcome.reason instanceof Error ? outcome.reason.message : String(outcome.reason);
+    ctx.logger.warn({ err: outcome.reason, events: lanes[i]!.length }, 'applying learning events failed');
+    for (const r of lanes[i]!) result.failed.push({ event: r.event, error });
+  });
+  return result;
+}
+
+/** The batch's learners in `n` lanes (none empty), each learner's events in one lane, in claim order. */
+function splitByLearner(resolved: Resolved[], n: number): Resolved[][] {
+  if (n === 1) return [resolved];
+  const lanes: Resolved[][] = Array.from({ length: n }, () => []);
+  // The low bytes of an ObjectId are a counter, so consecutive people land in different lanes.
+  for (const r of resolved) lanes[parseInt(idText(r.personId).slice(-6), 16) % n]!.push(r);
+  return lanes.filter((lane) => lane.length > 0);
+}
+
+/** One lane: its learners' events applied, progress written, awards made. */
+async function applyResolved(
+  ctx: Context,
+  resolved: Resolved[],
+  templates: Map<string, PlatformTemplates>,
+): Promise<BatchResult> {
   // Each learner's events, in the order they were claimed (oldest stored first).
   const byLearner = new Map<string, Resolved[]>();
   for (const r of resolved) {
@@ -237,9 +283,13 @@ function applyOne(
     if (regrades && complete && regradeOf(template.regrade).policy === 'revoke')
       regrades.cameBack.set(key, { template, personId: r.personId });
     // Complete after an event that concerns it: award (the unique index and the live-credential
-    // check make a repeat harmless, and a run that died between progress and award heals here).
-    // With levels, the request names the step reached; a later event of the batch may raise it.
-    if (complete && (!awards.has(key) || template.levels))
+    // check make a repeat harmless). With levels, the request names the step reached; a later event
+    // of the batch may raise it. A state that was already complete when read was awarded when it
+    // became complete (revocation and expiry clear progress), so it is not asked again, except by an
+    // event applied again (attempts > 1): a run that died, or failed, between progress and award
+    // heals there, since its events are only marked processed after their awards.
+    const ask = !wasComplete || r.event.attempts > 1;
+    if (complete && (template.levels || (ask && !awards.has(key))))
       awards.set(key, awardRequestOf(r, template, state));
   }
 }

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import type { AnyBulkWriteOperation } from 'mongodb';
+import type { Types } from 'mongoose';
 import type { Context } from '../context.js';
 import type { LearningEventDoc } from '../db/models/learningEvent.js';
 import { processEventBatch } from './processBatch.js';
@@ -130,7 +132,11 @@ export async function claimEvents(ctx: Context, limit: number): Promise<Learning
   return ctx.models.events.find({ claim }).sort({ receivedAt: 1, _id: 1 }).lean<LearningEventDoc[]>();
 }
 
-/** The processed marks of a batch, with the refs each event resolved to, in one bulk write. */
+/**
+ * The processed marks of a batch, with the refs each event resolved to, in one bulk write: one
+ * statement for each set of events that need the same refs written (none, for the events that
+ * carried theirs since they were stored; the course, for events of a course first seen in this run).
+ */
 async function markProcessed(
   ctx: Context,
   done: {
@@ -141,26 +147,33 @@ async function markProcessed(
 ) {
   if (done.length === 0) return;
   const processedAt = ctx.now();
-  await ctx.models.events.collection.bulkWrite(
-    done.map(({ event, courseRef, personRef }) => ({
-      updateOne: {
-        // Only while this run's claim holds: a run whose lock lapsed leaves the event to its new owner.
-        filter: { _id: event._id, claim: event.claim },
-        update: {
-          $set: {
-            status: 'processed',
-            processedAt,
-            lockedUntil: null,
-            claim: null,
-            error: null,
-            courseRef,
-            personRef,
-          },
-        },
-      },
-    })),
-    { ordered: false },
+  const text = (id: Types.ObjectId | null | undefined) => (id ? String(id) : null);
+  const groups = new Map<
+    string,
+    { claim: string | null; set: Record<string, unknown>; ids: Types.ObjectId[] }
+  >();
+  for (const { event, courseRef, personRef } of done) {
+    const set: Record<string, unknown> = {
+      status: 'processed',
+      processedAt,
+      lockedUntil: null,
+      claim: null,
+      error: null,
+    };
+    if (text(event.courseRef) !== text(courseRef)) set.courseRef = courseRef;
+    if (text(event.personRef) !== text(personRef)) set.personRef = personRef;
+    const key = `${event.claim}:${'courseRef' in set ? text(courseRef) : '='}:${'personRef' in set ? text(personRef) : '='}`;
+    const group = groups.get(key) ?? { claim: event.claim ?? null, set, ids: [] as Types.ObjectId[] };
+    group.ids.push(event._id);
+    groups.set(key, group);
+  }
+  // Only while this run's claim holds: a run whose lock lapsed leaves the event to its new owner.
+  const ops: AnyBulkWriteOperation[] = [...groups.values()].map(({ claim, set, ids }) =>
+    ids.length === 1
+      ? { updateOne: { filter: { _id: ids[0], claim }, update: { $set: set } } }
+      : { updateMany: { filter: { _id: { $in: ids }, claim }, update: { $set: set } } },
   );
+  await ctx.models.events.collection.bulkWrite(ops, { ordered: false });
 }
 
 /** Back off before the next attempt (the lock doubles as the retry delay); give up after five. */

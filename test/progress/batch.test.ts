@@ -1,6 +1,6 @@
 import type { Context } from '../../src/context.js';
 import { claimEvents, processPendingEvents } from '../../src/progress/processPending.js';
-import { processEventBatch } from '../../src/progress/processBatch.js';
+import { EVENT_LANES, processEventBatch } from '../../src/progress/processBatch.js';
 import { startTestLaurel, type TestLaurel } from '../support/laurel.js';
 import { admin, event, registerTestPlatform, sendEvents, type TestPlatformRecord } from '../support/api.js';
 
@@ -78,6 +78,143 @@ describe('processing learning events in batches', () => {
     expect(events.every((e) => e.status === 'processed' && e.personRef && e.courseRef && !e.claim)).toBe(
       true,
     );
+  });
+
+  it("keeps each learner's events in order across lanes, and one failing lane sends back only its own events", async () => {
+    expect(EVENT_LANES).toBeGreaterThan(1);
+    const { id, courseId } = await template();
+    const learners = 30;
+    const at = (i: number, percent: number) =>
+      event(platform.id, {
+        course: { id: courseId },
+        user: { id: `lane-${i}` },
+        data: { activityId: 'quiz', percent },
+      });
+    const completed = (i: number) =>
+      event(platform.id, {
+        course: { id: courseId },
+        user: { id: `lane-${i}` },
+        type: 'course.completed',
+        data: {},
+      });
+    // Interleaved as an LMS sends them. Odd learners fail, then pass (badge); even ones pass, then
+    // fail (the penalty undoes the pass: no badge). Then everyone completes the course.
+    const rounds = [(i: number) => at(i, i % 2 ? 30 : 90), (i: number) => at(i, i % 2 ? 90 : 30), completed];
+    await send(rounds.flatMap((make) => Array.from({ length: learners }, (_, i) => make(i))));
+
+    // The first progress read of the run fails: that lane's events go back with the reason.
+    const ctx = t.laurel.ctx;
+    let refused = false;
+    const progress = new Proxy(ctx.models.progress, {
+      get(target, prop, receiver) {
+        if (prop === 'find' && !refused) {
+          refused = true;
+          return () => {
+            throw new Error('progress read refused by the test');
+          };
+        }
+        return Reflect.get(target, prop, receiver) as unknown;
+      },
+    });
+    const failing: Context = { ...ctx, models: { ...ctx.models, progress } };
+    const first = await processPendingEvents(failing);
+    expect(first.failed).toBeGreaterThan(0);
+    expect(first.failed).toBeLessThan(3 * learners);
+    expect(first.processed).toBeGreaterThanOrEqual(3 * learners - first.failed);
+    // (The awards' own badge.awarded events wait for the next run.)
+    const back = await ctx.models.events
+      .find({ 'course.id': courseId, source: 'generic', status: 'pending' })
+      .lean();
+    expect(back).toHaveLength(first.failed);
+    expect(back.every((e) => e.error === 'progress read refused by the test' && e.attempts === 1)).toBe(true);
+    // Every learner is whole in one lane: a learner's three events failed together or not at all.
+    const failedLearners = new Set(back.map((e) => e.user.id));
+    expect(back).toHaveLength(3 * failedLearners.size);
+
+    // The retry (after the backoff) applies them; each learner's order decided the outcome.
+    const second = await processPendingEvents(later(ctx, 60_000));
+    expect(second.failed).toBe(0);
+    for (let i = 0; i < learners; i++) {
+      const state = await progressOf(id, `lane-${i}`);
+      expect([`lane-${i}`, [...(state?.fulfilled ?? [])].sort()]).toEqual([
+        `lane-${i}`,
+        i % 2 ? ['done', 'quiz'] : ['done'],
+      ]);
+    }
+    const credentials = await ctx.models.credentials.find({ templateId: id }).lean();
+    expect(credentials.map((c) => c.userId).sort()).toEqual(
+      Array.from({ length: learners / 2 }, (_, k) => `lane-${2 * k + 1}`).sort(),
+    );
+    // The awards' badge.awarded events too, so that nothing of this test is left for the next ones.
+    await processPendingEvents(later(ctx, 60_000));
+    const open = await ctx.models.events.countDocuments({
+      'course.id': courseId,
+      status: { $ne: 'processed' },
+    });
+    expect(open).toBe(0);
+    // The awards' events carried their refs from the start: marked processed together, refs kept.
+    const announced = await ctx.models.events.find({ 'course.id': courseId, type: 'badge.awarded' }).lean();
+    expect(announced).toHaveLength(learners / 2);
+    expect(
+      announced.every(
+        (e) => e.status === 'processed' && !e.claim && e.personRef && e.courseRef && e.processedAt,
+      ),
+    ).toBe(true);
+  });
+
+  it('asks for an award once when a state becomes complete, and again only for events applied again', async () => {
+    const { id, courseId } = await template();
+    const ctx = t.laurel.ctx;
+    const of = (user: string, over: Record<string, unknown>) =>
+      event(platform.id, { course: { id: courseId }, user: { id: user }, ...over });
+    const pass = (user: string, percent = 90) => of(user, { data: { activityId: 'quiz', percent } });
+    const done = (user: string) => of(user, { type: 'course.completed', data: {} });
+    // Credentials reads and inserts, counted through a stand-in for the model.
+    const counting = (fail: boolean) => {
+      const calls = { find: 0, insert: 0 };
+      const credentials = new Proxy(ctx.models.credentials, {
+        get(target, prop, receiver) {
+          if (prop === 'find') calls.find++;
+          if (prop === 'collection' && fail)
+            return new Proxy(target.collection, {
+              get(c, name, r) {
+                if (name === 'insertMany')
+                  return () => {
+                    calls.insert++;
+                    throw new Error('credential insert refused by the test');
+                  };
+                return Reflect.get(c, name, r) as unknown;
+              },
+            });
+          return Reflect.get(target, prop, receiver) as unknown;
+        },
+      });
+      return { calls, ctx: { ...ctx, models: { ...ctx.models, credentials } } as Context };
+    };
+
+    // Ada completes: one award. A later grade of hers (already complete) asks for nothing.
+    await send([pass('ask-ada'), done('ask-ada')]);
+    expect((await processPendingEvents(ctx)).awarded).toBe(1);
+    await processPendingEvents(ctx); // her badge.awarded event
+    await send([pass('ask-ada', 95)]);
+    const quiet = counting(false);
+    expect(await processPendingEvents(quiet.ctx)).toMatchObject({ processed: 1, failed: 0, awarded: 0 });
+    expect(quiet.calls.find).toBe(0);
+
+    // Bob completes, but the award cannot be written: progress is complete, his events go back.
+    await send([pass('ask-bob'), done('ask-bob')]);
+    const refusing = counting(true);
+    const first = await processPendingEvents(refusing.ctx);
+    expect(first).toMatchObject({ processed: 0, failed: 2 });
+    expect(refusing.calls.insert).toBe(1);
+    expect((await progressOf(id, 'ask-bob'))?.completedAt).not.toBeNull();
+    expect(await ctx.models.credentials.countDocuments({ templateId: id, userId: 'ask-bob' })).toBe(0);
+    // Applied again (attempts 2), the state read complete still asks: the award heals.
+    const again = await processPendingEvents(later(ctx, 60_000));
+    expect(again).toMatchObject({ failed: 0, awarded: 1 });
+    await processPendingEvents(later(ctx, 60_000));
+    const credentials = await ctx.models.credentials.find({ templateId: id }).lean();
+    expect(credentials.map((c) => c.userId).sort()).toEqual(['ask-ada', 'ask-bob']);
   });
 
   it('counts a replayed event once', async () => {

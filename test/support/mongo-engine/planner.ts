@@ -54,6 +54,8 @@ export interface EngineStats {
   lastPlan: string;
   /** Time spent answering commands that came over the wire, in µs (decoding and encoding aside). */
   commandMicros: number;
+  /** Commands answered over the wire (a bench counts round trips with it, without copying each one). */
+  commands: number;
 }
 
 export const engineStats: EngineStats = {
@@ -63,6 +65,7 @@ export const engineStats: EngineStats = {
   docsExamined: 0,
   lastPlan: '',
   commandMicros: 0,
+  commands: 0,
 };
 
 export function resetEngineStats(): void {
@@ -72,6 +75,7 @@ export function resetEngineStats(): void {
   engineStats.docsExamined = 0;
   engineStats.lastPlan = '';
   engineStats.commandMicros = 0;
+  engineStats.commands = 0;
 }
 
 /**

@@ -100,6 +100,7 @@ export class EngineServer {
     const start = performance.now();
     const reply = runCommand(body, { store: this.store, cursors: this.cursors, connectionId });
     engineStats.commandMicros += (performance.now() - start) * 1000;
+    engineStats.commands++;
     if (this.onCommand) {
       // Copies: replies hold stored documents, which nothing outside the store may touch.
       const event = { body: cloneDoc(body), reply: cloneDoc(reply) };

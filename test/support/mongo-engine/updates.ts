@@ -106,6 +106,8 @@ function checkArrayFilters(ops: Document, arrayFilters: Document[]): void {
   }
   for (const fields of Object.values(ops)) {
     for (const path of Object.keys(fields as Document)) {
+      // Most paths name no identifier: no regex for them (updates of many documents check each one).
+      if (!path.includes('$[')) continue;
       for (const match of path.matchAll(/\$\[([^\]]+)\]/g)) {
         if (!declared.has(match[1]))
           fail(2, `No array filter found for identifier '${match[1]}' in path '${path}'`);
@@ -224,8 +226,11 @@ function applyTopLevel(doc: Document, mods: Document): { doc: Document; modified
     for (const [field, value] of Object.entries(fields as Document)) {
       const has = Object.prototype.hasOwnProperty.call(next, field);
       if (op === '$set') {
-        if (has && isEqual(next[field], value)) continue;
-        next[field] = cloneDeep(value);
+        // The same string, boolean, null or object is equal without a deep comparison (numbers go
+        // to isEqual: 0 and -0); a primitive copies as itself.
+        const same = next[field] === value && typeof value !== 'number';
+        if (has && (same || isEqual(next[field], value))) continue;
+        next[field] = value !== null && typeof value === 'object' ? cloneDeep(value) : value;
         modified = true;
       } else if (op === '$unset') {
         if (!has) continue;
