@@ -13,3 +13,19 @@ export type Context = {
   logger: Logger;
   now: () => Date;
 };
+
+/**
+ * One `T` per Laurel, made on its first use: a Laurel's per-process caches hang off its context, so
+ * tests that run several Laurels in one process never share one.
+ */
+export function perContext<T>(make: (ctx: Context) => T): (ctx: Context) => T {
+  const made = new WeakMap<Context, T>();
+  return (ctx) => {
+    let value = made.get(ctx);
+    if (value === undefined) {
+      value = make(ctx);
+      made.set(ctx, value);
+    }
+    return value;
+  };
+}

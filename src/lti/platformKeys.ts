@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import type { JWK } from 'jose';
-import type { Context } from '../context.js';
+import { perContext, type Context } from '../context.js';
 import { outboundRequest } from '../security/outboundFetch.js';
 import { KeysetCache } from './keysets.js';
 import { refusal } from './refusals.js';
@@ -35,20 +35,15 @@ async function fetchKeyset(ctx: Context, url: string): Promise<JWK[]> {
   }
 }
 
-const caches = new WeakMap<Context, KeysetCache>();
 /** Every Laurel's cache in this process, for ltijs's key set request (which names no Laurel). */
 const live = new Set<WeakRef<KeysetCache>>();
 
-/** The key sets of a Laurel's platforms (one cache per context; fetched under its outbound rules). */
-export function platformKeysets(ctx: Context): KeysetCache {
-  let cache = caches.get(ctx);
-  if (!cache) {
-    cache = new KeysetCache((url) => fetchKeyset(ctx, url));
-    caches.set(ctx, cache);
-    live.add(new WeakRef(cache));
-  }
+/** The key sets of a Laurel's platforms (fetched under its outbound rules). */
+export const platformKeysets = perContext((ctx) => {
+  const cache = new KeysetCache((url) => fetchKeyset(ctx, url));
+  live.add(new WeakRef(cache));
   return cache;
-}
+});
 
 function storedKeys(url: string): JWK[] | undefined {
   for (const ref of live) {

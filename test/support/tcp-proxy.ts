@@ -6,6 +6,28 @@ import type { AddressInfo } from 'node:net';
  * back (the same for the in-memory engine and a real MongoDB): `cut()` drops every open connection and
  * refuses new ones; `restore()` lets them through again. The data behind it is untouched.
  */
+/**
+ * Opens the database connection for a client of a proxy: both sockets are tracked in `sockets` and
+ * both go when either closes or fails. Piping is left to the caller (a gate reads what passes).
+ */
+export function connectUpstream(
+  client: net.Socket,
+  target: { host: string; port: number },
+  sockets: Set<net.Socket>,
+): net.Socket {
+  const upstream = net.connect(target.port, target.host);
+  sockets.add(client).add(upstream);
+  const drop = () => {
+    client.destroy();
+    upstream.destroy();
+    sockets.delete(client);
+    sockets.delete(upstream);
+  };
+  client.on('error', drop).on('close', drop);
+  upstream.on('error', drop).on('close', drop);
+  return upstream;
+}
+
 export type TcpProxy = { port: number; cut(): void; restore(): void; close(): Promise<void> };
 
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
@@ -16,16 +38,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       client.destroy();
       return;
     }
-    const upstream = net.connect(target.port, target.host);
-    sockets.add(client).add(upstream);
-    const drop = () => {
-      client.destroy();
-      upstream.destroy();
-      sockets.delete(client);
-      sockets.delete(upstream);
-    };
-    client.on('error', drop).on('close', drop);
-    upstream.on('error', drop).on('close', drop);
+    const upstream = connectUpstream(client, target, sockets);
     client.pipe(upstream);
     upstream.pipe(client);
   });

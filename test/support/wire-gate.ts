@@ -1,6 +1,7 @@
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { BSON, type Document } from 'mongodb';
+import { connectUpstream } from './tcp-proxy.js';
 
 /**
  * A TCP proxy in front of the test database that reads the MongoDB wire protocol (OP_MSG) going to
@@ -71,16 +72,7 @@ export async function startWireGate(target: { host: string; port: number }): Pro
   const sockets = new Set<net.Socket>();
   let passed = 0;
   const server = net.createServer((client) => {
-    const upstream = net.connect(target.port, target.host);
-    sockets.add(client).add(upstream);
-    const drop = () => {
-      client.destroy();
-      upstream.destroy();
-      sockets.delete(client);
-      sockets.delete(upstream);
-    };
-    client.on('error', drop).on('close', drop);
-    upstream.on('error', drop).on('close', drop);
+    const upstream = connectUpstream(client, target, sockets);
     upstream.pipe(client);
     let pending = Buffer.alloc(0);
     let frozen = false;

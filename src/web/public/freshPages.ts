@@ -1,5 +1,5 @@
 import type { Connection } from 'mongoose';
-import type { Context } from '../../context.js';
+import { perContext, type Context } from '../../context.js';
 
 /**
  * Finished verification pages (the HTML of `/credentials/:id`), reused for a moment: a page view
@@ -152,15 +152,8 @@ export class FreshPages {
 /** Holder keys are hex or base64url; a separator they cannot contain keeps the pairs apart. */
 const entryKey = (credentialId: string, holderKey: string | null) => `${credentialId} ${holderKey ?? ''}`;
 
-const caches = new WeakMap<Context, FreshPages>();
-
-/** The fresh pages of a Laurel (one per context, so tests running several never share one). */
-export function freshPages(ctx: Context): FreshPages {
-  let pages = caches.get(ctx);
-  if (!pages) {
-    pages = new FreshPages(ctx, ctx.config.publicPageFreshMs);
-    caches.set(ctx, pages);
-    watchPageWrites(ctx.models.credentials.db);
-  }
-  return pages;
-}
+/** The fresh pages of a Laurel, watching the writes of its connection. */
+export const freshPages = perContext((ctx) => {
+  watchPageWrites(ctx.models.credentials.db);
+  return new FreshPages(ctx, ctx.config.publicPageFreshMs);
+});

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Express } from 'express';
-import type { Context } from '../../context.js';
+import { perContext } from '../../context.js';
 
 /**
  * Rendered public pages, keyed by a hash of everything the template is given (view name, view
@@ -47,14 +47,5 @@ export class RenderedPages {
   }
 }
 
-const caches = new WeakMap<Context, RenderedPages>();
-
-/** The rendered pages of a Laurel (one per context, so tests running several never share one). */
-export function renderedPages(ctx: Context): RenderedPages {
-  let pages = caches.get(ctx);
-  if (!pages) {
-    pages = new RenderedPages();
-    caches.set(ctx, pages);
-  }
-  return pages;
-}
+/** The rendered pages of a Laurel. */
+export const renderedPages = perContext(() => new RenderedPages());
