@@ -112,7 +112,9 @@ export async function ingestGenericEvents(
     valid.map((v) => v.event),
     'generic',
   );
-  if (stored.stored > 0) await queueEventProcessing(ctx);
+  // Duplicates wake it too: a resend is often one whose first answer was lost, and the request that
+  // stored them may have died before waking anyone (the recurring run would find them a minute later).
+  if (stored.stored > 0 || stored.duplicates > 0) await queueEventProcessing(ctx);
   return { ...stored, rejected };
 }
 

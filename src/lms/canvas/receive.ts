@@ -158,7 +158,8 @@ export async function receiveLiveEvent(
   const stored = valid.length
     ? await storeEvents(ctx, { _id: identityId }, valid, 'canvas')
     : { stored: 0, duplicates: 0 };
-  if (stored.stored > 0) await queueEventProcessing(ctx);
+  // A redelivery wakes it too: the delivery that stored its events may have died before waking anyone.
+  if (stored.stored > 0 || stored.duplicates > 0) await queueEventProcessing(ctx);
   if (mapped.groups?.length) await recordGroups(ctx, identityId, mapped.groups);
   if (mapped.activities.length) await recordActivities(ctx, identityId, mapped.activities);
 

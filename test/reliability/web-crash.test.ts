@@ -1,0 +1,166 @@
+/**
+ * A web process killed (SIGKILL) in the middle of requests, at known steps: a wire-protocol gate holds
+ * a chosen database write of a real `LAUREL_ROLE=web` process (src/main.ts), the test kills it there,
+ * and a new web process starts behind the same address. The client (an LMS, an instructor's browser,
+ * the administrator's script) sees a failed request and sends it again; the outcome is read in the
+ * database and over HTTP.
+ */
+import http from 'node:http';
+import { jest } from '@jest/globals';
+import { Types } from 'mongoose';
+import { signatureHeader } from '../../src/events/signature.js';
+import { admin, event, registerTestPlatform, sendEvents, type TestPlatformRecord } from '../support/api.js';
+import { openWebCrashSchool, type WebCrashSchool } from '../support/web-crash-school.js';
+import { waitFor, within } from '../support/worker-process.js';
+
+// Each web process takes seconds to start on a loaded machine; the whole file starts seven.
+jest.setTimeout(120_000);
+
+let s: WebCrashSchool;
+let platform: TestPlatformRecord & { oid: Types.ObjectId };
+const COURSE = 'web-crash-101';
+let finisher: string;
+
+beforeAll(async () => {
+  s = await openWebCrashSchool();
+  const registered = await registerTestPlatform(s.api);
+  platform = { ...registered, oid: new Types.ObjectId(registered.id) };
+  const created = await admin(s.api, 'POST', '/templates', {
+    platformId: platform.id,
+    courseId: COURSE,
+    name: 'Finisher',
+    groups: [{ requirements: [{ event: 'course.completed' }] }],
+  });
+  finisher = created.body.id as string;
+  expect((await admin(s.api, 'POST', `/templates/${finisher}/activate`)).status).toBe(200);
+});
+afterAll(async () => {
+  await s?.close();
+});
+
+const completions = (tag: string, learners: number) => ({
+  events: Array.from({ length: learners }, (_, n) =>
+    event(platform.id, {
+      id: `${tag}-done-${n}`,
+      type: 'course.completed',
+      course: { id: COURSE },
+      user: { id: `${tag}-${n}`, email: `${tag}${n}@example.edu`, name: `Learner ${tag} ${n}` },
+      data: {},
+    }),
+  ),
+});
+const eventsOf = (tag: string) =>
+  s.worker.laurel.ctx.models.events
+    .find({ platformId: platform.oid, eventId: new RegExp(`^${tag}-`) })
+    .lean();
+
+/**
+ * Every completion of `tag` stored once and applied once, by one processing run, and each of its
+ * learners awarded the badge once: waited for briefly (a woken worker starts within a second; its
+ * recurring run, the safety net for a lost wake-up, would take a minute).
+ */
+async function expectCountedOnce(tag: string, learners: number) {
+  const m = s.worker.laurel.ctx.models;
+  const awarded = async () => {
+    const people = (await eventsOf(tag)).map((e) => e.personRef);
+    return m.credentials.find({ templateId: new Types.ObjectId(finisher), personId: { $in: people } }).lean();
+  };
+  await waitFor(
+    `the ${tag} completions processed and awarded`,
+    async () =>
+      (await eventsOf(tag)).filter((e) => e.status === 'processed').length === learners &&
+      (await awarded()).length === learners,
+    10_000,
+  );
+  const stored = await eventsOf(tag);
+  expect(stored.map((e) => e.eventId).sort()).toEqual(
+    Array.from({ length: learners }, (_, n) => `${tag}-done-${n}`).sort(),
+  );
+  expect(stored.every((e) => e.status === 'processed' && e.attempts === 1)).toBe(true);
+  expect(new Set((await awarded()).map((c) => String(c.personId))).size).toBe(learners);
+  const awardEvents = await m.events.countDocuments({
+    platformId: platform.oid,
+    type: 'badge.awarded',
+    personRef: { $in: stored.map((e) => e.personRef) },
+  });
+  expect(awardEvents).toBe(learners);
+}
+
+/** A signed POST /api/v1/events whose body stops half-way: resolves once the first half is on the wire. */
+function halfSentEvents(body: string): { sent: Promise<void>; answer: Promise<unknown> } {
+  const raw = Buffer.from(body);
+  const req = http.request(`${s.url}/api/v1/events`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'content-length': String(raw.length),
+      'x-laurel-signature': signatureHeader(platform.webhookSecret, body, Date.now()),
+    },
+  });
+  const answer = new Promise((resolve, reject) => {
+    req.once('response', resolve);
+    req.once('error', reject);
+  });
+  answer.catch(() => undefined);
+  const sent = new Promise<void>((resolve) => req.write(raw.subarray(0, raw.length >> 1), () => resolve()));
+  return { sent, answer };
+}
+
+describe('the event endpoint, its web process killed mid-request', () => {
+  const LEARNERS = 4;
+
+  it('killed before the insert reached the database: the LMS sees a failure, resends, and it is stored once', async () => {
+    const body = completions('before', LEARNERS);
+    const inserting = s.freeze((c) => c.name === 'insert' && c.collection === 'learning_events');
+    const sending = sendEvents(s.api, platform.webhookSecret, body);
+    await within('the event insert to be held', inserting, 20_000);
+    await s.killWeb();
+    await expect(sending).rejects.toThrow(/fetch failed/);
+    expect(await eventsOf('before')).toHaveLength(0);
+
+    await s.startWeb();
+    const resent = await sendEvents(s.api, platform.webhookSecret, body);
+    expect(resent.status).toBe(200);
+    expect(resent.body).toEqual({ stored: LEARNERS, duplicates: 0, rejected: [] });
+    await expectCountedOnce('before', LEARNERS);
+  });
+
+  it('killed after the insert, before the answer: the resend is a duplicate, and processing is woken', async () => {
+    const body = completions('after', LEARNERS);
+    // The write after the insert: the web process's wake-up of the worker (a job in agendaJobs).
+    const waking = s.freeze(
+      (c) => c.collection === 'agendaJobs' && ['findAndModify', 'update', 'insert'].includes(c.name),
+    );
+    const sending = sendEvents(s.api, platform.webhookSecret, body);
+    await within('the wake-up write to be held', waking, 20_000);
+    await s.killWeb();
+    await expect(sending).rejects.toThrow(/fetch failed/);
+    // Stored, but nobody was told: the answer and the wake-up died with the process.
+    expect(await eventsOf('after')).toHaveLength(LEARNERS);
+
+    await s.startWeb();
+    const resent = await sendEvents(s.api, platform.webhookSecret, body);
+    expect(resent.status).toBe(200);
+    expect(resent.body).toEqual({ stored: 0, duplicates: LEARNERS, rejected: [] });
+    await expectCountedOnce('after', LEARNERS);
+  });
+
+  it('killed with the body half sent: nothing is stored; the resend is', async () => {
+    const body = JSON.stringify(completions('half', LEARNERS));
+    const half = halfSentEvents(body);
+    await half.sent;
+    await s.killWeb();
+    await expect(half.answer).rejects.toThrow(/socket hang up|ECONNRESET|EPIPE/);
+    expect(await eventsOf('half')).toHaveLength(0);
+
+    await s.startWeb();
+    const resent = await sendEvents(s.api, platform.webhookSecret, null, { raw: body });
+    expect(resent.body).toEqual({ stored: LEARNERS, duplicates: 0, rejected: [] });
+    await expectCountedOnce('half', LEARNERS);
+    // Over HTTP, as the administrator sees it: one credential for each learner of the three.
+    const listed = await admin(s.api, 'GET', `/credentials?templateId=${finisher}&limit=100`);
+    expect(listed.status).toBe(200);
+    expect(listed.body.items).toHaveLength(3 * LEARNERS);
+    expect(s.web().log()).not.toContain('"level":50');
+  });
+});
