@@ -41,6 +41,18 @@ export async function requestRecalculation(ctx: Context, templateId: Types.Objec
   await wakeJob(ctx.jobs, JOBS.recalculateBadges);
 }
 
+/**
+ * The `recalculation` of a template write that also queues its recount (an activation, a change of an
+ * active badge's rules): one write, so a process killed after it cannot leave the change without its
+ * recount. Wake the job after it (wakeRecalculations).
+ */
+export const queuedRecalculation = (now: Date): Recalculation => fresh(now);
+
+/** Wakes the recalculate-badges job for what was queued (its recurring run is the safety net). */
+export async function wakeRecalculations(ctx: Context): Promise<void> {
+  await wakeJob(ctx.jobs, JOBS.recalculateBadges);
+}
+
 /** Claims one queued recalculation of an active badge (or one whose run died), or null. */
 async function claimOne(ctx: Context): Promise<{ template: TemplateDoc; claim: string } | null> {
   const now = ctx.now();

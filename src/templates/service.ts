@@ -5,7 +5,11 @@ import type { Context } from '../context.js';
 import type { TemplateDoc } from '../db/models/template.js';
 import { HttpError, notFound } from '../errors.js';
 import { resolveCourse } from '../identity/resolve.js';
-import { requestRecalculation } from '../progress/recalculationQueue.js';
+import {
+  queuedRecalculation,
+  requestRecalculation,
+  wakeRecalculations,
+} from '../progress/recalculationQueue.js';
 import { assignRequirementIds, isBadgeRequirement, parseTemplateRules } from '../rules/index.js';
 import type { Levels, Penalty, RequirementGroup } from '../rules/index.js';
 import { visibleTemplateFilter, type CourseScope } from '../courses/scope.js';
@@ -254,12 +258,17 @@ export async function updateTemplate(
     if (input.regrade !== undefined) set.regrade = input.regrade;
     set.eventTypes = eventTypesOf(groups, penalties, levels);
   }
+  // Changed rules of an active badge: the stored events are evaluated against them again, the recount
+  // queued in the same write as the rules (a process killed between two writes would lose it).
+  const recount = current.state === 'active' && rulesChanged;
+  if (recount) set.recalculation = queuedRecalculation(ctx.now());
   const updated = await ctx.models.templates
     .findOneAndUpdate({ _id: current._id }, { $set: set, $inc: { version: 1 } }, { returnDocument: 'after' })
     .lean<TemplateDoc>();
   if (!updated) throw notFound(`Badge template ${id}`);
-  // Changed rules of an active badge: the stored events are evaluated against them again.
-  if (updated.state === 'active' && rulesChanged) await requestRecalculation(ctx, updated._id);
+  if (recount) await wakeRecalculations(ctx);
+  // Activated meanwhile (by another request), under the rules read before this change: count again.
+  else if (updated.state === 'active' && rulesChanged) await requestRecalculation(ctx, updated._id);
   await recordAudit(ctx.models, {
     actor,
     action: 'template.updated',
@@ -274,7 +283,12 @@ export async function updateTemplate(
 /** draft or inactive → active. The events stored so far count too: a recalculation is queued. */
 export async function activateTemplate(ctx: Context, id: string, actor: Actor, scope: TemplateScope = {}) {
   const current = await getTemplate(ctx, id, scope);
-  if (current.state === 'active') return current;
+  if (current.state === 'active') {
+    // Sent again, often because the first answer was lost: that request may have died after queuing
+    // the recount but before waking the job.
+    if (current.recalculation?.state === 'queued') await wakeRecalculations(ctx);
+    return current;
+  }
   if (current.groups.length === 0 && !current.levels?.steps.length)
     throw new HttpError(
       400,
@@ -293,7 +307,11 @@ export async function withdrawTemplate(ctx: Context, id: string, actor: Actor, s
 }
 
 async function changeState(ctx: Context, current: TemplateDoc, state: 'active' | 'inactive', actor: Actor) {
-  const set = state === 'active' ? { state, activeSince: ctx.now() } : { state };
+  // Activation queues the recount of the stored events in the same write as the state (see updateTemplate).
+  const set =
+    state === 'active'
+      ? { state, activeSince: ctx.now(), recalculation: queuedRecalculation(ctx.now()) }
+      : { state };
   const updated = await ctx.models.templates
     .findOneAndUpdate({ _id: current._id, state: current.state }, { $set: set }, { returnDocument: 'after' })
     .lean<TemplateDoc>();
@@ -306,7 +324,7 @@ async function changeState(ctx: Context, current: TemplateDoc, state: 'active' |
     target: { type: 'template', id: String(current._id) },
     details: { from: current.state, to: state },
   });
-  if (state === 'active') await requestRecalculation(ctx, updated._id);
+  if (state === 'active') await wakeRecalculations(ctx);
   return updated;
 }
 

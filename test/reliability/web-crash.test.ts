@@ -12,6 +12,7 @@ import { signatureHeader } from '../../src/events/signature.js';
 import { admin, event, registerTestPlatform, sendEvents, type TestPlatformRecord } from '../support/api.js';
 import { openWebCrashSchool, type WebCrashSchool } from '../support/web-crash-school.js';
 import { waitFor, within } from '../support/worker-process.js';
+import { launch, parseForms, startTestPlatform, type TestPlatform } from '../support/lms-platform/index.js';
 
 // Each web process takes seconds to start on a loaded machine; the whole file starts seven.
 jest.setTimeout(120_000);
@@ -162,5 +163,103 @@ describe('the event endpoint, its web process killed mid-request', () => {
     expect(listed.status).toBe(200);
     expect(listed.body.items).toHaveLength(3 * LEARNERS);
     expect(s.web().log()).not.toContain('"level":50');
+  });
+});
+
+/** Posts the form of a page that posts to `path`, with its own fields (CSRF token included), as a browser would. */
+async function submitForm(html: string, path: string, fields: Record<string, string> = {}) {
+  const form = parseForms(html).find((f) => new URL(f.action, s.url).pathname === path);
+  if (!form) throw new Error(`no form posting to ${path}`);
+  const values = new URLSearchParams([...form.fields, ...Object.entries(fields)]);
+  const res = await fetch(new URL(form.action, s.url), {
+    method: 'POST',
+    body: values,
+    redirect: 'manual',
+    headers: { accept: 'text/html' },
+  });
+  return { status: res.status, location: res.headers.get('location'), body: await res.text() };
+}
+
+describe('an instructor form, its web process killed between its writes', () => {
+  let lms: TestPlatform;
+  let moodle: { id: string; oid: Types.ObjectId; webhookSecret: string };
+  beforeAll(async () => {
+    lms = await startTestPlatform({ toolUrl: s.url, flavour: 'moodle', host: '127.0.0.1', seedDemo: true });
+    const answer = await admin(s.api, 'POST', '/platforms', lms.registrationInfo());
+    expect(answer.status).toBe(201);
+    moodle = {
+      id: answer.body.id,
+      oid: new Types.ObjectId(answer.body.id),
+      webhookSecret: answer.body.webhookSecret,
+    };
+  });
+  afterAll(async () => {
+    await lms?.close();
+  });
+
+  it('activating a badge: active with its recount queued, or not at all; the retry completes it', async () => {
+    const m = s.worker.laurel.ctx.models;
+    const course = lms.demo!.courses.chemistry.id;
+    const LEARNERS = 3;
+    // Learners completed the course before the badge existed: only the recount after activation awards them.
+    const sent = await sendEvents(s.api, moodle.webhookSecret, {
+      events: Array.from({ length: LEARNERS }, (_, n) =>
+        event(moodle.id, {
+          id: `early-${n}`,
+          type: 'course.completed',
+          course: { id: course },
+          user: { id: `early-${n}`, name: `Early Learner ${n}` },
+          data: {},
+        }),
+      ),
+    });
+    expect(sent.body.stored).toBe(LEARNERS);
+    await waitFor(
+      'the early completions processed',
+      async () =>
+        (await m.events.countDocuments({ platformId: moodle.oid, status: 'processed' })) === LEARNERS,
+      10_000,
+    );
+    const draft = await admin(s.api, 'POST', '/templates', {
+      platformId: moodle.id,
+      courseId: course,
+      name: 'Chemistry finisher',
+      groups: [{ requirements: [{ event: 'course.completed' }] }],
+    });
+    const id = draft.body.id as string;
+    const instructor = await launch(lms, { courseId: course, sub: lms.demo!.users.instructor.sub });
+    expect(instructor.status).toBe(200);
+    const ltik = new URL(instructor.url).searchParams.get('ltik')!;
+    const statePath = `/course/instructor/badges/${id}/state`;
+    const confirm = await fetch(`${s.url}${statePath}?ltik=${encodeURIComponent(ltik)}&action=activate`);
+    expect(confirm.status).toBe(200);
+    const page = await confirm.text();
+
+    // Held at the audit entry: the state is written, the answer not sent.
+    const auditing = s.freeze((c) => c.name === 'insert' && c.collection === 'audit_log');
+    const posting = submitForm(page, statePath);
+    await within('the audit entry to be held', auditing, 20_000);
+    await s.killWeb();
+    await expect(posting).rejects.toThrow(/fetch failed/);
+    const atKill = await m.templates.findById(id).lean();
+    expect(atKill!.state).toBe('active');
+    expect(atKill!.recalculation).toEqual(expect.objectContaining({ state: 'queued' }));
+
+    await s.startWeb();
+    // The instructor sends the form again (the browser's "resend"): same launch, same CSRF token.
+    const retried = await submitForm(page, statePath);
+    expect(retried.status).toBe(303);
+    await waitFor(
+      'the recount to award the early learners',
+      async () => (await m.credentials.countDocuments({ templateId: new Types.ObjectId(id) })) === LEARNERS,
+      10_000,
+    );
+    const credentials = await m.credentials.find({ templateId: new Types.ObjectId(id) }).lean();
+    expect(new Set(credentials.map((c) => String(c.personId))).size).toBe(LEARNERS);
+    const after = await admin(s.api, 'GET', `/templates/${id}`);
+    expect(after.body.state).toBe('active');
+    expect((await m.templates.findById(id).lean())!.recalculation).toEqual(
+      expect.objectContaining({ state: 'done', awarded: LEARNERS }),
+    );
   });
 });
