@@ -63,6 +63,18 @@ export function ltiPlatformStore(db: LtiDatabase, ltiKey: string): LtiPlatformSt
     await db.Delete('platformStatus', { id: kid });
   };
 
+  /** The kid of a whole key pair stored for this platform that no platform record names, if any. */
+  const unrecordedKeyPair = async (issuer: string, clientId: string): Promise<string | undefined> => {
+    const index = { platformUrl: issuer, clientId };
+    const kids = (await db.collection('publickey').distinct('kid', index)) as string[];
+    if (kids.length === 0) return undefined;
+    const whole = (await db
+      .collection('privatekey')
+      .distinct('kid', { ...index, kid: { $in: kids } })) as string[];
+    for (const kid of whole) if (!(await db.Get(false, 'platform', { kid }))) return kid;
+    return undefined;
+  };
+
   const put: LtiPlatformStore['put'] = async (platform, extra = {}) => {
     const fields = {
       platformName: platform.name,
@@ -83,17 +95,23 @@ export function ltiPlatformStore(db: LtiDatabase, ltiKey: string): LtiPlatformSt
       );
       return;
     }
-    const kid = randomBytes(16).toString('hex');
+    // A key pair made for this platform by a process killed before it wrote the record is taken up
+    // (reconcile finishes that registration), so no key stays published for no platform.
+    const adopted = await unrecordedKeyPair(platform.issuer, platform.clientId);
+    const kid = adopted ?? randomBytes(16).toString('hex');
     // Inactive before the record exists: there is no moment at which ltijs would launch a pending platform.
     if (!active) await writeStatus(kid, false);
-    const { publicKey, privateKey } = await generateRsa('rsa', {
-      modulusLength: 2048,
-      publicKeyEncoding: { type: 'spki', format: 'pem' },
-      privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
-    });
-    const index = { kid, platformUrl: platform.issuer, clientId: platform.clientId };
-    await db.Insert(ltiKey, 'publickey', { key: publicKey, kid }, index);
-    await db.Insert(ltiKey, 'privatekey', { key: privateKey, kid }, index);
+    if (!adopted) {
+      const { publicKey, privateKey } = await generateRsa('rsa', {
+        modulusLength: 2048,
+        publicKeyEncoding: { type: 'spki', format: 'pem' },
+        privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
+      });
+      const index = { kid, platformUrl: platform.issuer, clientId: platform.clientId };
+      // The private key first: a process killed between the two leaves no public key of nothing.
+      await db.Insert(ltiKey, 'privatekey', { key: privateKey, kid }, index);
+      await db.Insert(ltiKey, 'publickey', { key: publicKey, kid }, index);
+    }
     try {
       await db.Insert(false, 'platform', {
         platformUrl: platform.issuer,
@@ -102,8 +120,9 @@ export function ltiPlatformStore(db: LtiDatabase, ltiKey: string): LtiPlatformSt
         ...fields,
       });
     } catch (err) {
-      await removeKeys(kid);
-      // Another process registered the same platform meanwhile: theirs stands.
+      // Another process registered the same platform meanwhile: theirs stands, on keys of its own (these
+      // go) or on these, adopted by its reconcile (they stay).
+      if (!adopted && !(await db.Get(false, 'platform', { kid }))) await removeKeys(kid);
       if (isDuplicateKey(err)) return;
       throw err;
     }

@@ -263,3 +263,56 @@ describe('an instructor form, its web process killed between its writes', () => 
     );
   });
 });
+
+describe('an admin API write, its web process killed between its writes', () => {
+  let lms: TestPlatform;
+  afterAll(async () => {
+    await lms?.close();
+  });
+  const lti = (name: string) => s.worker.laurel.connection.db!.collection(name);
+
+  it('registering an LMS: stored in Laurel, not yet in the LTI store; the next process completes it', async () => {
+    lms = await startTestPlatform({ toolUrl: s.url, flavour: 'moodle', host: '127.0.0.1', seedDemo: true });
+    const info = lms.registrationInfo();
+    // Held at the LTI store's platform record: Laurel's platform and the tool's key pair are written.
+    const recording = s.freeze((c) => c.name === 'insert' && c.collection === 'lti_platforms');
+    const registering = admin(s.api, 'POST', '/platforms', info);
+    await within('the LTI platform record to be held', recording, 20_000);
+    await s.killWeb();
+    await expect(registering).rejects.toThrow(/fetch failed/);
+    const stored = await s.worker.laurel.ctx.models.platforms.findOne({ issuer: info.issuer }).lean();
+    expect(stored).not.toBeNull();
+    expect(await lti('lti_platforms').countDocuments({ platformUrl: info.issuer })).toBe(0);
+
+    // The next web process brings the LTI store in line with Laurel's platforms as it starts.
+    await s.startWeb();
+    const records = await lti('lti_platforms').find({ platformUrl: info.issuer }).toArray();
+    expect(records).toHaveLength(1);
+    // Only the tool's keys of registered platforms are published: none left from the killed request.
+    const published = ((await (await fetch(`${s.url}/lti/keys`)).json()) as { keys: { kid: string }[] }).keys;
+    const kids = (await lti('lti_platforms').find().toArray()).map((r) => r.kid as string);
+    expect(published.map((k) => k.kid).sort()).toEqual(kids.sort());
+    expect(await lti('lti_private_keys').countDocuments()).toBe(kids.length);
+
+    // The administrator's retry: the platform is there (its webhook secret was lost with the answer).
+    const retried = await admin(s.api, 'POST', '/platforms', info);
+    expect(retried.status).toBe(409);
+    const listed = await admin(s.api, 'GET', '/platforms?limit=100');
+    const mine = listed.body.items.filter((p: { issuer: string }) => p.issuer === info.issuer);
+    expect(mine).toHaveLength(1);
+    // A new secret is one call away, and the LMS's events and launches work.
+    const rotated = await admin(s.api, 'POST', `/platforms/${mine[0].id}/webhook-secret`);
+    expect(rotated.status).toBe(200);
+    const sent = await sendEvents(
+      s.api,
+      rotated.body.webhookSecret,
+      event(mine[0].id, { id: 'after-registration', course: { id: lms.demo!.courses.chemistry.id } }),
+    );
+    expect(sent.body).toEqual({ stored: 1, duplicates: 0, rejected: [] });
+    const page = await launch(lms, {
+      courseId: lms.demo!.courses.chemistry.id,
+      sub: lms.demo!.users.ada.sub,
+    });
+    expect(page.status).toBe(200);
+  });
+});
