@@ -12,7 +12,14 @@ import { signatureHeader } from '../../src/events/signature.js';
 import { admin, event, registerTestPlatform, sendEvents, type TestPlatformRecord } from '../support/api.js';
 import { openWebCrashSchool, type WebCrashSchool } from '../support/web-crash-school.js';
 import { waitFor, within } from '../support/worker-process.js';
-import { launch, parseForms, startTestPlatform, type TestPlatform } from '../support/lms-platform/index.js';
+import {
+  CookieJar,
+  launch,
+  parseForms,
+  postLaunch,
+  startTestPlatform,
+  type TestPlatform,
+} from '../support/lms-platform/index.js';
 
 // Each web process takes seconds to start on a loaded machine; the whole file starts seven.
 jest.setTimeout(120_000);
@@ -314,5 +321,74 @@ describe('an admin API write, its web process killed between its writes', () => 
       sub: lms.demo!.users.ada.sub,
     });
     expect(page.status).toBe(200);
+  });
+});
+
+describe('an LTI launch, its web process killed mid-way', () => {
+  let lms: TestPlatform;
+  let platformId: Types.ObjectId;
+  beforeAll(async () => {
+    lms = await startTestPlatform({ toolUrl: s.url, flavour: 'moodle', host: '127.0.0.1', seedDemo: true });
+    const registered = await admin(s.api, 'POST', '/platforms', lms.registrationInfo());
+    expect(registered.status).toBe(201);
+    platformId = new Types.ObjectId(registered.body.id as string);
+  });
+  const peopleWith = (sub: string) =>
+    s.worker.laurel.ctx.models.people.countDocuments({ platformId, ids: sub });
+  afterAll(async () => {
+    await lms?.close();
+  });
+
+  it('the learner relaunches and gets in; the id_token and state of the broken launch cannot be replayed', async () => {
+    const course = lms.demo!.courses.chemistry.id;
+    const grace = lms.demo!.users.grace;
+    // Held at the learner's first write: the nonce, ltijs's tokens and the login state are spent.
+    const identifying = s.freeze(
+      (c) => c.collection === 'people' && ['findAndModify', 'insert', 'update'].includes(c.name),
+    );
+    const jar = new CookieJar();
+    const launching = launch(lms, { courseId: course, sub: grace.sub, jar });
+    await within('the launch to reach its identity writes', identifying, 20_000);
+    await s.killWeb();
+    await expect(launching).rejects.toThrow(/fetch failed/);
+    const broken = lms.idTokensIssued.at(-1)!;
+    expect(broken.sub).toBe(grace.sub);
+    expect(await peopleWith(grace.sub)).toBe(0);
+
+    await s.startWeb();
+    // The browser's resend of the form the LMS posted, with the state cookie kept: refused, once used.
+    const replayed = await postLaunch(lms, { idToken: broken.idToken, state: broken.state!, cookies: jar });
+    expect(replayed.status).toBe(401);
+    expect(replayed.body).toContain('(reused_nonce)');
+    // The learner launches again from the course: in.
+    const again = await launch(lms, { courseId: course, sub: grace.sub });
+    expect(again.status).toBe(200);
+    expect(new URL(again.url).pathname).toBe('/course/learner');
+    expect(await peopleWith(grace.sub)).toBe(1);
+    expect(s.web().log()).not.toContain('"level":50');
+  });
+
+  it('killed before the nonce was stored: the broken launch completes once, never twice', async () => {
+    const course = lms.demo!.courses.chemistry.id;
+    const ada = lms.demo!.users.ada;
+    const spending = s.freeze((c) => c.name === 'insert' && c.collection === 'lti_nonces');
+    const jar = new CookieJar();
+    const launching = launch(lms, { courseId: course, sub: ada.sub, jar });
+    await within('the launch to reach its nonce', spending, 20_000);
+    await s.killWeb();
+    await expect(launching).rejects.toThrow(/fetch failed/);
+    const broken = lms.idTokensIssued.at(-1)!;
+
+    await s.startWeb();
+    // Nothing of it was spent: the browser's resend completes it, this once.
+    const kept = jar.list(`${s.url}/lti/launch`);
+    const resent = await postLaunch(lms, { idToken: broken.idToken, state: broken.state!, cookies: jar });
+    expect(resent.status).toBe(200);
+    expect(new URL(resent.url).pathname).toBe('/course/learner');
+    // Again, even with the state cookie kept from before: refused.
+    const twice = await postLaunch(lms, { idToken: broken.idToken, state: broken.state!, cookies: kept });
+    expect(twice.status).toBe(401);
+    expect(twice.body).toContain('(reused_nonce)');
+    expect(await peopleWith(ada.sub)).toBe(1);
   });
 });
