@@ -10,7 +10,7 @@ import { jest } from '@jest/globals';
 import { Types } from 'mongoose';
 import { signatureHeader } from '../../src/events/signature.js';
 import { admin, event, registerTestPlatform, sendEvents, type TestPlatformRecord } from '../support/api.js';
-import { openWebCrashSchool, type WebCrashSchool } from '../support/web-crash-school.js';
+import { openWebCrashSchool, setOf, type WebCrashSchool } from '../support/web-crash-school.js';
 import { waitFor, within } from '../support/worker-process.js';
 import {
   CookieJar,
@@ -117,20 +117,29 @@ function halfSentEvents(body: string): { sent: Promise<void>; answer: Promise<un
 describe('the event endpoint, its web process killed mid-request', () => {
   const LEARNERS = 4;
 
-  it('killed before the insert reached the database: the LMS sees a failure, resends, and it is stored once', async () => {
+  it('killed before the insert reached the database, and with a body half sent: the LMS sees failures, resends, and each is stored once', async () => {
     const body = completions('before', LEARNERS);
     const inserting = s.freeze((c) => c.name === 'insert' && c.collection === 'learning_events');
     const sending = sendEvents(s.api, platform.webhookSecret, body);
     await within('the event insert to be held', inserting, 20_000);
+    // Meanwhile another batch is on its way, half of its body sent when the process dies.
+    const halfBody = JSON.stringify(completions('half', LEARNERS));
+    const half = halfSentEvents(halfBody);
+    await half.sent;
     await s.killWeb();
     await expect(sending).rejects.toThrow(/fetch failed/);
+    await expect(half.answer).rejects.toThrow(/socket hang up|ECONNRESET|EPIPE/);
     expect(await eventsOf('before')).toHaveLength(0);
+    expect(await eventsOf('half')).toHaveLength(0);
 
     await s.startWeb();
     const resent = await sendEvents(s.api, platform.webhookSecret, body);
     expect(resent.status).toBe(200);
     expect(resent.body).toEqual({ stored: LEARNERS, duplicates: 0, rejected: [] });
+    const resentHalf = await sendEvents(s.api, platform.webhookSecret, null, { raw: halfBody });
+    expect(resentHalf.body).toEqual({ stored: LEARNERS, duplicates: 0, rejected: [] });
     await expectCountedOnce('before', LEARNERS);
+    await expectCountedOnce('half', LEARNERS);
   });
 
   it('killed after the insert, before the answer: the resend is a duplicate, and processing is woken', async () => {
@@ -151,21 +160,7 @@ describe('the event endpoint, its web process killed mid-request', () => {
     expect(resent.status).toBe(200);
     expect(resent.body).toEqual({ stored: 0, duplicates: LEARNERS, rejected: [] });
     await expectCountedOnce('after', LEARNERS);
-  });
-
-  it('killed with the body half sent: nothing is stored; the resend is', async () => {
-    const body = JSON.stringify(completions('half', LEARNERS));
-    const half = halfSentEvents(body);
-    await half.sent;
-    await s.killWeb();
-    await expect(half.answer).rejects.toThrow(/socket hang up|ECONNRESET|EPIPE/);
-    expect(await eventsOf('half')).toHaveLength(0);
-
-    await s.startWeb();
-    const resent = await sendEvents(s.api, platform.webhookSecret, null, { raw: body });
-    expect(resent.body).toEqual({ stored: LEARNERS, duplicates: 0, rejected: [] });
-    await expectCountedOnce('half', LEARNERS);
-    // Over HTTP, as the administrator sees it: one credential for each learner of the three.
+    // Over HTTP, as the administrator sees it: one credential for each learner of the three batches.
     const listed = await admin(s.api, 'GET', `/credentials?templateId=${finisher}&limit=100`);
     expect(listed.status).toBe(200);
     expect(listed.body.items).toHaveLength(3 * LEARNERS);
@@ -321,6 +316,73 @@ describe('an admin API write, its web process killed between its writes', () => 
       sub: lms.demo!.users.ada.sub,
     });
     expect(page.status).toBe(200);
+  });
+  it('changing an active badge’s rules: the new rules and their recount are written together; the retry runs it, awarding once', async () => {
+    const m = s.worker.laurel.ctx.models;
+    const LEARNERS = 3;
+    const sent = await sendEvents(s.api, platform.webhookSecret, {
+      events: Array.from({ length: LEARNERS }, (_, n) =>
+        event(platform.id, {
+          id: `grade-${n}`,
+          type: 'course.grade.updated',
+          course: { id: COURSE },
+          user: { id: `graded-${n}`, name: `Graded Learner ${n}` },
+          data: { score: 80, maxScore: 100 },
+        }),
+      ),
+    });
+    expect(sent.body.stored).toBe(LEARNERS);
+    const rules = (percent: number) => [
+      {
+        requirements: [
+          { event: 'course.grade.updated', rules: [{ path: 'data.percent', op: 'gte', value: percent }] },
+        ],
+      },
+    ];
+    const created = await admin(s.api, 'POST', '/templates', {
+      platformId: platform.id,
+      courseId: COURSE,
+      name: 'High scorer',
+      groups: rules(90),
+    });
+    const id = created.body.id as string;
+    const templateId = new Types.ObjectId(id);
+    expect((await admin(s.api, 'POST', `/templates/${id}/activate`)).status).toBe(200);
+    const recounted = async () => (await m.templates.findById(id).lean())!.recalculation?.state === 'done';
+    await waitFor('the first recount', recounted, 10_000);
+    expect(await m.credentials.countDocuments({ templateId })).toBe(0);
+
+    // 80% now earns it. Held at the first write after the change of rules: the wake-up of the recount
+    // (or, written apart as before, the recount's request itself).
+    const before = Date.now();
+    const next = s.freeze(
+      (c) =>
+        (c.collection === 'agendaJobs' && ['findAndModify', 'update', 'insert'].includes(c.name)) ||
+        (c.collection === 'templates' && c.name === 'update' && !!setOf(c)?.recalculation),
+    );
+    const patching = admin(s.api, 'PATCH', `/templates/${id}`, { groups: rules(75) });
+    await within('the write after the change to be held', next, 20_000);
+    await s.killWeb();
+    await expect(patching).rejects.toThrow(/fetch failed/);
+    const atKill = (await m.templates.findById(id).lean())!;
+    expect(atKill.groups[0]!.requirements[0]).toEqual(
+      expect.objectContaining({ rules: [{ path: 'data.percent', op: 'gte', value: 75 }] }),
+    );
+    expect(atKill.recalculation).toEqual(expect.objectContaining({ state: 'queued' }));
+    expect(atKill.recalculation!.requestedAt.getTime()).toBeGreaterThanOrEqual(before);
+
+    // The administrator's script sends it again: the same rules, and the recount runs.
+    await s.startWeb();
+    const retried = await admin(s.api, 'PATCH', `/templates/${id}`, { groups: rules(75) });
+    expect(retried.status).toBe(200);
+    await waitFor(
+      'the recount under the new rules to award the learners',
+      async () => (await recounted()) && (await m.credentials.countDocuments({ templateId })) === LEARNERS,
+      10_000,
+    );
+    const credentials = await m.credentials.find({ templateId }).lean();
+    expect(credentials).toHaveLength(LEARNERS);
+    expect(new Set(credentials.map((c) => String(c.personId))).size).toBe(LEARNERS);
   });
 });
 
