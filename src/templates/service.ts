@@ -3,7 +3,7 @@ import { Types } from 'mongoose';
 import { recordAudit, type Actor } from '../audit/record.js';
 import type { Context } from '../context.js';
 import type { TemplateDoc } from '../db/models/template.js';
-import { HttpError, notFound } from '../errors.js';
+import { HttpError, isDuplicateKey, notFound } from '../errors.js';
 import { resolveCourse } from '../identity/resolve.js';
 import {
   queuedRecalculation,
@@ -116,6 +116,7 @@ export async function createTemplate(
   input: CreateTemplateInput,
   actor: Actor,
   scope: TemplateScope = {},
+  options: { createKey?: string } = {},
 ): Promise<TemplateDoc> {
   const platformId = new Types.ObjectId(input.platformId);
   if (!(await ctx.models.platforms.exists({ _id: platformId })))
@@ -123,11 +124,11 @@ export async function createTemplate(
   const course = input.courseId ? await resolveCourse(ctx.models, platformId, { id: input.courseId }) : null;
   const { groups, penalties } = assignRequirementIds(input.groups, input.penalties, newRequirementId);
   await checkBadgeRequirements(ctx, platformId, null, groups, limitOf({ ...scope, platformId }));
-  const created = await ctx.models.templates.create({
+  const fields = {
     platformId,
     courseId: input.courseId ?? null,
     courseRef: course?._id ?? null,
-    source: 'local',
+    source: 'local' as const,
     name: input.name,
     description: input.description,
     criteria: input.criteria,
@@ -137,15 +138,27 @@ export async function createTemplate(
     ...expiryFields(input),
     allowReEarn: input.allowReEarn,
     shared: input.shared ?? false,
-    state: 'draft',
+    state: 'draft' as const,
     groups,
     penalties,
     levels: input.levels ?? null,
     regrade: input.regrade ?? null,
     eventTypes: eventTypesOf(groups, penalties, input.levels),
     requiresTemplates: requiredTemplatesOf(groups),
-  });
-  const template = created.toObject();
+    ...(options.createKey ? { createKey: options.createKey } : {}),
+  };
+  let template: TemplateDoc;
+  try {
+    template = (await ctx.models.templates.create(fields)).toObject();
+  } catch (err) {
+    // The same create form sent again (its first answer lost): the badge it made, in this scope.
+    if (!options.createKey || !isDuplicateKey(err)) throw err;
+    const made = await ctx.models.templates
+      .findOne({ createKey: options.createKey, platformId, courseRef: fields.courseRef })
+      .lean<TemplateDoc>();
+    if (!made) throw err;
+    return made;
+  }
   await recordAudit(ctx.models, {
     actor,
     action: 'template.created',

@@ -172,10 +172,17 @@ describe('the event endpoint, its web process killed mid-request', () => {
 async function submitForm(html: string, path: string, fields: Record<string, string> = {}) {
   const form = parseForms(html).find((f) => new URL(f.action, s.url).pathname === path);
   if (!form) throw new Error(`no form posting to ${path}`);
-  const values = new URLSearchParams([...form.fields, ...Object.entries(fields)]);
+  const entries = [...form.fields.filter(([k]) => !(k in fields)), ...Object.entries(fields)];
+  // The badge form is multipart (it carries a picture); the others are URL-encoded.
+  const multipart = new RegExp(`action="${path}[^"]*" enctype="multipart/form-data"`).test(html);
+  let body: FormData | URLSearchParams = new URLSearchParams(entries);
+  if (multipart) {
+    body = new FormData();
+    for (const [k, v] of entries) body.append(k, v);
+  }
   const res = await fetch(new URL(form.action, s.url), {
     method: 'POST',
-    body: values,
+    body,
     redirect: 'manual',
     headers: { accept: 'text/html' },
   });
@@ -199,7 +206,7 @@ describe('an instructor form, its web process killed between its writes', () => 
     await lms?.close();
   });
 
-  it('activating a badge: active with its recount queued, or not at all; the retry completes it', async () => {
+  it('activating a badge and creating one: each written whole; sent again, the recount runs and no second badge is made', async () => {
     const m = s.worker.laurel.ctx.models;
     const course = lms.demo!.courses.chemistry.id;
     const LEARNERS = 3;
@@ -237,20 +244,44 @@ describe('an instructor form, its web process killed between its writes', () => 
     expect(confirm.status).toBe(200);
     const page = await confirm.text();
 
-    // Held at the audit entry: the state is written, the answer not sent.
-    const auditing = s.freeze((c) => c.name === 'insert' && c.collection === 'audit_log');
+    // Meanwhile the instructor creates another badge in a second tab.
+    const newForm = await fetch(`${s.url}/course/instructor/badges/new?ltik=${encodeURIComponent(ltik)}`);
+    const newPage = await newForm.text();
+    const badge = { name: 'Lab regular', 'groups[0][0][kind]': 'course-completed' };
+
+    // Both held at their audit entries: the state and the new badge are written, no answer sent.
+    const audited = (c: { name: string; collection: unknown }) =>
+      c.name === 'insert' && c.collection === 'audit_log';
+    const auditing = [s.freeze(audited), s.freeze(audited)];
     const posting = submitForm(page, statePath);
-    await within('the audit entry to be held', auditing, 20_000);
+    const creating = submitForm(newPage, '/course/instructor/badges', badge);
+    await within('both audit entries to be held', Promise.all(auditing), 20_000);
     await s.killWeb();
     await expect(posting).rejects.toThrow(/fetch failed/);
+    await expect(creating).rejects.toThrow(/fetch failed/);
     const atKill = await m.templates.findById(id).lean();
     expect(atKill!.state).toBe('active');
     expect(atKill!.recalculation).toEqual(expect.objectContaining({ state: 'queued' }));
+    const made = { platformId: moodle.oid, name: 'Lab regular' };
+    expect(await m.templates.countDocuments(made)).toBe(1);
 
     await s.startWeb();
     // The instructor sends the form again (the browser's "resend"): same launch, same CSRF token.
     const retried = await submitForm(page, statePath);
     expect(retried.status).toBe(303);
+    // The create form sent again: the badge it made, not a second one.
+    const recreated = await submitForm(newPage, '/course/instructor/badges', badge);
+    expect(recreated.status).toBe(303);
+    const lab = (await m.templates.find(made).lean()).map((t) => String(t._id));
+    expect(lab).toHaveLength(1);
+    expect(new URL(recreated.location!, s.url).pathname).toBe(`/course/instructor/badges/${lab[0]}`);
+    // The same form changed (back, edit, send) is another badge.
+    const changed = await submitForm(newPage, '/course/instructor/badges', {
+      ...badge,
+      name: 'Lab regular II',
+    });
+    expect(changed.status).toBe(303);
+    expect(await m.templates.countDocuments({ platformId: moodle.oid, name: 'Lab regular II' })).toBe(1);
     await waitFor(
       'the recount to award the early learners',
       async () => (await m.credentials.countDocuments({ templateId: new Types.ObjectId(id) })) === LEARNERS,

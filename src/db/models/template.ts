@@ -77,6 +77,11 @@ export interface TemplateDoc {
   /** What a regrade that makes a met requirement fail does; null or absent: nothing. */
   regrade?: Regrade | null;
   version: number;
+  /**
+   * The instructor's create form's own key (absent otherwise): the form sent again after its answer
+   * was lost finds the badge it made instead of making a second one.
+   */
+  createKey?: string;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -112,6 +117,7 @@ const schema = new Schema<TemplateDoc>(
     levels: { type: Schema.Types.Mixed, default: null },
     regrade: { type: Schema.Types.Mixed, default: null },
     version: { type: Number, default: 1 },
+    createKey: { type: String },
   },
   { timestamps: true, collection: 'templates', minimize: false },
 );
@@ -122,6 +128,8 @@ schema.index({ platformId: 1, courseId: 1, createdAt: -1 });
 schema.index({ 'recalculation.state': 1 });
 // Template sync and webhooks find a service's template by its id there.
 schema.index({ platformId: 1, source: 1, externalId: 1 });
+// One badge per create form, however often it is sent (sparse: only the form's badges carry a key).
+schema.index({ createKey: 1 }, { unique: true, sparse: true });
 
 export type TemplateModel = Model<TemplateDoc>;
 export const templateModel = (c: Connection): TemplateModel => c.model<TemplateDoc>('Template', schema);

@@ -1,3 +1,4 @@
+import { createHash, randomBytes } from 'node:crypto';
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import { launchOf, needsCourse } from './launchOf.js';
 import type { Context } from '../../context.js';
@@ -181,7 +182,12 @@ export function instructorRouter(
   });
 
   router.get(BADGE_PATHS.new, ...guard, async (_req, res) => {
-    await renderForm(ctx, lineItems, res, { values: emptyValues(), errors: {}, template: null });
+    await renderForm(ctx, lineItems, res, {
+      values: emptyValues(),
+      errors: {},
+      template: null,
+      formKey: randomBytes(18).toString('base64url'),
+    });
   });
 
   // The launch, its role and a CSRF header are checked before any body is read (formBody.ts).
@@ -190,12 +196,14 @@ export function instructorRouter(
   router.post(BADGE_PATHS.create, ...form, async (req, res) => {
     const launch = launchOf(res);
     const values = readBadgeForm(req.body ?? {});
+    const formKey = formKeyOf(req.body);
     const edit = builderEditOf(req.body ?? {});
     if (edit)
       return renderForm(ctx, lineItems, res, {
         values: applyBuilderEdit(values, edit),
         errors: {},
         template: null,
+        formKey,
         levelValues: readLevelsForm(req.body ?? {}),
       });
     const parsed = badgeInputOf(values, null);
@@ -206,12 +214,18 @@ export function instructorRouter(
     await refuseUnseenBadges(ctx, scopeOf(launch), values, errors);
     const imageId = await imageFrom(ctx, req, errors);
     if ('errors' in parsed || 'errors' in tiers || Object.keys(errors).length)
-      return renderForm(ctx, lineItems, res, { values, errors, template: null, levelValues }, 400);
+      return renderForm(ctx, lineItems, res, { values, errors, template: null, formKey, levelValues }, 400);
     const unknown = await unconfirmedActivities(ctx, scopeOf(launch), req.body ?? {}, values, null, () =>
       lineItems(res),
     );
     if (unknown.length)
-      return renderForm(ctx, lineItems, res, { values, errors, template: null, unknown, levelValues }, 400);
+      return renderForm(
+        ctx,
+        lineItems,
+        res,
+        { values, errors, template: null, formKey, unknown, levelValues },
+        400,
+      );
     const course = await ctx.models.courses.findById(launch.courseRef).lean<CourseDoc>();
     const created = await createTemplate(
       ctx,
@@ -226,6 +240,9 @@ export function instructorRouter(
       },
       actorOf(launch),
       scopeOf(launch),
+      // The key names this form and what it says: sent again as it was, the same badge; changed (the
+      // browser's back button, then edits), a new one.
+      formKey ? { createKey: `${formKey}.${digestOf({ ...parsed.input, ...tiers.input })}` } : {},
     );
     res.redirect(303, withLtik(BADGE_PATHS.one(String(created._id)), launch.ltik) + '&saved=1');
   });
@@ -452,6 +469,18 @@ async function levelImagesFrom(
   return images;
 }
 
+/** A short fingerprint of what a form says. */
+const digestOf = (value: unknown) => createHash('sha256').update(JSON.stringify(value)).digest('base64url');
+
+/**
+ * The create form's key, made when the empty form is shown and sent with it: a form sent again
+ * (its first answer lost, or a double click) names the badge it already made (templates' createKey).
+ */
+function formKeyOf(body: unknown): string | null {
+  const key = (body as { formKey?: unknown } | null)?.formKey;
+  return typeof key === 'string' && /^[A-Za-z0-9_-]{24}$/.test(key) ? key : null;
+}
+
 async function renderForm(
   ctx: Context,
   lineItems: LineItemSource,
@@ -465,6 +494,8 @@ async function renderForm(
     unknown?: string[];
     /** The levels and regrade fields as posted (else the template's, or none for a new badge). */
     levelValues?: LevelsFormValues;
+    /** A new badge's form key (formKeyOf): the same badge however often the form is sent. */
+    formKey?: string | null;
   },
   status = 200,
 ) {
@@ -500,6 +531,7 @@ async function renderForm(
     }),
     title: t ? `Edit “${t.name}”` : 'Create a badge',
     editing: Boolean(t),
+    formKey: t ? null : (state.formKey ?? null),
     saved: Boolean(state.saved),
     // The ltik travels in the action: the launch is checked before the body is read.
     formAction: withLtik(t ? BADGE_PATHS.one(String(t._id)) : BADGE_PATHS.create, launch.ltik),
