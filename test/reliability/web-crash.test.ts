@@ -98,7 +98,7 @@ async function expectCountedOnce(tag: string, learners: number) {
     async () =>
       (await eventsOf(tag)).filter((e) => e.status === 'processed').length === learners &&
       (await awarded()).length === learners,
-    10_000,
+    15_000,
   );
   const stored = await eventsOf(tag);
   expect(stored.map((e) => e.eventId).sort()).toEqual(
@@ -382,7 +382,7 @@ describe('third kill: an instructor activating a badge and creating one, an admi
       async () =>
         (await models().events.countDocuments({ eventId: /^(early|grade)-/, status: 'processed' })) ===
           2 * EARLY && (await models().templates.findById(scorer).lean())!.recalculation?.state === 'done',
-      10_000,
+      15_000,
     );
     expect(await models().credentials.countDocuments({ templateId: new Types.ObjectId(scorer) })).toBe(0);
     const instructor = await launch(lms, { courseId: course, sub: lms.demo!.users.instructor.sub });
@@ -430,7 +430,7 @@ describe('third kill: an instructor activating a badge and creating one, an admi
     await waitFor(
       'the recount to award the early learners',
       async () => (await models().credentials.countDocuments({ templateId })) === EARLY,
-      10_000,
+      15_000,
     );
     const credentials = await models().credentials.find({ templateId }).lean();
     expect(new Set(credentials.map((c) => String(c.personId))).size).toBe(EARLY);
@@ -470,7 +470,7 @@ describe('third kill: an instructor activating a badge and creating one, an admi
       async () =>
         (await models().templates.findById(scorer).lean())!.recalculation?.state === 'done' &&
         (await models().credentials.countDocuments({ templateId })) === EARLY,
-      10_000,
+      15_000,
     );
     const credentials = await models().credentials.find({ templateId }).lean();
     expect(new Set(credentials.map((c) => String(c.personId))).size).toBe(EARLY);
