@@ -1,0 +1,10 @@
+import type { Connection } from 'mongoose';
+
+/**
+ * True when the database can serve change streams: a replica-set member or a mongos, as its own
+ * `hello` says (setName, or msg "isdbgrid"). A standalone server cannot, whatever the driver is told.
+ */
+export async function servesChangeStreams(connection: Connection): Promise<boolean> {
+  const hello = await connection.db!.admin().command({ hello: 1 });
+  return typeof hello.setName === 'string' || hello.msg === 'isdbgrid';
+}
