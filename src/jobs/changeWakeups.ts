@@ -11,6 +11,8 @@ export type WorkWatch = {
   /** The model whose collection is watched. */
   model: 'events' | 'credentials' | 'templates';
   pipeline: Record<string, unknown>[];
+  /** Every loop this watch may wake (all are woken once when it opens). */
+  loops: JobName[];
   /** The loops a change (as projected) wakes; none when it is not work. */
   wakes(change: WatchedChange): JobName[];
 };
@@ -39,6 +41,7 @@ export const WORK_WATCHES: WorkWatch[] = [
   {
     // Learning events stored by any process, or put back to pending (a retried failure).
     model: 'events',
+    loops: [JOBS.processEvents],
     pipeline: [
       {
         $match: {
@@ -58,6 +61,7 @@ export const WORK_WATCHES: WorkWatch[] = [
   {
     // Credentials put into the outbox: local signing, or a call to Credly/Accredible.
     model: 'credentials',
+    loops: [JOBS.issueCredentials, JOBS.providerOutbox],
     pipeline: [
       {
         $match: {
@@ -83,6 +87,7 @@ export const WORK_WATCHES: WorkWatch[] = [
     // A recalculation queued on a template (activation, changed rules). mongod reports a whole
     // `recalculation` set by requestRecalculation; a diff of the documents reports its fields.
     model: 'templates',
+    loops: [JOBS.recalculateBadges],
     pipeline: [
       { $match: { operationType: 'update' } },
       { $project: { operationType: 1, 'updateDescription.updatedFields': 1 } },

@@ -37,12 +37,13 @@ export function watchForWork(ctx: Context, watches: WorkWatch[] = WORK_WATCHES):
     }
   };
   const wakeAll = (watch: WorkWatch) => {
-    const jobs = new Set(['insert', 'update'].flatMap((op) => watch.wakes(anything(op))));
-    for (const job of jobs) void wakeJob(ctx.jobs, job).catch(() => undefined);
+    for (const job of watch.loops) void wakeJob(ctx.jobs, job).catch(() => undefined);
   };
 
-  const start = (watch: WorkWatch, delayMs: number) => {
+  const start = (watch: WorkWatch, failedDelayMs: number) => {
     if (stopped) return;
+    // The wait before reopening after a failure: growing while openings fail, reset once one works.
+    let delayMs = failedDelayMs;
     let stream: ChangeStream;
     try {
       stream = ctx.models[watch.model].collection.watch(watch.pipeline, { fullDocument: 'default' });
@@ -50,22 +51,26 @@ export function watchForWork(ctx: Context, watches: WorkWatch[] = WORK_WATCHES):
       return retry(watch, delayMs, err);
     }
     open.set(watch, stream);
-    let failed = false;
-    stream.on('change', (change: WatchedChange) => wake(watch, change));
-    stream.on('error', (err: unknown) => {
-      failed = true;
+    // A failing stream may emit both 'close' and 'error', in either order: it is reopened once.
+    let ended = false;
+    const end = (err: unknown) => {
+      if (ended || stopped) return;
+      ended = true;
       open.delete(watch);
       void stream.close().catch(() => undefined);
       retry(watch, delayMs, err);
-    });
-    stream.on('close', () => {
-      if (failed || stopped || open.get(watch) !== stream) return;
-      open.delete(watch);
-      retry(watch, delayMs, new Error('the change stream closed'));
-    });
+    };
+    stream.on('change', (change: WatchedChange) => wake(watch, change));
+    stream.on('error', end);
+    // Later than an 'error' of the same failure, which names the cause.
+    stream.on('close', () => setImmediate(() => end(new Error('the change stream closed'))));
     // The first answer (the aggregate's postBatchResumeToken) says the stream is open.
     stream.once('resumeTokenChanged', () => {
-      ctx.logger.info({ collection: watch.model }, 'change stream open: work stored elsewhere wakes this worker');
+      delayMs = WATCH_RETRY_MS.first;
+      ctx.logger.info(
+        { collection: watch.model },
+        'change stream open: work stored elsewhere wakes this worker',
+      );
       wakeAll(watch);
     });
   };
@@ -96,17 +101,6 @@ export function watchForWork(ctx: Context, watches: WorkWatch[] = WORK_WATCHES):
       const streams = [...open.values()];
       open.clear();
       await Promise.all(streams.map((s) => s.close().catch(() => undefined)));
-    },
-  };
-}
-
-/** A change of the given kind that every rule counts as work (to wake a watch's loops on opening). */
-function anything(operationType: string): WatchedChange {
-  return {
-    operationType,
-    fullDocument: { outbox: 'issue' },
-    updateDescription: {
-      updatedFields: { status: 'pending', outbox: 'issue', recalculation: { state: 'queued' } },
     },
   };
 }

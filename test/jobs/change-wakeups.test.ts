@@ -59,3 +59,13 @@ describe('change-stream wake-up rules', () => {
     ).toEqual([]);
   });
 });
+
+describe('what each watch may wake', () => {
+  it('lists every loop its rule can wake (woken once when the watch opens)', () => {
+    expect(WORK_WATCHES.map((w) => [w.model, w.loops])).toEqual([
+      ['events', ['process-events']],
+      ['credentials', ['issue-credentials', 'provider-outbox']],
+      ['templates', ['recalculate-badges']],
+    ]);
+  });
+});
