@@ -31,7 +31,7 @@ export interface Engine {
   uri: string;
   port: number;
   /**
-   * Closes client connections at once (a network fault): those `which` picks by the connection id
+   * Resets client connections at once (a network fault): those `which` picks by the connection id
    * that `onCommand` reports, or all. The engine keeps listening.
    */
   dropConnections(which?: (connectionId: number) => boolean): void;

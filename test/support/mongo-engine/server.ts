@@ -45,11 +45,11 @@ export class EngineServer {
   ) {}
 
   /**
-   * Closes client connections (a network fault, as drivers see one): those `which` picks by
-   * connection id, or all. The server keeps listening.
+   * Resets client connections (TCP RST: a network fault, as drivers see one): those `which` picks
+   * by connection id, or all. The server keeps listening.
    */
   dropConnections(which?: (connectionId: number) => boolean): void {
-    for (const [socket, id] of this.sockets) if (!which || which(id)) socket.destroy();
+    for (const [socket, id] of this.sockets) if (!which || which(id)) socket.resetAndDestroy();
   }
 
   listen(port: number): Promise<number> {
