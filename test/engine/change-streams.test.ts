@@ -380,6 +380,31 @@ describe('a stepdown (failover)', () => {
   });
 });
 
+describe('streaming hello', () => {
+  it('tells a driver’s streaming monitor of a stepdown and of the new election at once', async () => {
+    const watched = new MongoClient(engine.uri, { serverSelectionTimeoutMS: 20_000 });
+    const seen: { at: number; type: string }[] = [];
+    const awaited: boolean[] = [];
+    watched.on('serverHeartbeatSucceeded', (e) => awaited.push(e.awaited));
+    watched.on('serverDescriptionChanged', (e) => seen.push({ at: Date.now(), type: e.newDescription.type }));
+    await watched.connect();
+    try {
+      // Past the first heartbeat, the monitor's hello waits on the server (heartbeatFrequencyMS: 10 s).
+      await new Promise((r) => setTimeout(r, 300));
+      const steppedAt = Date.now();
+      engine.stepDown(700);
+      await new Promise((r) => setTimeout(r, 1200));
+      const types = seen.filter((s) => s.at >= steppedAt).map((s) => s.type);
+      expect(types).toEqual(['RSSecondary', 'RSPrimary']);
+      // Both seen long before a polling monitor's next check (10 s).
+      expect(seen[seen.length - 1].at - steppedAt).toBeLessThan(1100);
+      expect(awaited).toContain(true);
+    } finally {
+      await watched.close();
+    }
+  });
+});
+
 describe('a standalone engine', () => {
   it('refuses change streams as a standalone mongod does', async () => {
     const standalone = await startEngine();

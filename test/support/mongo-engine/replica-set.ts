@@ -1,7 +1,8 @@
 /**
  * Replica-set mode: the engine answers as the only member of a replica set (hello with setName,
  * hosts, primary, electionId...), keeps an oplog for change streams (change-log.ts), gossips
- * $clusterTime and operationTime, accepts retryable writes (lsid + txnNumber, answered once) and
+ * $clusterTime and operationTime, streams hello to monitors (topologyVersion, awaitable hello),
+ * accepts retryable writes (lsid + txnNumber, answered once) and
  * can step down for a while, as a failover looks to a driver.
  */
 import { Binary, Long, ObjectId, type Document } from 'bson';
@@ -20,6 +21,10 @@ export class ReplicaSet {
   private primary = true;
   private stepDownTimer: NodeJS.Timeout | undefined;
   private readonly retries = new Map<string, Document>();
+  /** topologyVersion: this process, and a counter raised by every change of role. */
+  private readonly processId = new ObjectId();
+  private counter = 0;
+  private readonly topologyWaiters = new Set<() => void>();
 
   constructor(readonly setName: string) {}
 
@@ -31,11 +36,42 @@ export class ReplicaSet {
     return new ObjectId(`7fffffff${this.term.toString(16).padStart(16, '0')}`);
   }
 
+  topologyVersion(): { processId: ObjectId; counter: Long } {
+    return { processId: this.processId, counter: Long.fromNumber(this.counter) };
+  }
+
+  /**
+   * For an awaitable hello: resolves when the role changes after the given topologyVersion, or after
+   * `ms`; at once when the version is not the current one (another process, or an older counter).
+   */
+  awaitTopologyChange(version: Document, ms: number): Promise<void> {
+    const processId = version.processId as ObjectId | undefined;
+    const counter = Number(version.counter);
+    if (!(processId instanceof ObjectId) || !processId.equals(this.processId) || counter !== this.counter)
+      return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.topologyWaiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      timer.unref();
+      this.topologyWaiters.add(done);
+    });
+  }
+
+  private topologyChanged(): void {
+    this.counter++;
+    for (const done of [...this.topologyWaiters]) done();
+  }
+
   /** The replica-set fields of hello, as a single-member set's primary (or, stepped down, secondary). */
   helloFields(): Document {
     const ts = this.clock.now();
     const lastWriteDate = new Date(ts.t * 1000);
     return {
+      topologyVersion: this.topologyVersion(),
       hosts: [this.host],
       setName: this.setName,
       setVersion: 1,
@@ -73,6 +109,7 @@ export class ReplicaSet {
    */
   stepDown(ms: number): void {
     clearTimeout(this.stepDownTimer);
+    if (this.primary) this.topologyChanged();
     this.primary = false;
     this.stepDownTimer = setTimeout(() => this.stepUp(), ms);
     this.stepDownTimer.unref();
@@ -80,8 +117,11 @@ export class ReplicaSet {
 
   stepUp(): void {
     clearTimeout(this.stepDownTimer);
-    if (!this.primary) this.term++;
-    this.primary = true;
+    if (!this.primary) {
+      this.term++;
+      this.primary = true;
+      this.topologyChanged();
+    }
   }
 
   private static retryKey(body: Document): string | undefined {
@@ -106,5 +146,6 @@ export class ReplicaSet {
 
   close(): void {
     clearTimeout(this.stepDownTimer);
+    for (const done of [...this.topologyWaiters]) done();
   }
 }

@@ -6,7 +6,7 @@ import net from 'node:net';
 import type { Document } from 'bson';
 import { cloneDoc } from './bson.js';
 import { runCommand } from './commands/dispatch.js';
-import type { ReplicaServices } from './commands/replica.js';
+import { isAwaitableHello, type ReplicaServices } from './commands/replica.js';
 import { engineStats } from './planner.js';
 import type { Cursors } from './cursors.js';
 import { CommandError } from './errors.js';
@@ -156,6 +156,12 @@ export class EngineServer {
   private answer(socket: net.Socket, connectionId: number, message: Message): Promise<void> | undefined {
     switch (message.kind) {
       case 'msg': {
+        if (
+          this.replica &&
+          message.exhaustAllowed &&
+          isAwaitableHello(Object.keys(message.body)[0] ?? '', message.body)
+        )
+          return this.streamHello(socket, connectionId, message.header.requestId, message.body);
         const reply = this.run(connectionId, message.body, OP_MSG);
         // moreToCome from the client means "do not answer" (unacknowledged writes).
         const send = (answer: Document) => {
@@ -188,6 +194,27 @@ export class EngineServer {
       default:
         // Legacy opcodes (OP_INSERT, OP_GET_MORE, ...) were removed in MongoDB 6.0; mongod drops the connection.
         socket.destroy();
+    }
+  }
+
+  /**
+   * A streaming monitor's hello (exhaustAllowed): one reply after another on this connection, each
+   * marked moreToCome and answering the previous one, each sent when the role changes or
+   * maxAwaitTimeMS has passed, until the connection closes (mongod's exhaust hello).
+   */
+  private async streamHello(socket: net.Socket, connectionId: number, requestId: number, first: Document) {
+    let responseTo = requestId;
+    let body = first;
+    while (!socket.destroyed) {
+      const reply = await this.run(connectionId, body, OP_MSG);
+      if (socket.destroyed) return;
+      const more = reply.ok === 1;
+      const message = buildOpMsg(responseTo, reply, more);
+      socket.write(message);
+      if (!more) return;
+      // The next reply answers this one, and waits on the topology version it carried.
+      responseTo = message.readInt32LE(4);
+      body = { ...body, topologyVersion: reply.topologyVersion as Document };
     }
   }
 

@@ -1,5 +1,6 @@
 /**
- * What a replica-set member adds around every command (replica-set mode only): retryable writes
+ * What a replica-set member adds around every command (replica-set mode only): awaitable hello,
+ * retryable writes
  * (txnNumber) answered once, writes and primary reads refused while stepped down, change-stream
  * getMore and killCursors, error labels drivers act on, and $clusterTime/operationTime gossip.
  */
@@ -43,6 +44,17 @@ function isChangeStream(name: string, body: Document, streams: ChangeStreams): b
   if (name === 'getMore') return streams.owns(body.getMore);
   const first = Array.isArray(body.pipeline) ? (body.pipeline[0] as Document | undefined) : undefined;
   return name === 'aggregate' && first !== undefined && '$changeStream' in first;
+}
+
+/** hello with topologyVersion and maxAwaitTimeMS, as drivers' streaming monitors send it. */
+export function isAwaitableHello(name: string, body: Document): boolean {
+  return (
+    (name === 'hello' || name === 'isMaster' || name === 'ismaster') &&
+    typeof body.topologyVersion === 'object' &&
+    body.topologyVersion !== null &&
+    body.maxAwaitTimeMS !== undefined &&
+    body.maxAwaitTimeMS !== null
+  );
 }
 
 function readsPrimaryOnly(body: Document): boolean {
@@ -125,6 +137,13 @@ export function runOnReplicaSet(
     admit(name, body, replica);
     const earlier = 'txnNumber' in body ? replica.set.answered(body) : undefined;
     if (earlier) return finish(earlier);
+    // An awaitable hello (a driver's streaming monitor) answers when the role changes or at maxAwaitTimeMS.
+    if (isAwaitableHello(name, body)) {
+      const wait = Math.max(0, Number(body.maxAwaitTimeMS));
+      return replica.set
+        .awaitTopologyChange(body.topologyVersion as Document, wait)
+        .then(() => finish(run(body)));
+    }
     if (name === 'getMore' && stream) {
       return streamGetMore(body, replica.streams).then(finish, (error: unknown) =>
         finish(errorReply(error, name)),
