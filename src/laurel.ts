@@ -20,7 +20,7 @@ import { framingPolicy } from './web/framing.js';
 import { adminRouter } from './web/admin/index.js';
 import { backpackRouter } from './web/backpack/index.js';
 import { createMailer, type Mailer } from './mail/mailer.js';
-import { servesChangeStreams } from './db/topology.js';
+import { changeStreamsAvailable } from './db/topology.js';
 import { watchForWork, type WorkWatcher } from './jobs/watchForWork.js';
 import { defineMailJobs, scheduleMailJobs } from './mail/jobs.js';
 
@@ -78,7 +78,10 @@ export async function startLaurel(
     await scheduleMailJobs(ctx, mailer);
     // On a replica set, work stored by other processes wakes this one at once (change streams);
     // on a standalone server only Agenda's polling does.
-    if (await servesChangeStreams(connection)) watcher = watchForWork(ctx);
+    const available = await changeStreamsAvailable(connection, (err) =>
+      logger.warn({ err }, 'could not ask the database whether it serves change streams; polling only'),
+    );
+    if (available) watcher = watchForWork(ctx);
   }
 
   const app = createApp({

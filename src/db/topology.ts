@@ -8,3 +8,16 @@ export async function servesChangeStreams(connection: Connection): Promise<boole
   const hello = await connection.db!.admin().command({ hello: 1 });
   return typeof hello.setName === 'string' || hello.msg === 'isdbgrid';
 }
+
+/** The same, false when the server cannot be asked now (the worker then polls, as on a standalone). */
+export async function changeStreamsAvailable(
+  connection: Connection,
+  onError: (err: unknown) => void,
+): Promise<boolean> {
+  try {
+    return await servesChangeStreams(connection);
+  } catch (err) {
+    onError(err);
+    return false;
+  }
+}

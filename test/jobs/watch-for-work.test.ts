@@ -7,6 +7,8 @@ import { Writable } from 'node:stream';
 import { MongoClient } from 'mongodb';
 import { pino } from 'pino';
 import type { Context } from '../../src/context.js';
+import { connectDatabase } from '../../src/db/connection.js';
+import { servesChangeStreams } from '../../src/db/topology.js';
 import type { WorkWatch } from '../../src/jobs/changeWakeups.js';
 import { watchForWork } from '../../src/jobs/watchForWork.js';
 import { startEngine, type Engine } from '../support/mongo-engine/index.js';
@@ -99,6 +101,21 @@ describe('watchForWork', () => {
       await watcher.stop();
       await h.client.close();
       await engine.close();
+    }
+  });
+});
+
+describe('servesChangeStreams', () => {
+  it('is true on a replica set and false on a standalone server, as their hello says', async () => {
+    const set = await startEngine({ replicaSet: 'rs-ask' });
+    const single = await startEngine();
+    const [onSet, onSingle] = await Promise.all([connectDatabase(set.uri), connectDatabase(single.uri)]);
+    try {
+      expect(await servesChangeStreams(onSet)).toBe(true);
+      expect(await servesChangeStreams(onSingle)).toBe(false);
+    } finally {
+      await Promise.all([onSet.close(), onSingle.close()]);
+      await Promise.all([set.close(), single.close()]);
     }
   });
 });

@@ -116,6 +116,7 @@ export class ChangeStreams {
       const name = Object.keys(stage)[0] ?? '';
       if (name === '$changeStream')
         fail(40602, '$changeStream is only valid as the first stage in a pipeline');
+      if (name === '$changeStreamSplitLargeEvent') unsupported('$changeStreamSplitLargeEvent');
       if (!ALLOWED_STAGES.has(name)) fail(20, `${name} is not permitted in a $changeStream pipeline`);
     }
     const starts = (['resumeAfter', 'startAfter', 'startAtOperationTime'] as const).filter(
