@@ -131,6 +131,24 @@ describe('hello and replies', () => {
   });
 });
 
+describe('sessions', () => {
+  it('serves a causally consistent session (reads after the session’s cluster time)', async () => {
+    const db = freshDb();
+    const session = client.startSession({ causalConsistency: true });
+    try {
+      await db.collection('causal').insertOne({ n: 1 }, { session });
+      const found = await db.collection('causal').find({}, { session }).toArray();
+      expect(found.map((d) => d.n)).toEqual([1]);
+    } finally {
+      await session.endSession();
+    }
+    const read = commands.filter((c) => c.name === 'find' && c.body.find === 'causal').pop()!;
+    // The engine decodes with its own bson package: compare by BSON type.
+    expect((read.body.readConcern as Document).afterClusterTime._bsontype).toBe('Timestamp');
+    expect(read.body.$clusterTime).toBeDefined();
+  });
+});
+
 describe('change streams', () => {
   it('reports inserts, updates, replacements and deletes in order', async () => {
     const coll = freshDb().collection('learners');
@@ -294,6 +312,22 @@ describe('change streams', () => {
     const killed = await db.command({ killCursors: 'wait', cursors: [id] });
     expect(killed.cursorsKilled).toEqual([id]);
     await expect(db.command({ getMore: id, collection: 'wait' })).rejects.toMatchObject({ code: 43 });
+  });
+
+  it('watches a whole database: changes of every collection in it, none of another', async () => {
+    const db = freshDb();
+    const other = freshDb();
+    const stream = db.watch();
+    await stream.tryNext();
+    await other.collection('x').insertOne({ elsewhere: true });
+    await db.collection('one').insertOne({ n: 1 });
+    await db.collection('two').insertOne({ n: 2 });
+    const events = (await next(stream, 2)) as Document[];
+    expect(events.map((e) => [e.ns.coll, e.fullDocument.n])).toEqual([
+      ['one', 1],
+      ['two', 2],
+    ]);
+    await stream.close();
   });
 
   it('ends a collection’s stream with drop and invalidate when the collection is dropped', async () => {
