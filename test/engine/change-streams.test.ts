@@ -285,7 +285,10 @@ describe('change streams', () => {
     const bad = coll.watch([], { resumeAfter: { _data: '826B00000000000000101' } });
     await expect(bad.tryNext()).rejects.toMatchObject({ code: 2 });
     const missing = coll.watch([], { resumeAfter: { _data: '8200000001000000FF01' } });
-    await expect(missing.tryNext()).rejects.toMatchObject({ code: 280 });
+    await expect(missing.tryNext()).rejects.toMatchObject({
+      code: 280,
+      errorLabelSet: new Set(['NonResumableChangeStreamError']),
+    });
   });
 
   it('waits for new events in getMore up to maxTimeMS, and answers as soon as one comes', async () => {

@@ -12,6 +12,7 @@ import { Long, Timestamp, type Document } from 'bson';
 import { bsonTypeName, cloneDoc, isPlainObject, sameValue } from './bson.js';
 import type { ChangeEntry, ChangeLog } from './change-log.js';
 import { fail } from './errors.js';
+import { formatDocument } from './format.js';
 import { candidates } from './planner.js';
 import { aggregateDocs, type QueryContext } from './query.js';
 import { decodeToken, encodeToken } from './resume-token.js';
@@ -170,7 +171,7 @@ export class ChangeStreams {
     }
     if (this.log.lostAfter(point.ts)) this.historyLost();
     if (point.kind !== 'highWaterMark' && !this.log.at(point.ts))
-      fail(280, 'cannot resume stream; the resume token was not found.');
+      fail(280, `cannot resume stream; the resume token was not found. ${formatDocument(value as Document)}`);
     return point.ts;
   }
 

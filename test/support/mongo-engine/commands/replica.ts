@@ -89,6 +89,8 @@ function labelled(reply: Document, name: string, body: Document, stream: boolean
   const labels: string[] = [];
   if ('txnNumber' in body && RETRYABLE_WRITE_CODES.has(code)) labels.push('RetryableWriteError');
   if (stream && RESUMABLE_STREAM_CODES.has(code)) labels.push('ResumableChangeStreamError');
+  // mongod's NonResumableChangeStreamError category: ChangeStreamFatalError, ChangeStreamHistoryLost.
+  if (stream && (code === 280 || code === 286)) labels.push('NonResumableChangeStreamError');
   return labels.length ? { ...reply, errorLabels: labels } : reply;
 }
 
