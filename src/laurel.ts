@@ -20,6 +20,8 @@ import { framingPolicy } from './web/framing.js';
 import { adminRouter } from './web/admin/index.js';
 import { backpackRouter } from './web/backpack/index.js';
 import { createMailer, type Mailer } from './mail/mailer.js';
+import { changeStreamsAvailable } from './db/topology.js';
+import { watchForWork, type WorkWatcher } from './jobs/watchForWork.js';
 import { defineMailJobs, scheduleMailJobs } from './mail/jobs.js';
 
 export type Laurel = {
@@ -31,6 +33,8 @@ export type Laurel = {
   url: string;
   connection: Connection;
   queue: JobQueue;
+  /** The change-stream wake-ups of a worker on a replica set (src/jobs/watchForWork.ts). */
+  watcher?: WorkWatcher;
   ctx: Context;
   /** ltijs and Laurel's LTI routes, services and platform store. */
   lti: Lti;
@@ -66,11 +70,18 @@ export async function startLaurel(
   defineMailJobs(ctx, mailer);
   const lti = await createLti(ctx, connection);
   defineLtiJobs(ctx, { nrps: lti.provider.NamesAndRoles });
+  let watcher: WorkWatcher | undefined;
   if (config.role !== 'web') {
     await queue.startProcessing();
     await scheduleRecurringJobs(ctx);
     await drainOnStart(ctx);
     await scheduleMailJobs(ctx, mailer);
+    // On a replica set, work stored by other processes wakes this one at once (change streams);
+    // on a standalone server only Agenda's polling does.
+    const available = await changeStreamsAvailable(connection, (err) =>
+      logger.warn({ err }, 'could not ask the database whether it serves change streams; polling only'),
+    );
+    if (available) watcher = watchForWork(ctx);
   }
 
   const app = createApp({
@@ -105,6 +116,7 @@ export async function startLaurel(
       logger.info('Laurel is shutting down');
       const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
+      await watcher?.stop();
       const jobs = await queue.stop(config.shutdownGraceMs);
       logger.info(
         { drained: jobs.drained, leftForAnotherWorker: jobs.left, graceMs: config.shutdownGraceMs },
@@ -118,5 +130,5 @@ export async function startLaurel(
       logger.info('Laurel stopped');
     })());
 
-  return { config, logger, app, server, url, connection, queue, ctx, lti, close };
+  return { config, logger, app, server, url, connection, queue, watcher, ctx, lti, close };
 }

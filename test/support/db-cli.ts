@@ -1,6 +1,7 @@
 /**
  * `npm run db`: the in-memory MongoDB wire-protocol engine on its own, for a developer's tools
- * or for checking it against MongoDB's own spec tests. Port from PORT_DB, else a free one.
+ * or for checking it against MongoDB's own spec tests. Port from PORT_DB, else a free one;
+ * with ENGINE_REPLICA_SET=<name>, a one-member replica set of that name (change streams).
  */
 import { startEngine } from './mongo-engine/index.js';
 
@@ -14,10 +15,11 @@ function portFromEnv(): number {
   return port;
 }
 
-const engine = await startEngine({ port: portFromEnv() });
+const replicaSet = process.env.ENGINE_REPLICA_SET || undefined;
+const engine = await startEngine({ port: portFromEnv(), replicaSet });
 console.log(engine.uri);
 console.log(
-  'In-memory MongoDB test engine (test equipment, not for production); nothing is kept after exit.',
+  `In-memory MongoDB test engine${replicaSet ? ` (replica set ${replicaSet})` : ''} (test equipment, not for production); nothing is kept after exit.`,
 );
 
 let stopping = false;

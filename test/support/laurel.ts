@@ -12,9 +12,10 @@ export type TestLaurel = { laurel: Laurel; db: TestDatabase; url: string; stop()
 /** Laurel on a free port and a database of its own, quiet unless LAUREL_TEST_LOG is set. */
 export async function startTestLaurel(
   env: Record<string, string> = {},
-  options: { logger?: Logger; mailer?: Mailer } = {},
+  options: { logger?: Logger; mailer?: Mailer; db?: TestDatabase } = {},
 ): Promise<TestLaurel> {
-  const db = await startTestDatabase();
+  // A given database (e.g. the engine as a replica set) is stopped with this Laurel.
+  const db = options.db ?? (await startTestDatabase());
   try {
     const { env: full } = withDevDefaults(
       {

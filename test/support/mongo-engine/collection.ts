@@ -7,6 +7,7 @@ import { UUID, type Document } from 'bson';
 import { fail } from './errors.js';
 import { formatDocument } from './format.js';
 import { ID_INDEX_SPEC, Index, compareSpecs } from './indexes.js';
+import type { StoredChange } from './change-log.js';
 
 export class Collection {
   readonly uuid = new UUID();
@@ -14,6 +15,8 @@ export class Collection {
   private readonly docs = new Map<number, Document>();
   private nextId = 1;
   private readonly indexList: Index[];
+  /** Told of every stored change (replica-set mode: the oplog); absent on a standalone. */
+  onChange?: (change: StoredChange) => void;
 
   constructor(
     readonly db: string,
@@ -57,10 +60,12 @@ export class Collection {
     const id = this.nextId++;
     for (const index of this.indexList) index.add(id, doc);
     this.docs.set(id, doc);
+    this.onChange?.({ op: 'insert', db: this.db, coll: this.name, after: doc });
     return id;
   }
 
-  replace(id: number, doc: Document): void {
+  /** `kind` is what a change stream reports: an update by operators or pipeline, or a replacement. */
+  replace(id: number, doc: Document, kind: 'update' | 'replace' = 'update'): void {
     const old = this.docs.get(id);
     if (!old) fail(1, `record ${id} vanished from ${this.ns} during a write`);
     // Only the indexes whose keys may have changed: an update rarely touches most of them.
@@ -74,6 +79,7 @@ export class Collection {
       index.add(id, doc);
     }
     this.docs.set(id, doc);
+    this.onChange?.({ op: kind, db: this.db, coll: this.name, before: old, after: doc });
   }
 
   remove(id: number): void {
@@ -81,6 +87,7 @@ export class Collection {
     if (!old) return;
     for (const index of this.indexList) index.remove(id, old);
     this.docs.delete(id);
+    this.onChange?.({ op: 'delete', db: this.db, coll: this.name, before: old });
   }
 
   findIndex(name: string): Index | undefined {

@@ -2,9 +2,12 @@
 import type { Document } from 'bson';
 import { Collection } from './collection.js';
 import { fail } from './errors.js';
+import type { StoredChange } from './change-log.js';
 
 export class Store {
   private readonly dbs = new Map<string, Map<string, Collection>>();
+  /** Given to every collection (replica-set mode: the oplog's append). */
+  onChange?: (change: StoredChange) => void;
 
   databaseNames(): string[] {
     return [...this.dbs.keys()].filter((name) => this.dbs.get(name)?.size);
@@ -33,6 +36,7 @@ export class Store {
       this.dbs.set(db, collections);
     }
     const collection = new Collection(db, name, options);
+    collection.onChange = this.onChange;
     collections.set(name, collection);
     return collection;
   }

@@ -16,9 +16,10 @@ export const MAX_MESSAGE_SIZE = 48_000_000;
 
 const FLAG_CHECKSUM_PRESENT = 1 << 0;
 const FLAG_MORE_TO_COME = 1 << 1;
+const FLAG_EXHAUST_ALLOWED = 1 << 16;
 /**
  * Bits 0-15 are "required": a receiver must refuse bits it does not know. exhaustAllowed
- * (bit 16) is optional and ignored: every request gets exactly one reply.
+ * (bit 16) is optional: only a replica-set member's awaitable hello answers it with a stream of replies.
  */
 const KNOWN_REQUIRED_FLAGS = FLAG_CHECKSUM_PRESENT | FLAG_MORE_TO_COME;
 
@@ -30,7 +31,7 @@ export interface Header {
 }
 
 export type Message =
-  | { kind: 'msg'; header: Header; body: Document; moreToCome: boolean }
+  | { kind: 'msg'; header: Header; body: Document; moreToCome: boolean; exhaustAllowed: boolean }
   | { kind: 'query'; header: Header; namespace: string; query: Document }
   | { kind: 'compressed'; header: Header; originalOpCode: number }
   | { kind: 'unknown'; header: Header };
@@ -145,7 +146,13 @@ function parseOpMsg(header: Header, buf: Buffer): Message {
     if (identifier in body) throw new WireError(`Duplicate field name in OP_MSG: ${identifier}`, 40413);
     body[identifier] = docs;
   }
-  return { kind: 'msg', header, body, moreToCome: (flags & FLAG_MORE_TO_COME) !== 0 };
+  return {
+    kind: 'msg',
+    header,
+    body,
+    moreToCome: (flags & FLAG_MORE_TO_COME) !== 0,
+    exhaustAllowed: (flags & FLAG_EXHAUST_ALLOWED) !== 0,
+  };
 }
 
 function parseOpQuery(header: Header, buf: Buffer): Message {
@@ -181,8 +188,10 @@ function frame(opCode: number, responseTo: number, payload: Buffer[]): Buffer {
   return Buffer.concat([header, ...payload], length);
 }
 
-export function buildOpMsg(responseTo: number, body: Document): Buffer {
-  const flags = Buffer.alloc(5); // flagBits 0, then section kind 0
+/** An OP_MSG reply; `moreToCome` says another reply to the same request follows (exhaust). */
+export function buildOpMsg(responseTo: number, body: Document, moreToCome = false): Buffer {
+  const flags = Buffer.alloc(5); // flagBits, then section kind 0
+  if (moreToCome) flags.writeUInt32LE(FLAG_MORE_TO_COME, 0);
   return frame(OP_MSG, responseTo, [flags, Buffer.from(encode(body))]);
 }
 

@@ -78,8 +78,15 @@ function aggregate(ctx: CommandContext): Document {
     if (!isPlainObject(stage))
       fail(14, `Each element of the 'pipeline' array must be an object, not ${bsonTypeName(stage)}`);
   });
-  const collection = name ? ctx.store.get(ctx.db, name) : undefined;
   const qctx = queryContext(ctx, { collation: body.collation, let: body.let });
+  const streamAt = pipeline.findIndex((stage) => '$changeStream' in (stage as Document));
+  if (streamAt > 0) fail(40602, '$changeStream is only valid as the first stage in a pipeline');
+  if (streamAt === 0) {
+    // As a standalone mongod: change streams need a replica set's oplog.
+    if (!ctx.replica) fail(40573, 'The $changeStream stage is only supported on replica sets');
+    return ctx.replica.streams.openStream(ctx.db, name, pipeline as Document[], batchSize, qctx);
+  }
+  const collection = name ? ctx.store.get(ctx.db, name) : undefined;
   checkHint(collection, body.hint);
   const source = collection ? sourceOf(collection, pipeline as Document[], qctx) : [];
   const results = aggregateDocs(source, pipeline as Document[], qctx);

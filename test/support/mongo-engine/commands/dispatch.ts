@@ -11,6 +11,7 @@ import { findAndModifyCommands } from './find-and-modify.js';
 import { handshakeCommands } from './handshake.js';
 import { indexCommands } from './indexes.js';
 import { namespaceCommands } from './namespaces.js';
+import { runOnReplicaSet, type ReplicaServices } from './replica.js';
 import { readCommands } from './read.js';
 import type { Handler } from './types.js';
 import { writeCommands } from './write.js';
@@ -31,6 +32,8 @@ export interface DispatchTarget {
   store: Store;
   cursors: Cursors;
   connectionId: number;
+  /** Replica-set mode (commands/replica.ts); absent, the engine is a standalone mongod. */
+  replica?: ReplicaServices;
 }
 
 function execute(body: Document, target: DispatchTarget): Document {
@@ -38,8 +41,10 @@ function execute(body: Document, target: DispatchTarget): Document {
   const db = body.$db;
   if (typeof db !== 'string' || db === '') fail(40571, 'OP_MSG requests require a $db argument');
   // A standalone mongod has no transactions and no retryable writes: it refuses txnNumber.
-  if ('txnNumber' in body || 'autocommit' in body || 'startTransaction' in body) fail(20, STANDALONE_TXN);
-  if (name === 'commitTransaction' || name === 'abortTransaction') fail(20, STANDALONE_TXN);
+  if (!target.replica) {
+    if ('txnNumber' in body || 'autocommit' in body || 'startTransaction' in body) fail(20, STANDALONE_TXN);
+    if (name === 'commitTransaction' || name === 'abortTransaction') fail(20, STANDALONE_TXN);
+  }
   const handler = Object.hasOwn(HANDLERS, name) ? HANDLERS[name] : undefined;
   if (!handler) fail(59, `no such command: '${name}'`);
   return handler({
@@ -49,10 +54,20 @@ function execute(body: Document, target: DispatchTarget): Document {
     store: target.store,
     cursors: target.cursors,
     connectionId: target.connectionId,
+    replica: target.replica,
   });
 }
 
-export function runCommand(body: Document, target: DispatchTarget): Document {
+/** The reply to one command; in replica-set mode a change stream's getMore answers later. */
+export function runCommand(body: Document, target: DispatchTarget & { replica?: undefined }): Document;
+export function runCommand(body: Document, target: DispatchTarget): Document | Promise<Document>;
+export function runCommand(body: Document, target: DispatchTarget): Document | Promise<Document> {
+  const { replica } = target;
+  if (replica) return runOnReplicaSet(body, replica, (command) => runStandalone(command, target));
+  return runStandalone(body, target);
+}
+
+function runStandalone(body: Document, target: DispatchTarget): Document {
   try {
     return execute(body, target);
   } catch (error) {

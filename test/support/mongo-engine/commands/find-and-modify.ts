@@ -76,7 +76,8 @@ function findAndModify(ctx: CommandContext): Document {
   }
   const [id, before] = target;
   const result = applyUpdate(before, spec, options);
-  if (result.modified) collection?.replace(id, result.doc);
+  if (result.modified)
+    collection?.replace(id, result.doc, spec.kind === 'replacement' ? 'replace' : 'update');
   return {
     lastErrorObject: { n: 1, updatedExisting: true },
     value: project(returnNew ? result.doc : before, fields, ctx),

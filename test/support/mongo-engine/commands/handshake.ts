@@ -9,13 +9,20 @@ const VERSION = '7.0.0';
 const MAX_BSON_OBJECT_SIZE = 16 * 1024 * 1024;
 
 /**
- * hello and the legacy isMaster/ismaster. No topologyVersion is reported, so drivers poll
+ * hello and the legacy isMaster/ismaster (in replica-set mode with the member's fields,
+ * replica-set.ts). No topologyVersion is reported, so drivers poll
  * instead of holding a streaming (exhaust) monitor connection; no compression is offered.
  */
 function hello(ctx: CommandContext): Document {
   const legacy = ctx.name !== 'hello';
   const reply: Document = legacy ? { ismaster: true } : { isWritablePrimary: true };
   if (truthy(ctx.body.helloOk)) reply.helloOk = true;
+  if (ctx.replica) {
+    const { isWritablePrimary, ...member } = ctx.replica.set.helloFields();
+    if (legacy) reply.ismaster = isWritablePrimary;
+    else reply.isWritablePrimary = isWritablePrimary;
+    Object.assign(reply, member);
+  }
   return {
     ...reply,
     maxBsonObjectSize: MAX_BSON_OBJECT_SIZE,

@@ -58,13 +58,19 @@ function drop(ctx: CommandContext): Document {
   const collection = ctx.store.drop(ctx.db, name);
   if (!collection) fail(26, 'ns not found');
   ctx.cursors.dropNamespace(collection.ns);
+  ctx.replica?.set.changes.append({ op: 'drop', db: ctx.db, coll: name });
   return { nIndexesWas: collection.indexes.length, ns: collection.ns, ok: 1 };
 }
 
 function dropDatabase(ctx: CommandContext): Document {
   checkFields('dropDatabase', ctx.body, {}, { generic: true, skip: 'dropDatabase' });
-  for (const collection of ctx.store.collections(ctx.db)) ctx.cursors.dropNamespace(collection.ns);
+  const collections = ctx.store.collections(ctx.db);
+  for (const collection of collections) ctx.cursors.dropNamespace(collection.ns);
   ctx.store.dropDatabase(ctx.db);
+  // mongod logs a drop of each collection, then the database's.
+  for (const collection of collections)
+    ctx.replica?.set.changes.append({ op: 'drop', db: ctx.db, coll: collection.name });
+  if (collections.length) ctx.replica?.set.changes.append({ op: 'dropDatabase', db: ctx.db });
   return { dropped: ctx.db, ok: 1 };
 }
 

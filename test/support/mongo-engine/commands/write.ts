@@ -175,7 +175,8 @@ function update(ctx: CommandContext): Document {
     }
     for (const [id, doc] of matched) {
       const result = applyUpdate(doc, spec, options);
-      if (result.modified) existing?.replace(id, result.doc);
+      if (result.modified)
+        existing?.replace(id, result.doc, spec.kind === 'replacement' ? 'replace' : 'update');
       n++;
       if (result.modified) nModified++;
     }
