@@ -4,6 +4,7 @@ import { awardMany, type AwardRequest } from '../awards/award.js';
 import type { Context } from '../context.js';
 import type { CourseDoc } from '../db/models/course.js';
 import type { LearningEventDoc } from '../db/models/learningEvent.js';
+import { ONE_REPLY } from '../db/oneReply.js';
 import type { PersonDoc } from '../db/models/person.js';
 import type { ProgressDoc } from '../db/models/progress.js';
 import type { TemplateDoc } from '../db/models/template.js';
@@ -215,6 +216,7 @@ async function loadStates(
     await sliced(people, (slice) =>
       ctx.models.progress
         .find({ platformId: { $in: platforms }, personId: { $in: slice } })
+        .batchSize(ONE_REPLY)
         .lean<ProgressDoc[]>(),
     )
   ).filter((d) => wanted.has(String(d.templateId)));
@@ -432,11 +434,13 @@ async function resolveRefs(ctx: Context, events: LearningEventDoc[]): Promise<Re
     sliced([...new Set(needPerson.map((e) => e.user.id))], (slice) =>
       models.people
         .find({ platformId: { $in: platformsOf(needPerson) }, ids: { $in: slice } })
+        .batchSize(ONE_REPLY)
         .lean<PersonDoc[]>(),
     ),
     sliced([...new Set(needCourse.map((e) => e.course!.id))], (slice) =>
       models.courses
         .find({ platformId: { $in: platformsOf(needCourse) }, ids: { $in: slice } })
+        .batchSize(ONE_REPLY)
         .lean<CourseDoc[]>(),
     ),
   ]);

@@ -3,6 +3,7 @@ import type { AnyBulkWriteOperation } from 'mongodb';
 import type { Types } from 'mongoose';
 import type { Context } from '../context.js';
 import type { LearningEventDoc } from '../db/models/learningEvent.js';
+import { ONE_REPLY } from '../db/oneReply.js';
 import { processEventBatch } from './processBatch.js';
 
 const MAX_ATTEMPTS = 5;
@@ -100,6 +101,7 @@ export async function claimEvents(ctx: Context, limit: number): Promise<Learning
     .find(free)
     .sort({ receivedAt: 1, _id: 1 })
     .limit(limit)
+    .batchSize(limit)
     .lean<LearningEventDoc[]>();
   if (candidates.length === 0) return [];
   const claim = randomUUID();
@@ -129,7 +131,11 @@ export async function claimEvents(ctx: Context, limit: number): Promise<Learning
     }));
   if (taken.modifiedCount === 0) return [];
   // Another worker took some of them meanwhile: ours are the ones carrying our token.
-  return ctx.models.events.find({ claim }).sort({ receivedAt: 1, _id: 1 }).lean<LearningEventDoc[]>();
+  return ctx.models.events
+    .find({ claim })
+    .sort({ receivedAt: 1, _id: 1 })
+    .batchSize(ONE_REPLY)
+    .lean<LearningEventDoc[]>();
 }
 
 /**
