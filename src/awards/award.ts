@@ -38,6 +38,18 @@ export type AwardRequest = {
   level?: string | null;
 };
 
+export type AwardOptions = {
+  /**
+   * Whether no active template listens to this credential's badge.awarded event (the event
+   * pipeline answers from the templates it has just checked): then the event is stored already
+   * processed, since applying it would change nothing, and costs no claim, no pass and no mark.
+   * A template that starts listening later (activated, or its rules changed) is recalculated, and
+   * the recalculation reads stored badge.awarded events whatever their status. Without it, every
+   * event is stored pending and the pipeline decides.
+   */
+  unheard?: (credential: CredentialDoc) => boolean;
+};
+
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 export function expiryFor(
@@ -58,7 +70,11 @@ const pairKey = (templateId: Types.ObjectId, personId: Types.ObjectId) => `${tem
  * (template, person, liveSlot='live') keeps awards exactly once against concurrent workers and
  * replays: whoever loses the race finds the winner's credential and awards nothing.
  */
-export async function awardMany(ctx: Context, requests: AwardRequest[]): Promise<AwardOutcome[]> {
+export async function awardMany(
+  ctx: Context,
+  requests: AwardRequest[],
+  options: AwardOptions = {},
+): Promise<AwardOutcome[]> {
   if (requests.length === 0) return [];
   const { models } = ctx;
   const platformIds = [
@@ -201,8 +217,8 @@ export async function awardMany(ctx: Context, requests: AwardRequest[]): Promise
       };
     }),
   );
-  await Promise.all([audited, announceAwards(ctx, credentials)]);
-  const wakes: string[] = [JOBS.processEvents];
+  const pendingEvents = await Promise.all([audited, announceAwards(ctx, credentials, options.unheard)]);
+  const wakes: string[] = pendingEvents[1] ? [JOBS.processEvents] : [];
   if (credentials.some((c) => c.outbox === 'issue')) wakes.push(JOBS.issueCredentials);
   if (credentials.some((c) => c.outbox === 'provider-issue')) wakes.push(JOBS.providerOutbox);
   // Pathways that name these badges move on (src/pathways/updates.ts, from pathwaysPending above).
@@ -363,35 +379,46 @@ export async function awardCredential(
 
 /**
  * An award is itself a learning event (badge.awarded), so that badges requiring this one
- * progress through the same pipeline. Inserted once per credential (its id is in the event id).
+ * progress through the same pipeline. Inserted once per credential (its id is in the event id);
+ * answers whether any was stored pending (for the pipeline to apply).
  */
-async function announceAwards(ctx: Context, credentials: CredentialDoc[]): Promise<void> {
+async function announceAwards(
+  ctx: Context,
+  credentials: CredentialDoc[],
+  unheard?: AwardOptions['unheard'],
+): Promise<boolean> {
   const now = ctx.now();
+  let pending = false;
   try {
     await ctx.models.events.collection.insertMany(
-      credentials.map((credential) => ({
-        platformId: credential.platformId,
-        eventId: `laurel:awarded:${credential._id}`,
-        type: 'badge.awarded',
-        occurredAt: credential.awardedAt,
-        receivedAt: now,
-        source: 'laurel',
-        course: credential.courseId ? { id: credential.courseId, title: null } : null,
-        user: { id: credential.userId, email: null, name: null },
-        data: { templateId: String(credential.templateId), credentialId: String(credential._id) },
-        courseRef: credential.courseRef,
-        personRef: credential.personId,
-        status: 'pending',
-        attempts: 0,
-        lockedUntil: null,
-        claim: null,
-        processedAt: null,
-        error: null,
-      })),
+      credentials.map((credential) => {
+        const settled = unheard?.(credential) ?? false;
+        if (!settled) pending = true;
+        return {
+          platformId: credential.platformId,
+          eventId: `laurel:awarded:${credential._id}`,
+          type: 'badge.awarded',
+          occurredAt: credential.awardedAt,
+          receivedAt: now,
+          source: 'laurel',
+          course: credential.courseId ? { id: credential.courseId, title: null } : null,
+          user: { id: credential.userId, email: null, name: null },
+          data: { templateId: String(credential.templateId), credentialId: String(credential._id) },
+          courseRef: credential.courseRef,
+          personRef: credential.personId,
+          status: settled ? 'processed' : 'pending',
+          attempts: 0,
+          lockedUntil: null,
+          claim: null,
+          processedAt: settled ? now : null,
+          error: null,
+        };
+      }),
       { ordered: false },
     );
   } catch (err) {
     const errors = writeErrorsOf(err);
     if (errors.length === 0 || errors.some((w) => !isDuplicateKey(w))) throw err;
   }
+  return pending;
 }

@@ -1,8 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import { Types } from 'mongoose';
 import { SYSTEM } from '../audit/record.js';
 import { awardMany, type AwardRequest } from '../awards/award.js';
 import type { Context } from '../context.js';
 import type { CourseDoc } from '../db/models/course.js';
+import type { CredentialDoc } from '../db/models/credential.js';
 import type { LearningEventDoc } from '../db/models/learningEvent.js';
 import { ONE_REPLY } from '../db/oneReply.js';
 import type { PersonDoc } from '../db/models/person.js';
@@ -144,7 +146,9 @@ async function applyResolved(
   await applyRegradeOutcomes(ctx, regrades);
 
   const requests = [...awards.values()];
-  const outcomes = await awardMany(ctx, requests);
+  const outcomes = await awardMany(ctx, requests, {
+    unheard: (c) => !hearsAward(templates.get(String(c.platformId)), c),
+  });
   const blocked = new Set<string>();
   outcomes.forEach((o, i) => {
     if (!o.awarded && o.reason === 'platform-pending') blocked.add(String(requests[i]!.personId));
@@ -160,7 +164,10 @@ async function applyResolved(
 }
 
 /** The templates that listen to this event: its type, its course or the whole platform. */
-function candidates(platform: PlatformTemplates, r: Resolved): TemplateDoc[] {
+function candidates(
+  platform: PlatformTemplates,
+  r: { event: Pick<LearningEventDoc, 'type' | 'data'>; courseRef: Resolved['courseRef'] },
+): TemplateDoc[] {
   const { event } = r;
   const found = new Set<TemplateDoc>(platform.byTypeAndCourse.get(`${event.type}:*`) ?? []);
   if (r.courseRef)
@@ -172,6 +179,20 @@ function candidates(platform: PlatformTemplates, r: Resolved): TemplateDoc[] {
   // Every active template listens, whenever the event was stored: what arrived before a badge was
   // activated is counted by its recalculation (recalculation.ts), so the order never matters.
   return [...found];
+}
+
+/**
+ * Whether any of the platform's active templates would take up the badge.awarded event of this
+ * credential: the same lookup as `candidates` for that event (its type, its course, the badge it
+ * names). A platform this batch did not load is assumed to listen.
+ */
+function hearsAward(
+  platform: PlatformTemplates | undefined,
+  credential: Pick<CredentialDoc, 'templateId' | 'courseRef'>,
+): boolean {
+  if (!platform) return true;
+  const event = { type: 'badge.awarded', data: { templateId: String(credential.templateId) } };
+  return candidates(platform, { event, courseRef: credential.courseRef }).length > 0;
 }
 
 /** A template's badge requirements, found once per loaded template (most have none). */
@@ -355,7 +376,9 @@ async function replayHistories(
 export async function writeStates(ctx: Context, states: States): Promise<string[]> {
   const changed = [...states.values()].filter((s) => s.dirty);
   if (changed.length === 0) return [];
-  const ops = changed.map((s) => s.writeOp());
+  const token = randomUUID();
+  const writtenAt = new Date();
+  const ops = changed.map((s) => s.writeOp(writtenAt, token));
   let conflicted = false;
   try {
     const result = await ctx.models.progress.collection.bulkWrite(ops, { ordered: false });

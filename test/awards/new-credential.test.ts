@@ -49,7 +49,7 @@ describe('a new credential document', () => {
         courseId: 'other-course',
         reason: 'by hand',
         level: 'gold',
-        actor: { type: 'user', id: 'instructor-1' } as AwardRequest['actor'],
+        actor: { type: 'instructor', id: 'instructor-1', name: 'Ines' },
       }),
     ],
     [
