@@ -35,6 +35,17 @@ export type BatchResult = {
 };
 
 type Resolved = { event: LearningEventDoc; courseRef: Types.ObjectId | null; personId: Types.ObjectId };
+/** A batch's events with their course and person (processEventBatch's first step). */
+export type ResolvedBatch = Resolved[];
+
+/**
+ * The course and person of each event of a batch, people first seen created. Nothing here depends
+ * on the batches before (people and courses are found or created idempotently), so a run may
+ * resolve the next batch while it applies this one (processPending.ts).
+ */
+export function resolveBatch(ctx: Context, events: LearningEventDoc[]): Promise<ResolvedBatch> {
+  return resolveRefs(ctx, events);
+}
 
 const MAX_CONFLICT_ROUNDS = 5;
 /**
@@ -70,10 +81,10 @@ export const EVENT_LANES = 3;
 export async function processEventBatch(
   ctx: Context,
   events: LearningEventDoc[],
-  options: { lanes?: number } = {},
+  options: { lanes?: number; resolved?: Promise<ResolvedBatch> } = {},
 ): Promise<BatchResult> {
   const [resolved, templates] = await Promise.all([
-    resolveRefs(ctx, events),
+    options.resolved ?? resolveBatch(ctx, events),
     templateCacheFor(ctx.models).forPlatforms(
       ctx,
       events.map((e) => e.platformId),
