@@ -1,15 +1,16 @@
-import { pino } from 'pino';
-import { loadConfig } from '../src/config.js';
+import { mkdir } from 'node:fs/promises';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import type { Connection } from 'mongoose';
 import { signatureHeader } from '../src/events/signature.js';
-import { startLaurel, type Laurel } from '../src/laurel.js';
 import { registerPlatform } from '../src/platforms/service.js';
 import { createTemplate } from '../src/templates/service.js';
 import { createTemplateSchema } from '../src/templates/schema.js';
+import { freePort } from '../test/support/laurel.js';
 import { withDevDefaults } from '../test/support/dev-env.js';
+import { cpuMs, residentMb, startLaurelProcess, type LaurelProcess } from './laurel-process.js';
+import { benchContext } from './support-context.js';
 import { cpuSecondsOf, percentile, separateDatabase } from './support-database.js';
-
-const MB = 1024 * 1024;
-const rssMb = () => Math.round(process.memoryUsage().rss / MB);
 
 /**
  * A burst as at the end of a term: `eventCount` events (1,000 learners, 50 badges over 10 courses,
@@ -17,6 +18,12 @@ const rssMb = () => Math.round(process.memoryUsage().rss / MB);
  * them, then until every award is issued. Prints acceptance rate, awards expected / made / issued,
  * duplicates (must be 0), event → issued latency (from the moment the completing event was
  * acknowledged to the credential's issuedAt) and resident memory at rest and after the burst.
+ *
+ * Laurel runs in a process of its own (`src/main.ts`, bench/laurel-process.ts), and so does the
+ * database (the engine unless MONGODB_URI is set): this process only sends, sets up through a
+ * connection of its own and watches, so its work shares neither Laurel's event loop nor its CPU and
+ * memory figures (read from /proc). With BENCH_CPU_PROFILE, both Laurel and the engine are profiled
+ * from the first event sent until every award is issued (burst.cpuprofile, burst-db.cpuprofile).
  */
 export async function benchBurst(options: { events?: number; learners?: number; templates?: number } = {}) {
   const eventCount = options.events ?? 20_000;
@@ -30,17 +37,30 @@ export async function benchBurst(options: { events?: number; learners?: number; 
   };
   const db = await separateDatabase('laurel_burst');
   trace('database up');
-  let laurel: Laurel | undefined;
+  let laurel: LaurelProcess | undefined;
+  let connection: Connection | undefined;
+  let stopJobs: (() => Promise<unknown>) | undefined;
   try {
+    const port = await freePort();
+    // The development keys, as before this bench ran Laurel apart: the bench's own context below
+    // seals the platform's webhook secret with the same encryption key Laurel opens it with.
     const { env } = withDevDefaults({
       NODE_ENV: 'test',
-      PORT: '0',
+      PORT: String(port),
+      PUBLIC_URL: `http://localhost:${port}`,
       MONGODB_URI: db.uri,
       LAUREL_ROLE: 'all',
+      LOG_LEVEL: process.env.BENCH_LAUREL_LOG_LEVEL ?? 'warn',
     });
-    laurel = await startLaurel(loadConfig(env), { logger: pino({ level: 'silent' }) });
-    const { ctx, url } = laurel;
+    laurel = await startLaurelProcess(env as Record<string, string>, { probe: true });
+    const { url } = laurel;
+    const laurelPid = laurel.child.pid!;
     trace('Laurel started');
+    // The bench's own connection (no job processing): setup, then watching the queue drain.
+    const bench = await benchContext(db.uri, 60_000);
+    connection = bench.connection;
+    const { ctx } = bench;
+    stopJobs = () => ctx.jobs.stop(0);
     const actor = { type: 'system' as const, id: 'bench' };
     const { platform, webhookSecret } = await registerPlatform(
       ctx,
@@ -88,11 +108,11 @@ export async function benchBurst(options: { events?: number; learners?: number; 
     trace('templates created');
     // Let start-up settle (indexes, recurring jobs) before measuring memory at rest.
     await new Promise((resolve) => setTimeout(resolve, 1500));
-    const rssAtRest = rssMb();
-    // With --expose-gc: what is live at rest, to compare with what is live after the burst.
-    (globalThis as { gc?: () => void }).gc?.();
-    const heapUsedAtRestMb = Math.round(process.memoryUsage().heapUsed / MB);
-    const externalAtRestMb = Math.round(process.memoryUsage().external / MB);
+    const rssAtRest = residentMb(laurelPid);
+    // What is live at rest (after a forced collection), to compare with what is live after the burst.
+    const atRest = await laurel.heapAfterGc();
+    const heapUsedAtRestMb = atRest.usedMb;
+    const externalAtRestMb = atRest.externalMb;
 
     // mulberry32: deterministic, so runs compare, and well mixed (no float overflow, no short cycles).
     let seed = 7;
@@ -137,7 +157,11 @@ export async function benchBurst(options: { events?: number; learners?: number; 
     }
 
     const ackedAt = new Map<string, number>();
-    const cpuBefore = process.cpuUsage();
+    const profileDir = process.env.BENCH_CPU_PROFILE;
+    if (profileDir) await mkdir(profileDir, { recursive: true });
+    const stopProfiles = profileDir ? await Promise.all([laurel.profile(), db.profile?.()]) : undefined;
+    const cpuBefore = cpuMs(laurelPid);
+    const clientCpuBefore = process.cpuUsage();
     const dbCpuBefore = cpuSecondsOf(db.pid);
     const start = Date.now();
     const chunks: (typeof stream)[] = [];
@@ -186,18 +210,24 @@ export async function benchBurst(options: { events?: number; learners?: number; 
           models.credentials.countDocuments({ status: 'awarded' }),
         ]);
         console.error(
-          `burst +${((Date.now() - start) / 1000).toFixed(1)}s: ${events} events waiting, ${awarded} awarded, ${issued} issued, rss ${rssMb()} MB`,
+          `burst +${((Date.now() - start) / 1000).toFixed(1)}s: ${events} events waiting, ${awarded} awarded, ${issued} issued, rss ${residentMb(laurelPid)} MB`,
         );
       }
       if ((done && issued >= expected.size) || Date.now() > deadline) break;
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
     const drainedSeconds = (Date.now() - start) / 1000;
-    const cpu = process.cpuUsage(cpuBefore);
-    // CPU per event, which a busy shared machine disturbs less than the wall clock: this process
-    // (Laurel and the bench's client) and the database's (the engine's child process, when used).
-    const laurelCpuMsPerEvent = +((cpu.user + cpu.system) / 1000 / stream.length).toFixed(3);
+    // CPU per event, which a busy shared machine disturbs less than the wall clock: Laurel's process,
+    // the database's (the engine's child process, when used) and this client's (sending and watching).
+    const laurelCpuMsPerEvent = +((cpuMs(laurelPid) - cpuBefore) / stream.length).toFixed(3);
     const dbCpuMsPerEvent = +(((cpuSecondsOf(db.pid) - dbCpuBefore) * 1000) / stream.length).toFixed(3);
+    const clientCpu = process.cpuUsage(clientCpuBefore);
+    const clientCpuMsPerEvent = +((clientCpu.user + clientCpu.system) / 1000 / stream.length).toFixed(3);
+    if (stopProfiles && profileDir) {
+      const [stopLaurel, stopDb] = stopProfiles;
+      await stopLaurel(join(profileDir, 'burst.cpuprofile'));
+      await stopDb?.(join(profileDir, 'burst-db.cpuprofile'));
+    }
     const credentials = await models.credentials
       .find({}, { templateId: 1, userId: 1, status: 1, awardedAt: 1, issuedAt: 1, evidence: 1 })
       .lean();
@@ -211,30 +241,17 @@ export async function benchBurst(options: { events?: number; learners?: number; 
     const toIssued = issuedOnes
       .map((c) => c.issuedAt!.getTime() - c.awardedAt.getTime())
       .sort((a, b) => a - b);
-    const rssAfter = rssMb();
+    const rssAfter = residentMb(laurelPid);
     // Then what stays: after a quiet spell (V8 hands heap pages back to the system only once the
-    // process is idle a few seconds) and a full collection (needs node --expose-gc), the heap that
-    // is still live, which tells retained memory from garbage not yet collected. The live heap
-    // includes this bench client's own records of the burst (events sent, acknowledgement times).
-    const gc = (globalThis as { gc?: () => void }).gc;
-    let rssAfterGc: number | null = null;
-    let heapAfterGc: { usedMb: number; totalMb: number; externalMb: number; arrayBuffersMb: number } | null =
-      null;
-    if (gc) {
-      await new Promise((resolve) => setTimeout(resolve, Number(process.env.BENCH_SETTLE_MS ?? 15_000)));
-      gc();
-      rssAfterGc = rssMb();
-      const m = process.memoryUsage();
-      heapAfterGc = {
-        usedMb: Math.round(m.heapUsed / MB),
-        totalMb: Math.round(m.heapTotal / MB),
-        externalMb: Math.round(m.external / MB),
-        arrayBuffersMb: Math.round(m.arrayBuffers / MB),
-      };
-    }
+    // process is idle a few seconds) and a full collection in Laurel's process, the heap that is
+    // still live, which tells retained memory from garbage not yet collected.
+    await new Promise((resolve) => setTimeout(resolve, Number(process.env.BENCH_SETTLE_MS ?? 15_000)));
+    const heapAfterGc = await laurel.heapAfterGc();
+    const rssAfterGc = residentMb(laurelPid);
     const missing = [...expected].filter((k) => !pairs.has(k)).length;
     return {
       database: db.kind,
+      loadAverage: loadavg().map((l) => +l.toFixed(2)),
       events: stream.length,
       replays: stream.length - originals,
       learners,
@@ -256,18 +273,21 @@ export async function benchBurst(options: { events?: number; learners?: number; 
       awardedToIssuedP99Ms: percentile(toIssued, 99),
       laurelCpuMsPerEvent,
       dbCpuMsPerEvent,
+      clientCpuMsPerEvent,
       rssAtRestMb: rssAtRest,
       heapUsedAtRestMb,
       externalAtRestMb,
       rssAfterBurstMb: rssAfter,
       rssAfterGcMb: rssAfterGc,
-      heapUsedAfterGcMb: heapAfterGc?.usedMb ?? null,
-      heapTotalAfterGcMb: heapAfterGc?.totalMb ?? null,
-      externalAfterGcMb: heapAfterGc?.externalMb ?? null,
+      heapUsedAfterGcMb: heapAfterGc.usedMb,
+      heapTotalAfterGcMb: heapAfterGc.totalMb,
+      externalAfterGcMb: heapAfterGc.externalMb,
     };
   } finally {
     trace('closing Laurel');
-    await laurel?.close();
+    await laurel?.stop();
+    await stopJobs?.();
+    await connection?.close();
     trace('stopping the database');
     await db.stop();
     trace('done');

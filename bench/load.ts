@@ -1,11 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, readFileSync } from 'node:fs';
 import http from 'node:http';
 import { loadavg } from 'node:os';
-import path from 'node:path';
 import { MongoClient } from 'mongodb';
 import { signatureHeader } from '../src/events/signature.js';
+import { cpuMs, residentMb, startLaurelProcess } from './laurel-process.js';
 import { separateDatabase } from './support-database.js';
 import { freePort } from '../test/support/laurel.js';
 import { startTestDatabase } from '../test/support/database.js';
@@ -64,20 +62,6 @@ async function drive(concurrency: number, durationMs: number, once: () => Promis
   };
 }
 
-/** CPU time (user + system) a process has used so far, from /proc (clock ticks of 10 ms). */
-function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the command name (which may hold spaces) start at its closing parenthesis.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
-
-function residentMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  return round(kb / 1024);
-}
-
 function request(
   agent: http.Agent,
   url: URL,
@@ -99,38 +83,6 @@ function request(
 }
 
 const words = (value: string | undefined) => (value ? value.split(' ').filter(Boolean) : []);
-
-async function startLaurelProcess(
-  env: Record<string, string>,
-): Promise<{ child: ChildProcess; url: string }> {
-  const root = path.resolve(import.meta.dirname, '..');
-  // node itself with tsx's loader (not the tsx launcher, which would be a second process), so the
-  // memory read below is that of the process serving.
-  const nodeArgs = [...words(process.env.BENCH_LAUREL_NODE_ARGS), '--import', 'tsx', 'src/main.ts'];
-  const child = spawn(process.execPath, nodeArgs, {
-    cwd: root,
-    env: { PATH: process.env.PATH ?? '', ...env },
-  });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  // BENCH_LAUREL_LOG names a file for Laurel's log (with BENCH_LAUREL_LOG_LEVEL=info, a line per request).
-  if (process.env.BENCH_LAUREL_LOG) child.stdout!.pipe(createWriteStream(process.env.BENCH_LAUREL_LOG));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  let exited = false;
-  child.once('exit', () => (exited = true));
-  // Logs are kept to warnings (a line per request would be measured too), so readiness is polled.
-  for (const deadline = Date.now() + 60_000; ;) {
-    if (exited) throw new Error(`bench: Laurel exited:\n${out}`);
-    if (Date.now() > deadline) throw new Error(`bench: Laurel did not start:\n${out}`);
-    const ready = await fetch(`${env.PUBLIC_URL}/readyz`).then(
-      (r) => r.status === 200,
-      () => false,
-    );
-    if (ready) break;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return { child, url: env.PUBLIC_URL! };
-}
 
 /** Until the event worker has nothing pending (at most `limitMs`), so the next phase is measured alone. */
 async function eventsDrained(uri: string, limitMs = 120_000): Promise<number> {
@@ -165,7 +117,7 @@ export async function benchLoad(
   const port = await freePort();
   const adminKey = randomBytes(24).toString('hex');
   const publicUrl = `http://localhost:${port}`;
-  const { child } = await startLaurelProcess({
+  const laurel = await startLaurelProcess({
     NODE_ENV: 'production',
     PORT: String(port),
     PUBLIC_URL: publicUrl,
@@ -179,6 +131,7 @@ export async function benchLoad(
     TRUST_PROXY: 'true',
     LOG_LEVEL: process.env.BENCH_LAUREL_LOG_LEVEL ?? 'warn',
   });
+  const { child } = laurel;
   const lms = await startTestPlatform({
     toolUrl: publicUrl,
     flavour: 'moodle',
@@ -330,8 +283,7 @@ export async function benchLoad(
       rssAfterLoadMb,
     };
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
+    await laurel.stop();
     await lms.close();
     await db.stop();
   }

@@ -36,23 +36,22 @@ async function main() {
     const figures = await benchBurst({ events: Number(process.env.BENCH_BURST_EVENTS ?? 20_000) });
     console.log(
       `\nBurst: ${figures.events} events (${figures.replays} replays) from ${figures.learners} learners on ` +
-        `${figures.templates} badges through POST /api/v1/events, one all-roles process`,
+        `${figures.templates} badges through POST /api/v1/events, one all-roles Laurel process of its own ` +
+        `(load average ${figures.loadAverage.join(' ')})`,
     );
     console.table([figures]);
     console.log(
       `Every award issued: ${figures.missing === 0 && figures.issued === figures.awardsExpected ? 'yes' : 'NO'}; ` +
         `awarded twice: ${figures.awardedTwice}; event → issued p99 ${figures.eventToIssuedP99Ms} ms; ` +
-        `resident memory ${figures.rssAtRestMb} MB at rest, ${figures.rssAfterBurstMb} MB after the burst.`,
+        `Laurel's resident memory ${figures.rssAtRestMb} MB at rest, ${figures.rssAfterBurstMb} MB after the burst.`,
     );
     console.log(
       `Where awards wait: event → awarded p99 ${figures.eventToAwardedP99Ms} ms, awarded → issued p99 ` +
         `${figures.awardedToIssuedP99Ms} ms; CPU per event ${figures.laurelCpuMsPerEvent} ms in Laurel, ` +
-        `${figures.dbCpuMsPerEvent} ms in the database. ` +
-        (figures.heapUsedAfterGcMb === null
-          ? 'Run with node --expose-gc to tell live memory from garbage.'
-          : `Settled (15 s idle, then a forced GC): ${figures.rssAfterGcMb} MB resident, heap ${figures.heapUsedAfterGcMb} MB live ` +
-            `of ${figures.heapTotalAfterGcMb} MB kept (${figures.heapUsedAtRestMb} MB live at rest), ` +
-            `${figures.externalAfterGcMb} MB external (${figures.externalAtRestMb} MB at rest).`),
+        `${figures.dbCpuMsPerEvent} ms in the database (${figures.clientCpuMsPerEvent} ms in the load generator). ` +
+        `Settled (15 s idle, then a forced GC): ${figures.rssAfterGcMb} MB resident, heap ${figures.heapUsedAfterGcMb} MB live ` +
+        `of ${figures.heapTotalAfterGcMb} MB kept (${figures.heapUsedAtRestMb} MB live at rest), ` +
+        `${figures.externalAfterGcMb} MB external (${figures.externalAtRestMb} MB at rest).`,
     );
     console.log(JSON.stringify({ burst: figures }));
   }

@@ -1,7 +1,8 @@
-import type { Types } from 'mongoose';
+import { Types } from 'mongoose';
 import type { Actor } from '../audit/record.js';
 import type { Context } from '../context.js';
 import type { CredentialDoc } from '../db/models/credential.js';
+import { ONE_REPLY } from '../db/oneReply.js';
 import type { PersonDoc } from '../db/models/person.js';
 import { isActivePlatform } from '../db/models/platform.js';
 import type { TemplateDoc } from '../db/models/template.js';
@@ -37,6 +38,18 @@ export type AwardRequest = {
   level?: string | null;
 };
 
+export type AwardOptions = {
+  /**
+   * Whether no active template listens to this credential's badge.awarded event (the event
+   * pipeline answers from the templates it has just checked): then the event is stored already
+   * processed, since applying it would change nothing, and costs no claim, no pass and no mark.
+   * A template that starts listening later (activated, or its rules changed) is recalculated, and
+   * the recalculation reads stored badge.awarded events whatever their status. Without it, every
+   * event is stored pending and the pipeline decides.
+   */
+  unheard?: (credential: CredentialDoc) => boolean;
+};
+
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 export function expiryFor(
@@ -57,31 +70,38 @@ const pairKey = (templateId: Types.ObjectId, personId: Types.ObjectId) => `${tem
  * (template, person, liveSlot='live') keeps awards exactly once against concurrent workers and
  * replays: whoever loses the race finds the winner's credential and awards nothing.
  */
-export async function awardMany(ctx: Context, requests: AwardRequest[]): Promise<AwardOutcome[]> {
+export async function awardMany(
+  ctx: Context,
+  requests: AwardRequest[],
+  options: AwardOptions = {},
+): Promise<AwardOutcome[]> {
   if (requests.length === 0) return [];
   const { models } = ctx;
   const platformIds = [
     ...new Map(requests.map((r) => [String(r.template.platformId), r.template.platformId])).values(),
   ];
-  const platforms = await models.platforms
-    .find({ _id: { $in: platformIds } }, { status: 1 })
-    .lean<{ _id: Types.ObjectId; status?: 'active' | 'pending' }[]>();
-  const pending = new Set(platforms.filter((p) => !isActivePlatform(p)).map((p) => String(p._id)));
-
+  // The platforms' status and the pairs' credentials side by side (neither depends on the other).
   // Without the signed documents: recalculations, levels and events applied again ask again for
   // pairs already complete, so many requests find a live credential, and its few kilobytes of proof
   // are never looked at here.
-  const existing = await models.credentials
-    .find(
-      {
-        platformId: { $in: platformIds },
-        personId: { $in: requests.map((r) => r.personId) },
-        templateId: { $in: requests.map((r) => r.template._id) },
-        $or: [{ liveSlot: 'live' }, { status: 'revoked' }],
-      },
-      { signed: 0 },
-    )
-    .lean<CredentialDoc[]>();
+  const [platforms, existing] = await Promise.all([
+    models.platforms
+      .find({ _id: { $in: platformIds } }, { status: 1 })
+      .lean<{ _id: Types.ObjectId; status?: 'active' | 'pending' }[]>(),
+    models.credentials
+      .find(
+        {
+          platformId: { $in: platformIds },
+          personId: { $in: requests.map((r) => r.personId) },
+          templateId: { $in: requests.map((r) => r.template._id) },
+          $or: [{ liveSlot: 'live' }, { status: 'revoked' }],
+        },
+        { signed: 0 },
+      )
+      .batchSize(ONE_REPLY)
+      .lean<CredentialDoc[]>(),
+  ]);
+  const pending = new Set(platforms.filter((p) => !isActivePlatform(p)).map((p) => String(p._id)));
   const live = new Map<string, CredentialDoc>();
   const revoked = new Map<string, CredentialDoc>();
   for (const c of existing) {
@@ -178,7 +198,10 @@ export async function awardMany(ctx: Context, requests: AwardRequest[]): Promise
   if (won.length === 0) return outcomes;
 
   const credentials = won.map((x) => x.doc as unknown as CredentialDoc);
-  await models.audit.collection.insertMany(
+  // The audit entries and the badge.awarded events together, once the credentials are stored: a
+  // crash before either lands leaves the events that led here to be applied again, which finds the
+  // credentials live and awards nothing, as when the two were written one after the other.
+  const audited = models.audit.collection.insertMany(
     won.map((x) => {
       const r = requests[x.at]!;
       const c = x.doc as unknown as CredentialDoc;
@@ -194,17 +217,53 @@ export async function awardMany(ctx: Context, requests: AwardRequest[]): Promise
       };
     }),
   );
-  await announceAwards(ctx, credentials);
-  if (credentials.some((c) => c.outbox === 'issue')) await wakeJob(ctx.jobs, JOBS.issueCredentials);
-  if (credentials.some((c) => c.outbox === 'provider-issue')) await wakeJob(ctx.jobs, JOBS.providerOutbox);
-  await wakeJob(ctx.jobs, JOBS.processEvents);
+  const pendingEvents = await Promise.all([audited, announceAwards(ctx, credentials, options.unheard)]);
+  const wakes: string[] = pendingEvents[1] ? [JOBS.processEvents] : [];
+  if (credentials.some((c) => c.outbox === 'issue')) wakes.push(JOBS.issueCredentials);
+  if (credentials.some((c) => c.outbox === 'provider-issue')) wakes.push(JOBS.providerOutbox);
   // Pathways that name these badges move on (src/pathways/updates.ts, from pathwaysPending above).
-  await wakeJob(ctx.jobs, JOBS.updatePathways);
+  wakes.push(JOBS.updatePathways);
+  await Promise.all(wakes.map((name) => wakeJob(ctx.jobs, name)));
   return outcomes;
 }
 
-function newCredentialDoc(ctx: Context, r: AwardRequest, awardedAt: Date): Record<string, unknown> {
-  return new ctx.models.credentials({
+/**
+ * Every field a new credential stores that an award does not set, with the schema's defaults, as
+ * mongoose makes them: read once per model from a document built by mongoose itself, so that a
+ * batch of awards does not build (and cast, and copy) a mongoose document for each credential,
+ * which cost more than the rest of the award. The defaults are all constants (the one function
+ * default, `evidence`, is always set by the award), so sharing them between documents is safe.
+ */
+const defaultsByModel = new WeakMap<object, Record<string, unknown>>();
+function credentialDefaults(ctx: Context): Record<string, unknown> {
+  let defaults = defaultsByModel.get(ctx.models.credentials);
+  if (!defaults) {
+    const { _id: _, ...rest } = new ctx.models.credentials({}).toObject({
+      depopulate: true,
+      versionKey: false,
+    }) as Record<string, unknown>;
+    defaults = rest;
+    defaultsByModel.set(ctx.models.credentials, defaults);
+  }
+  return defaults;
+}
+
+/**
+ * The document of a new award, as `new ctx.models.credentials(fields).toObject()` makes it (the
+ * award's fields are of the schema's types already, so there is nothing to cast): the defaults,
+ * a fresh id, then the award's own fields.
+ */
+export function newCredentialDoc(ctx: Context, r: AwardRequest, awardedAt: Date): Record<string, unknown> {
+  return {
+    _id: new Types.ObjectId(),
+    ...credentialDefaults(ctx),
+    ...awardFieldsOf(r, awardedAt),
+  };
+}
+
+/** What an award sets on a new credential (newCredentialDoc). */
+export function awardFieldsOf(r: AwardRequest, awardedAt: Date): Record<string, unknown> {
+  return {
     platformId: r.template.platformId,
     templateId: r.template._id,
     personId: r.personId,
@@ -223,7 +282,7 @@ function newCredentialDoc(ctx: Context, r: AwardRequest, awardedAt: Date): Recor
     outbox: r.template.source === 'local' ? 'issue' : 'provider-issue',
     // Pathways naming this badge are counted again (src/pathways, the update-pathways job).
     pathwaysPending: true,
-  }).toObject({ depopulate: true, versionKey: false }) as Record<string, unknown>;
+  };
 }
 
 /** Whether `level` is a higher step of the template's ladder than the one `held` is for. */
@@ -320,35 +379,46 @@ export async function awardCredential(
 
 /**
  * An award is itself a learning event (badge.awarded), so that badges requiring this one
- * progress through the same pipeline. Inserted once per credential (its id is in the event id).
+ * progress through the same pipeline. Inserted once per credential (its id is in the event id);
+ * answers whether any was stored pending (for the pipeline to apply).
  */
-async function announceAwards(ctx: Context, credentials: CredentialDoc[]): Promise<void> {
+async function announceAwards(
+  ctx: Context,
+  credentials: CredentialDoc[],
+  unheard?: AwardOptions['unheard'],
+): Promise<boolean> {
   const now = ctx.now();
+  let pending = false;
   try {
     await ctx.models.events.collection.insertMany(
-      credentials.map((credential) => ({
-        platformId: credential.platformId,
-        eventId: `laurel:awarded:${credential._id}`,
-        type: 'badge.awarded',
-        occurredAt: credential.awardedAt,
-        receivedAt: now,
-        source: 'laurel',
-        course: credential.courseId ? { id: credential.courseId, title: null } : null,
-        user: { id: credential.userId, email: null, name: null },
-        data: { templateId: String(credential.templateId), credentialId: String(credential._id) },
-        courseRef: credential.courseRef,
-        personRef: credential.personId,
-        status: 'pending',
-        attempts: 0,
-        lockedUntil: null,
-        claim: null,
-        processedAt: null,
-        error: null,
-      })),
+      credentials.map((credential) => {
+        const settled = unheard?.(credential) ?? false;
+        if (!settled) pending = true;
+        return {
+          platformId: credential.platformId,
+          eventId: `laurel:awarded:${credential._id}`,
+          type: 'badge.awarded',
+          occurredAt: credential.awardedAt,
+          receivedAt: now,
+          source: 'laurel',
+          course: credential.courseId ? { id: credential.courseId, title: null } : null,
+          user: { id: credential.userId, email: null, name: null },
+          data: { templateId: String(credential.templateId), credentialId: String(credential._id) },
+          courseRef: credential.courseRef,
+          personRef: credential.personId,
+          status: settled ? 'processed' : 'pending',
+          attempts: 0,
+          lockedUntil: null,
+          claim: null,
+          processedAt: settled ? now : null,
+          error: null,
+        };
+      }),
       { ordered: false },
     );
   } catch (err) {
     const errors = writeErrorsOf(err);
     if (errors.length === 0 || errors.some((w) => !isDuplicateKey(w))) throw err;
   }
+  return pending;
 }

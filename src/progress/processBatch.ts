@@ -1,9 +1,12 @@
+import { randomUUID } from 'node:crypto';
 import { Types } from 'mongoose';
 import { SYSTEM } from '../audit/record.js';
 import { awardMany, type AwardRequest } from '../awards/award.js';
 import type { Context } from '../context.js';
 import type { CourseDoc } from '../db/models/course.js';
+import type { CredentialDoc } from '../db/models/credential.js';
 import type { LearningEventDoc } from '../db/models/learningEvent.js';
+import { ONE_REPLY } from '../db/oneReply.js';
 import type { PersonDoc } from '../db/models/person.js';
 import type { ProgressDoc } from '../db/models/progress.js';
 import type { TemplateDoc } from '../db/models/template.js';
@@ -32,6 +35,17 @@ export type BatchResult = {
 };
 
 type Resolved = { event: LearningEventDoc; courseRef: Types.ObjectId | null; personId: Types.ObjectId };
+/** A batch's events with their course and person (processEventBatch's first step). */
+export type ResolvedBatch = Resolved[];
+
+/**
+ * The course and person of each event of a batch, people first seen created. Nothing here depends
+ * on the batches before (people and courses are found or created idempotently), so a run may
+ * resolve the next batch while it applies this one (processPending.ts).
+ */
+export function resolveBatch(ctx: Context, events: LearningEventDoc[]): Promise<ResolvedBatch> {
+  return resolveRefs(ctx, events);
+}
 
 const MAX_CONFLICT_ROUNDS = 5;
 /**
@@ -67,10 +81,10 @@ export const EVENT_LANES = 3;
 export async function processEventBatch(
   ctx: Context,
   events: LearningEventDoc[],
-  options: { lanes?: number } = {},
+  options: { lanes?: number; resolved?: Promise<ResolvedBatch> } = {},
 ): Promise<BatchResult> {
   const [resolved, templates] = await Promise.all([
-    resolveRefs(ctx, events),
+    options.resolved ?? resolveBatch(ctx, events),
     templateCacheFor(ctx.models).forPlatforms(
       ctx,
       events.map((e) => e.platformId),
@@ -143,7 +157,9 @@ async function applyResolved(
   await applyRegradeOutcomes(ctx, regrades);
 
   const requests = [...awards.values()];
-  const outcomes = await awardMany(ctx, requests);
+  const outcomes = await awardMany(ctx, requests, {
+    unheard: (c) => !hearsAward(templates.get(String(c.platformId)), c),
+  });
   const blocked = new Set<string>();
   outcomes.forEach((o, i) => {
     if (!o.awarded && o.reason === 'platform-pending') blocked.add(String(requests[i]!.personId));
@@ -159,7 +175,10 @@ async function applyResolved(
 }
 
 /** The templates that listen to this event: its type, its course or the whole platform. */
-function candidates(platform: PlatformTemplates, r: Resolved): TemplateDoc[] {
+function candidates(
+  platform: PlatformTemplates,
+  r: { event: Pick<LearningEventDoc, 'type' | 'data'>; courseRef: Resolved['courseRef'] },
+): TemplateDoc[] {
   const { event } = r;
   const found = new Set<TemplateDoc>(platform.byTypeAndCourse.get(`${event.type}:*`) ?? []);
   if (r.courseRef)
@@ -171,6 +190,20 @@ function candidates(platform: PlatformTemplates, r: Resolved): TemplateDoc[] {
   // Every active template listens, whenever the event was stored: what arrived before a badge was
   // activated is counted by its recalculation (recalculation.ts), so the order never matters.
   return [...found];
+}
+
+/**
+ * Whether any of the platform's active templates would take up the badge.awarded event of this
+ * credential: the same lookup as `candidates` for that event (its type, its course, the badge it
+ * names). A platform this batch did not load is assumed to listen.
+ */
+function hearsAward(
+  platform: PlatformTemplates | undefined,
+  credential: Pick<CredentialDoc, 'templateId' | 'courseRef'>,
+): boolean {
+  if (!platform) return true;
+  const event = { type: 'badge.awarded', data: { templateId: String(credential.templateId) } };
+  return candidates(platform, { event, courseRef: credential.courseRef }).length > 0;
 }
 
 /** A template's badge requirements, found once per loaded template (most have none). */
@@ -215,6 +248,7 @@ async function loadStates(
     await sliced(people, (slice) =>
       ctx.models.progress
         .find({ platformId: { $in: platforms }, personId: { $in: slice } })
+        .batchSize(ONE_REPLY)
         .lean<ProgressDoc[]>(),
     )
   ).filter((d) => wanted.has(String(d.templateId)));
@@ -353,7 +387,9 @@ async function replayHistories(
 export async function writeStates(ctx: Context, states: States): Promise<string[]> {
   const changed = [...states.values()].filter((s) => s.dirty);
   if (changed.length === 0) return [];
-  const ops = changed.map((s) => s.writeOp());
+  const token = randomUUID();
+  const writtenAt = new Date();
+  const ops = changed.map((s) => s.writeOp(writtenAt, token));
   let conflicted = false;
   try {
     const result = await ctx.models.progress.collection.bulkWrite(ops, { ordered: false });
@@ -432,11 +468,13 @@ async function resolveRefs(ctx: Context, events: LearningEventDoc[]): Promise<Re
     sliced([...new Set(needPerson.map((e) => e.user.id))], (slice) =>
       models.people
         .find({ platformId: { $in: platformsOf(needPerson) }, ids: { $in: slice } })
+        .batchSize(ONE_REPLY)
         .lean<PersonDoc[]>(),
     ),
     sliced([...new Set(needCourse.map((e) => e.course!.id))], (slice) =>
       models.courses
         .find({ platformId: { $in: platformsOf(needCourse) }, ids: { $in: slice } })
+        .batchSize(ONE_REPLY)
         .lean<CourseDoc[]>(),
     ),
   ]);

@@ -3,7 +3,8 @@ import type { AnyBulkWriteOperation } from 'mongodb';
 import type { Types } from 'mongoose';
 import type { Context } from '../context.js';
 import type { LearningEventDoc } from '../db/models/learningEvent.js';
-import { processEventBatch } from './processBatch.js';
+import { ONE_REPLY } from '../db/oneReply.js';
+import { processEventBatch, resolveBatch, type ResolvedBatch } from './processBatch.js';
 
 const MAX_ATTEMPTS = 5;
 export const EVENT_BATCH_SIZE = 500;
@@ -30,16 +31,18 @@ export async function processPendingEvents(
   // still applied one after the other, in queue order: a mark not yet written leaves the event
   // `processing` under this run's claim, which nothing else reads differently (history replay reads
   // waiting events too), and a crash before it lands only means the event is applied again.
-  let next: Promise<LearningEventDoc[]> | null = prefetch(ctx, Math.min(batchSize, budget));
+  // The claimed batch's people and courses are looked up as soon as it is claimed, so that they too
+  // are read while the batch before is applied (resolving depends on no earlier batch).
+  let next: Promise<Prefetched> | null = prefetch(ctx, Math.min(batchSize, budget));
   let marking: Promise<void> = Promise.resolve();
   while (next) {
-    const batch: LearningEventDoc[] = await next;
+    const { batch, resolved }: Prefetched = await next;
     if (batch.length === 0) break;
     const left: number = budget - processed - failed - batch.length;
     next = left > 0 ? prefetch(ctx, Math.min(batchSize, left)) : null;
     let result: Awaited<ReturnType<typeof processEventBatch>>;
     try {
-      result = await processEventBatch(ctx, batch);
+      result = await processEventBatch(ctx, batch, { resolved });
     } catch (err) {
       failed += batch.length;
       ctx.logger.warn({ err, events: batch.length }, 'processing a batch of learning events failed');
@@ -82,9 +85,20 @@ async function markOutcomes(
   if (result.failed.length) await markFailed(ctx, result.failed);
 }
 
-/** A claim started now and awaited later: its failure is handled there, not as an unhandled rejection. */
-function prefetch(ctx: Context, limit: number): Promise<LearningEventDoc[]> {
-  const claim = claimEvents(ctx, limit);
+type Prefetched = { batch: LearningEventDoc[]; resolved?: Promise<ResolvedBatch> };
+
+/**
+ * A claim started now and awaited later, then the claimed events' refs resolved: failures are
+ * handled where they are awaited (the claim by the run, the refs by the batch, which then fails as
+ * a whole as before), not as unhandled rejections.
+ */
+function prefetch(ctx: Context, limit: number): Promise<Prefetched> {
+  const claim = claimEvents(ctx, limit).then((batch) => {
+    if (batch.length === 0) return { batch };
+    const resolved = resolveBatch(ctx, batch);
+    resolved.catch(() => undefined);
+    return { batch, resolved };
+  });
   claim.catch(() => undefined);
   return claim;
 }
@@ -100,6 +114,7 @@ export async function claimEvents(ctx: Context, limit: number): Promise<Learning
     .find(free)
     .sort({ receivedAt: 1, _id: 1 })
     .limit(limit)
+    .batchSize(limit)
     .lean<LearningEventDoc[]>();
   if (candidates.length === 0) return [];
   const claim = randomUUID();
@@ -129,7 +144,11 @@ export async function claimEvents(ctx: Context, limit: number): Promise<Learning
     }));
   if (taken.modifiedCount === 0) return [];
   // Another worker took some of them meanwhile: ours are the ones carrying our token.
-  return ctx.models.events.find({ claim }).sort({ receivedAt: 1, _id: 1 }).lean<LearningEventDoc[]>();
+  return ctx.models.events
+    .find({ claim })
+    .sort({ receivedAt: 1, _id: 1 })
+    .batchSize(ONE_REPLY)
+    .lean<LearningEventDoc[]>();
 }
 
 /**

@@ -147,9 +147,13 @@ export class ProgressState {
     return String(templateId) === String(this.templateId) && String(personId) === String(this.personId);
   }
 
-  /** The write of this state: an insert for a new document, else an update guarded by the `rev` read. */
-  writeOp(now = new Date()): AnyBulkWriteOperation {
-    this.writeToken = randomUUID();
+  /**
+   * The write of this state: an insert for a new document, else an update guarded by the `rev` read.
+   * `token` tells afterwards whether this write landed: one per bulk write is enough, since a bulk
+   * write holds one state per (template, learner).
+   */
+  writeOp(now = new Date(), token: string = randomUUID()): AnyBulkWriteOperation {
+    this.writeToken = token;
     const fields = {
       fulfilled: this.fulfilled,
       fulfilments: this.fulfilments,

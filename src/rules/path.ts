@@ -28,13 +28,30 @@ export function pathSegments(path: string): string[] | null {
 }
 
 /**
+ * The segments of the paths rules read, split once: a batch reads the same few paths (those of
+ * its templates' rules) for every event and template. Bounded, since paths come from templates:
+ * past the bound it starts over rather than grow.
+ */
+const SEGMENTS_KEPT = 1000;
+const segmentsOfPath = new Map<string, readonly string[] | null>();
+function segmentsOf(path: string): readonly string[] | null {
+  let segments = segmentsOfPath.get(path);
+  if (segments === undefined) {
+    if (segmentsOfPath.size >= SEGMENTS_KEPT) segmentsOfPath.clear();
+    segments = pathSegments(path);
+    segmentsOfPath.set(path, segments);
+  }
+  return segments;
+}
+
+/**
  * The value at `path` inside `obj`. `found` is false when any segment is missing, when a
  * step lands on something that is not an object, or when the path itself is not allowed.
  * A property holding `undefined` counts as missing (JSON cannot carry it); `null` is found.
  * On arrays only numeric segments (indices) resolve, so `items.length` is not a path.
  */
 export function readPath(obj: unknown, path: string): PathResult {
-  const segments = pathSegments(path);
+  const segments = typeof path === 'string' ? segmentsOf(path) : null;
   if (segments === null) return NOT_FOUND;
   let current: unknown = obj;
   for (const segment of segments) {

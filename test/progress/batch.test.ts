@@ -1,6 +1,7 @@
 import type { Context } from '../../src/context.js';
 import { claimEvents, processPendingEvents } from '../../src/progress/processPending.js';
 import { EVENT_LANES, processEventBatch } from '../../src/progress/processBatch.js';
+import { runQueuedRecalculations } from '../../src/progress/recalculationQueue.js';
 import { startTestLaurel, type TestLaurel } from '../support/laurel.js';
 import { admin, event, registerTestPlatform, sendEvents, type TestPlatformRecord } from '../support/api.js';
 
@@ -215,6 +216,65 @@ describe('processing learning events in batches', () => {
     await processPendingEvents(later(ctx, 60_000));
     const credentials = await ctx.models.credentials.find({ templateId: id }).lean();
     expect(credentials.map((c) => c.userId).sort()).toEqual(['ask-ada', 'ask-bob']);
+  });
+
+  it('stores the badge.awarded event of an award no template listens to as processed; one a template requires waits for the pipeline', async () => {
+    const first = await template();
+    const ctx = t.laurel.ctx;
+    const completes = (user: string, courseId: string) => [
+      event(platform.id, {
+        course: { id: courseId },
+        user: { id: user },
+        data: { activityId: 'quiz', percent: 90 },
+      }),
+      event(platform.id, {
+        course: { id: courseId },
+        user: { id: user },
+        type: 'course.completed',
+        data: {},
+      }),
+    ];
+    const announced = async (user: string) =>
+      ctx.models.events.find({ type: 'badge.awarded', 'user.id': user }).sort({ receivedAt: 1 }).lean();
+
+    // Nothing on the platform requires a badge: the event is stored processed, no run takes it up.
+    await send(completes('heard-ada', first.courseId));
+    expect((await processPendingEvents(ctx)).awarded).toBe(1);
+    const [quiet] = await announced('heard-ada');
+    expect(quiet).toMatchObject({ status: 'processed', attempts: 0, claim: null, error: null });
+    expect(quiet!.processedAt).toBeInstanceOf(Date);
+    expect(await ctx.models.events.countDocuments({ status: { $ne: 'processed' } })).toBe(0);
+
+    // A badge requiring the first is activated afterwards: its recalculation finds Ada through that
+    // processed event, and awards her.
+    courseCounter++;
+    const requiring = await admin(t, 'POST', '/templates', {
+      platformId: platform.id,
+      courseId: `batch-${courseCounter}`,
+      name: `Requires batch badge ${courseCounter}`,
+      groups: [{ requirements: [{ id: 'first', badge: first.id }] }],
+    });
+    expect(requiring.status).toBe(201);
+    expect((await admin(t, 'POST', `/templates/${requiring.body.id}/activate`)).status).toBe(200);
+    await runQueuedRecalculations(ctx);
+    expect(
+      await ctx.models.credentials.countDocuments({ templateId: requiring.body.id, userId: 'heard-ada' }),
+    ).toBe(1);
+
+    // Now the first badge is listened to: Bob's award event waits for the pipeline, which awards the second.
+    await send(completes('heard-bob', first.courseId));
+    expect((await processPendingEvents(ctx)).awarded).toBe(1);
+    const [waiting] = await announced('heard-bob');
+    expect(waiting?.status).toBe('pending');
+    expect((await processPendingEvents(ctx)).awarded).toBe(1);
+    expect(
+      await ctx.models.credentials.countDocuments({ templateId: requiring.body.id, userId: 'heard-bob' }),
+    ).toBe(1);
+    // Whatever the second award announces is settled too; nothing is left for the next tests.
+    await processPendingEvents(ctx);
+    expect(await ctx.models.events.countDocuments({ status: { $ne: 'processed' } })).toBe(0);
+    // The requiring badge is withdrawn so that later tests' awards go unheard again.
+    expect((await admin(t, 'POST', `/templates/${requiring.body.id}/withdraw`)).status).toBe(200);
   });
 
   it('counts a replayed event once', async () => {

@@ -177,14 +177,17 @@ describe('a worker killed in the middle of issuing', () => {
     const killedAt = new Date();
     step('B: first worker killed');
 
-    // Half done: one run's credentials signed; the rest claimed by the dead worker, unsigned.
+    // Half done: one run's credentials signed; the next run's claimed by the dead worker, unsigned.
+    // A run signs what the outbox holds when it is woken, at most ISSUE_BATCH_SIZE: the batch's lanes
+    // award side by side, so how the learners split between the runs depends on timing.
     const atKill = await s.credentials();
     const local = atKill.filter((c) => String(c.templateId) === s.templates.local);
     const signedBefore = local.filter((c) => c.status === 'issued');
-    expect(signedBefore).toHaveLength(ISSUE_BATCH_SIZE);
-    expect(local.filter((c) => c.status === 'awarded' && c.issuingClaim && !c.signed)).toHaveLength(
-      ISSUING_LEARNERS - ISSUE_BATCH_SIZE,
-    );
+    expect(signedBefore.length).toBeGreaterThan(0);
+    expect(signedBefore.length).toBeLessThanOrEqual(ISSUE_BATCH_SIZE);
+    const unsigned = local.filter((c) => c.status === 'awarded' && !c.signed);
+    expect(unsigned).toHaveLength(ISSUING_LEARNERS - signedBefore.length);
+    expect(unsigned.filter((c) => c.issuingClaim).length).toBeGreaterThan(0);
     expect(s.credly.badges).toHaveLength(3);
     const unknown = atKill.filter(
       (c) => String(c.templateId) === s.templates.credly && c.externalPending && !c.externalId,
