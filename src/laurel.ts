@@ -80,7 +80,7 @@ export async function startLaurel(
   });
   // A worker only processes jobs: it answers /healthz and /readyz for its orchestrator, nothing else.
   if (config.role !== 'worker') {
-    app.use(framingPolicy(ctx));
+    app.use(framingPolicy(ctx, lti.db));
     app.use('/api/v1', apiRouter(ctx, { platformHooks: lti.platformHooks, ltiProvider: lti.provider }));
     lti.mount(app);
     app.use(courseRouter(ctx, lti, { mailOn: mailer !== null }));

@@ -106,7 +106,7 @@ export async function createLti(ctx: Context, connection: Connection): Promise<L
         // First: every LTI field is text (a bad `state` used to end the process inside ltijs).
         app.use(ltiRequestGuard('types', refuseMalformed));
         // Who may frame the login and launch answers: their own LMS, known once the body is parsed.
-        app.use(launchFramingPolicy(ctx));
+        app.use(launchFramingPolicy(ctx, db));
         app.use(preLaunchChecks(deps, routes));
         // Before ltijs's own login and launch: the paths for browsers that keep Laurel's cookies out.
         app.use(cookielessRoutes({ ...deps, db }, routes));

@@ -4,12 +4,12 @@ import type { Types } from 'mongoose';
 import type { Context } from '../context.js';
 import type { CourseDoc } from '../db/models/course.js';
 import type { PersonDoc } from '../db/models/person.js';
-import { identityPlatformIdOf, type PlatformDoc } from '../db/models/platform.js';
+import { identityPlatformIdOf } from '../db/models/platform.js';
 import { checkTokenTimes, DEFAULT_CLOCK_SKEW_S } from '../security/tokenTimes.js';
 import { csrfTokenFor, registerCsrfIdentity } from './csrf.js';
 import type { LtiDatabase } from './database.js';
 import { verifyLtik, type LtikPayload } from './ltik.js';
-import { platformForRequest } from './requestReads.js';
+import { sessionReadsForRequest } from './requestReads.js';
 import { refusal, type LaunchRefusal } from './refusals.js';
 import { launchKind, type LaunchKind } from './roles.js';
 
@@ -72,27 +72,14 @@ export async function resolveLaunch(
     })
   )
     return fail(refusal.sessionExpired());
-  const [idTokens, contextTokens] = await Promise.all([
-    db.Get(false, 'idtoken', {
-      iss: payload.platformUrl,
-      clientId: payload.clientId,
-      deploymentId: payload.deploymentId,
-      user: payload.user,
-    }),
-    db.Get(false, 'contexttoken', { contextId: payload.contextId, user: payload.user }),
-  ]);
-  if (!idTokens || !contextTokens) return fail(refusal.sessionExpired());
-  const context = contextTokens[0] as unknown as LtiContextToken;
+  // The platform and ltijs's two records of the session in one round trip (framing may have read them).
+  const { platform, idToken, contextToken } = await sessionReadsForRequest(ctx, req, db, payload);
+  if (!idToken || !contextToken) return fail(refusal.sessionExpired());
+  const context = contextToken as unknown as LtiContextToken;
   const token = {
-    ...(idTokens[0] as unknown as Omit<LtiIdToken, 'platformContext'>),
+    ...(idToken as unknown as Omit<LtiIdToken, 'platformContext'>),
     platformContext: context,
   } as LtiIdToken;
-
-  const platform = req
-    ? await platformForRequest(ctx, req, payload.platformUrl, payload.clientId)
-    : await ctx.models.platforms
-        .findOne({ issuer: payload.platformUrl, clientId: payload.clientId })
-        .lean<PlatformDoc>();
   if (!platform) return fail(refusal.unknownPlatform());
   if (!platform.deploymentIds.includes(payload.deploymentId)) return fail(refusal.unknownDeployment());
   // Registrations of one LMS share its courses and people (PlatformDoc.sameLmsAs).
