@@ -3,6 +3,7 @@ import type { LtiContextToken, LtiIdToken } from 'ltijs';
 import type { Types } from 'mongoose';
 import type { Context } from '../context.js';
 import type { CourseDoc } from '../db/models/course.js';
+import type { CourseFacts } from '../courses/scope.js';
 import type { PersonDoc } from '../db/models/person.js';
 import { identityPlatformIdOf } from '../db/models/platform.js';
 import { checkTokenTimes, DEFAULT_CLOCK_SKEW_S } from '../security/tokenTimes.js';
@@ -22,6 +23,8 @@ export type Launch = {
   platformId: Types.ObjectId;
   /** The course document (null for a launch without a course context). */
   courseRef: Types.ObjectId | null;
+  /** What the session read of that course (CourseScope.course): its LMS ids and end dates. */
+  course: CourseFacts | null;
   personId: Types.ObjectId;
   roles: string[];
   kind: LaunchKind;
@@ -97,6 +100,14 @@ export async function resolveLaunch(
   const launch: Launch = {
     platformId: identityId,
     courseRef: course?._id ?? null,
+    course: course
+      ? {
+          _id: course._id,
+          ids: course.ids,
+          lmsEndsAt: course.lmsEndsAt,
+          instructorEndsAt: course.instructorEndsAt,
+        }
+      : null,
     personId: person._id,
     roles,
     kind: launchKind(roles),

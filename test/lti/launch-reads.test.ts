@@ -6,6 +6,7 @@
 import jwt from 'jsonwebtoken';
 import request from 'supertest';
 import { startEngine, type CommandEvent, type Engine } from '../support/mongo-engine/index.js';
+import { admin } from '../support/api.js';
 import type { TestLaurel } from '../support/laurel.js';
 import { launch } from '../support/lms-platform/index.js';
 import { startLaurelForLti, startRegisteredPlatform, type RegisteredPlatform } from './helpers.js';
@@ -144,6 +145,41 @@ it("an instructor's launch within the roster debounce asks the job queue nothing
       JSON.stringify(c.body).includes('data.courseRef'),
   );
   expect(asked).toEqual([]);
+});
+
+it("a course page with a badge reads its course's ids and end date from the launch session, not again", async () => {
+  const p = moodle.platform;
+  const courseId = p.demo!.courses.chemistry.id;
+  const template = await admin(t, 'POST', '/templates', {
+    platformId: moodle.id,
+    courseId,
+    name: 'Quiz badge',
+    groups: [
+      {
+        requirements: [
+          {
+            event: 'activity.grade.updated',
+            rules: [{ path: 'data.activityId', op: 'eq', value: 'quiz' }],
+          },
+        ],
+      },
+    ],
+  });
+  expect(template.status).toBe(201);
+  expect((await admin(t, 'POST', `/templates/${template.body.id}/activate`)).status).toBeLessThan(300);
+  for (const [sub, path] of [
+    [p.demo!.users.ada.sub, '/course/learner'],
+    [p.demo!.users.instructor.sub, '/course/instructor'],
+  ] as const) {
+    const list = ofLaunch(await commandsOfLaunch(sub, path));
+    // The page names the badge's rule (activity titles, the course's end date): it did read for it.
+    expect(list.some((c) => c.body[c.name] === 'templates')).toBe(true);
+    // The session read the course by its LMS id once; no read of it by its document id follows.
+    const courseReads = list.filter((c) => c.name === 'find' && c.body.find === 'courses');
+    expect(courseReads.map((c) => Object.keys(c.body.filter as object).sort())).toEqual([
+      ['ids', 'platformId'],
+    ]);
+  }
 });
 
 it("the login answer may be framed by the logging-in LMS only, and an unknown LMS's by none", async () => {
