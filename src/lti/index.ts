@@ -138,6 +138,8 @@ export async function createLti(ctx: Context, connection: Connection): Promise<L
   provider.onUnregisteredPlatform(refuseWith(refusal.unknownPlatform));
   provider.onInactivePlatform(refuseWith(refusal.inactivePlatform));
   catchAsyncErrors(provider.app as unknown as Parameters<typeof catchAsyncErrors>[0]);
+  // Login and launch answers are never cached (forms posted once): no ETag, a hash of each body.
+  (provider.app as unknown as { set(name: string, value: unknown): void }).set('etag', false);
 
   return {
     provider,

@@ -219,6 +219,8 @@ it("the login answer may be framed by the logging-in LMS only, and an unknown LM
       .set('Accept', 'text/html');
   const res = await login(p.issuer, p.clientId);
   expect(res.status).toBe(200);
+  // Never cached (a form posted once): no ETag hashed from the page.
+  expect(res.headers.etag).toBeUndefined();
   const allowed = frameAncestors(res.headers['content-security-policy'])!.split(' ');
   expect(allowed).toContain(new URL(p.url).origin);
   expect(allowed).not.toContain(new URL(moodle.platform.url).origin);
