@@ -88,11 +88,13 @@ export async function resolveLaunch(
   // Registrations of one LMS share its courses and people (PlatformDoc.sameLmsAs).
   const identityId = identityPlatformIdOf(platform);
   const contextId = context.context?.id;
-  // Side by side: neither read depends on the other.
+  // Side by side: neither read depends on the other. Plain reads of whole documents through the
+  // driver (what a lean mongoose read answers, without its query building on every course page).
   const [person, course] = await Promise.all([
-    ctx.models.people.findOne({ platformId: identityId, ids: payload.user }).lean<PersonDoc>(),
+    ctx.models.people.collection.findOne<PersonDoc>({ platformId: identityId, ids: String(payload.user) }),
+    // Cast as the schema would (ids are strings; an LMS may send a number).
     contextId
-      ? ctx.models.courses.findOne({ platformId: identityId, ids: contextId }).lean<CourseDoc>()
+      ? ctx.models.courses.collection.findOne<CourseDoc>({ platformId: identityId, ids: String(contextId) })
       : null,
   ]);
   if (!person) return fail(refusal.sessionExpired());
