@@ -113,11 +113,12 @@ export function sessionReadsForRequest(
       platforms.set(req, ofPlatform);
     }
     const platformKey = JSON.stringify([platformUrl, clientId]);
-    if (!ofPlatform.has(platformKey))
-      ofPlatform.set(
-        platformKey,
-        read.then((r) => r.platform),
-      );
+    if (!ofPlatform.has(platformKey)) {
+      const platform = read.then((r) => r.platform);
+      // Whoever asks for it gets a failed read's error; unasked, it must not end the process.
+      platform.catch(() => undefined);
+      ofPlatform.set(platformKey, platform);
+    }
   }
   return read;
 }
