@@ -14,6 +14,7 @@ import { defineJobs, drainOnStart, scheduleRecurringJobs } from './jobs/definiti
 import { createSealer } from './security/encryption.js';
 import { createLti, type Lti } from './lti/index.js';
 import { defineLtiJobs } from './lti/jobs.js';
+import { flushLaunchPaths } from './lti/launch-paths.js';
 import { courseRouter } from './web/course/index.js';
 import { publicRouter } from './web/public/index.js';
 import { framingPolicy } from './web/framing.js';
@@ -91,7 +92,7 @@ export async function startLaurel(
   });
   // A worker only processes jobs: it answers /healthz and /readyz for its orchestrator, nothing else.
   if (config.role !== 'worker') {
-    app.use(framingPolicy(ctx));
+    app.use(framingPolicy(ctx, lti.db));
     app.use('/api/v1', apiRouter(ctx, { platformHooks: lti.platformHooks, ltiProvider: lti.provider }));
     lti.mount(app);
     app.use(courseRouter(ctx, lti, { mailOn: mailer !== null }));
@@ -124,6 +125,10 @@ export async function startLaurel(
       );
       server.closeAllConnections();
       await serverClosed;
+      // Launch path counts not written yet (src/lti/launch-paths.ts): statistics, never worth a failed stop.
+      await flushLaunchPaths(ctx).catch((err: unknown) =>
+        logger.warn({ err }, 'launch path counts could not be written at shutdown'),
+      );
       // ltijs stores through this connection too (src/lti/database.ts): closing it closes ltijs's store.
       mailer?.close();
       await connection.close();

@@ -1,6 +1,6 @@
 import type { Context } from '../context.js';
 import { tagsOf } from './activityTags.js';
-import type { CourseScope } from './scope.js';
+import { knownCourseOf, type CourseScope } from './scope.js';
 
 export type KnownActivity = { id: string; title: string | null; source: 'events' | 'gradebook' | 'lms' };
 
@@ -166,7 +166,8 @@ export async function builderActivities(
 }
 
 /** The ids the LMS knows the launch's course by (its activities are stored under them). */
-const courseIdsOf = (ctx: Context, scope: CourseScope) =>
+const courseIdsOf = async (ctx: Context, scope: CourseScope) =>
+  knownCourseOf(scope) ??
   ctx.models.courses.findOne({ _id: scope.courseRef, platformId: scope.platformId }, { ids: 1 }).lean();
 
 /**

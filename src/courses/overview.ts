@@ -5,7 +5,7 @@ import type { Models } from '../db/models/index.js';
 import type { TemplateDoc } from '../db/models/template.js';
 import { describeRule, type DescribeContext } from '../rules/index.js';
 import { activitiesSeenInEvents } from './activities.js';
-import { courseTemplateFilter, visibleTemplateFilter, type CourseScope } from './scope.js';
+import { courseTemplateFilter, knownCourseOf, visibleTemplateFilter, type CourseScope } from './scope.js';
 
 export type TemplateSummary = {
   template: TemplateDoc;
@@ -23,14 +23,15 @@ export async function describeContextFor(ctx: Context, scope: CourseScope): Prom
   const [activities, badges, course] = await Promise.all([
     activitiesSeenInEvents(ctx, scope),
     ctx.models.templates.find(visibleTemplateFilter(scope), { name: 1 }).lean(),
-    scope.courseRef
-      ? ctx.models.courses
-          .findOne(
-            { _id: scope.courseRef, platformId: scope.platformId },
-            { lmsEndsAt: 1, instructorEndsAt: 1 },
-          )
-          .lean()
-      : null,
+    knownCourseOf(scope) ??
+      (scope.courseRef
+        ? ctx.models.courses
+            .findOne(
+              { _id: scope.courseRef, platformId: scope.platformId },
+              { lmsEndsAt: 1, instructorEndsAt: 1 },
+            )
+            .lean()
+        : null),
   ]);
   return {
     activityTitles: Object.fromEntries(activities.filter((a) => a.title).map((a) => [a.id, a.title!])),

@@ -1,4 +1,4 @@
-import type { CookieOptions, NextFunction, Request, RequestHandler, Response } from 'express';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { CLAIMS, type Claims } from './claims.js';
 import type { LtiDatabase } from './database.js';
 import {
@@ -8,6 +8,12 @@ import {
   type LtiPlatformRecord,
 } from './id-token.js';
 import { completeLaunch, type LaunchDeps } from './launch.js';
+import {
+  clearLaunchCookieOptions as clearOptions,
+  hasLtijsStateCookie,
+  launchCookieOptions as cookieOptions,
+  markNewWindowLogin,
+} from './launch-cookies.js';
 import { storeLtijsSession } from './ltijs-session.js';
 import {
   LOGIN_STATE_TTL_S,
@@ -61,16 +67,6 @@ type LoginParams = Partial<
 export type CookielessDeps = LaunchDeps & { db: LtiDatabase };
 
 const text = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
-
-/** Like ltijs's state cookie (which this one stands in for): only what it does survives. */
-const cookieOptions = (maxAgeMs: number): CookieOptions => ({
-  httpOnly: true,
-  secure: true,
-  sameSite: 'none',
-  path: '/lti',
-  maxAge: maxAgeMs,
-});
-const clearOptions: CookieOptions = { httpOnly: true, secure: true, sameSite: 'none', path: '/lti' };
 
 function loginParamsOf(req: Request): LoginParams {
   const all = {
@@ -150,10 +146,10 @@ export function cookielessRoutes(
 
   /**
    * ltijs answers its login with a redirect to the LMS carrying the state and nonce in the query:
-   * Laurel remembers which path the login took (by its state) and sends the same request as a
-   * form post instead.
+   * Laurel marks a login continued in a new window (launch-cookies.ts) and sends the same request
+   * as a form post instead.
    */
-  const postInsteadOfRedirect = (res: Response, path: 'cookie' | 'new-window', iss: string) => {
+  const postInsteadOfRedirect = (res: Response, path: 'cookie' | 'new-window') => {
     const redirect = res.redirect.bind(res) as (...args: unknown[]) => void;
     (res as unknown as { redirect: (...args: unknown[]) => void }).redirect = (...args: unknown[]) => {
       let url: URL;
@@ -168,15 +164,13 @@ export function cookielessRoutes(
         return redirect(...args);
       const fields = [...url.searchParams.entries()].map(([name, value]) => ({ name, value }));
       url.search = '';
-      states
-        .rememberLtijsLogin(state, { path, issuer: iss, clientId })
-        .then(() =>
-          page(res, 'lti/auth-request', { title: 'Signing you in', action: url.toString(), fields }),
-        )
-        .catch((err: unknown) => {
+      if (path === 'new-window') markNewWindowLogin(res, state);
+      page(res, 'lti/auth-request', { title: 'Signing you in', action: url.toString(), fields }).catch(
+        (err: unknown) => {
           ctx.logger.warn({ err, path }, 'LTI login: falling back to a redirect to the LMS');
           if (!res.headersSent) redirect(...args);
-        });
+        },
+      );
     };
   };
 
@@ -200,7 +194,7 @@ export function cookielessRoutes(
     const cookiesWork = topLevel || req.cookies?.[PROBE_COOKIE] === '1';
     if (probed) res.clearCookie(PROBE_COOKIE, clearOptions);
     if (cookiesWork) {
-      postInsteadOfRedirect(res, newWindow ? 'new-window' : 'cookie', params.iss);
+      postInsteadOfRedirect(res, newWindow ? 'new-window' : 'cookie');
       return next();
     }
     if (newWindow) return refuse(req, res, refusal.cookiesDisabled());
@@ -279,6 +273,8 @@ export function cookielessRoutes(
     const idToken = text(body.id_token);
     // With an ltik, ltijs reads the session; without a state Laurel issued, ltijs checks its cookie.
     if (!idToken || (req as Request & { token?: unknown }).token) return next();
+    // ltijs's own state (its signed cookie came with it) is ltijs's to check: no look-up.
+    if (hasLtijsStateCookie(req, body.state)) return next();
     const found = await states.find(body.state);
     if (!found || found.verifier !== 'laurel') return next();
     const posted = await states.markPosted(body.state);

@@ -32,10 +32,35 @@ const COLLECTIONS: Record<
   // ltijs keeps nonces 10 s; kept longer here so that a replay is refused whatever the token's age
   // checks, and unique so that two concurrent replays cannot both pass ltijs's read-then-insert.
   nonce: { name: 'lti_nonces', ttlSeconds: 2 * 3600, unique: [{ nonce: 1 }] },
+  // ltijs's state records carry only the query of a target link URI, for its launch handler's
+  // req.query: Laurel's handler reads nothing of it (every launch goes to the page for its role), so they are
+  // neither written nor read (see Insert and read). The state itself is checked by ltijs's signed
+  // cookie, or by Laurel's login states (login-states.ts) on the cookieless paths.
   state: { name: 'lti_states', ttlSeconds: 600, unique: [{ state: 1 }] },
 };
 
 export const NONCE_REUSED = 'NONCE_ALREADY_RECEIVED';
+
+/** What an ltik names of its session (LtikPayload): the keys of ltijs's two records of it. */
+export type SessionKeys = {
+  platformUrl: string;
+  clientId: string;
+  deploymentId: string;
+  contextId: string;
+  user: string;
+};
+export type SessionTokens = {
+  idToken: Record<string, unknown> | null;
+  contextToken: Record<string, unknown> | null;
+};
+// ltijs's own queries for them (Provider's sessionValidator).
+const idTokenQuery = (s: SessionKeys) => ({
+  iss: s.platformUrl,
+  clientId: s.clientId,
+  deploymentId: s.deploymentId,
+  user: s.user,
+});
+const contextTokenQuery = (s: SessionKeys) => ({ contextId: s.contextId, user: s.user });
 
 type Sealed = { iv: string; data: string };
 
@@ -44,6 +69,11 @@ const READ_ONCE_PER_REQUEST = new Set(['platform', 'platformStatus']);
 type Found = Record<string, unknown>[] | false;
 /** Where a platform read within a request carries its status records (a field no record has). */
 const STATUSES = '__laurelStatuses';
+/** Where a read of Laurel's platforms carries ltijs's records of their issuer (platformRecordsLookup). */
+const RECORDS = '__laurelLtiRecords';
+/** Where a read of a launch's platform carries ltijs's tokens of its session (sessionTokensLookups). */
+const ID_TOKENS = '__laurelIdTokens';
+const CONTEXT_TOKENS = '__laurelContextTokens';
 
 export class LtiDatabase implements LtiDatabasePlugin {
   private readonly keys = new Map<string, Buffer>();
@@ -112,19 +142,57 @@ export class LtiDatabase implements LtiDatabasePlugin {
     reads: Map<string, Promise<Found>>,
   ): Promise<Found> {
     const docs = await this.collection('platform')
-      .aggregate([
-        { $match: query },
-        {
-          $lookup: {
-            from: COLLECTIONS.platformStatus!.name,
-            localField: 'kid',
-            foreignField: 'id',
-            as: STATUSES,
-          },
-        },
-        { $project: { _id: 0, [`${STATUSES}._id`]: 0 } },
-      ])
+      .aggregate([{ $match: query }, ...this.statusLookup()])
       .toArray();
+    this.withStatuses(docs, reads);
+    return docs.length ? docs : false;
+  }
+
+  /**
+   * A `$lookup` stage for a read of Laurel's platforms of one issuer (requestReads.ts): brings
+   * ltijs's records of that issuer, each with its status, so that the login or launch that reads
+   * both (Laurel's framing and checks, then ltijs) makes one round trip instead of two. Hand the
+   * documents read to keepPlatformRecords.
+   */
+  platformRecordsLookup(issuer: string): Document {
+    return {
+      $lookup: {
+        from: COLLECTIONS.platform!.name,
+        pipeline: [{ $match: { platformUrl: issuer } }, ...this.statusLookup()],
+        as: RECORDS,
+      },
+    };
+  }
+
+  /**
+   * Takes ltijs's records out of documents read with platformRecordsLookup and keeps them as this
+   * request's answers to ltijs's reads of them (by issuer and client id, by issuer alone, and their
+   * statuses by key id). Outside a request with its own memory (readOncePerRequest) they are dropped.
+   */
+  keepPlatformRecords(issuer: string, docs: Document[]): void {
+    const reads = this.requestReads.getStore();
+    let records: Record<string, unknown>[] | undefined;
+    for (const doc of docs) {
+      records ??= doc[RECORDS] as Record<string, unknown>[] | undefined;
+      delete doc[RECORDS];
+    }
+    if (!reads || !records) return;
+    const keep = (name: string, query: Record<string, unknown>, found: Found) => {
+      const id = JSON.stringify([name, query]);
+      if (!reads.has(id)) reads.set(id, Promise.resolve(found));
+    };
+    for (const record of this.withStatuses(records, reads)) {
+      if (typeof record.clientId === 'string')
+        keep('platform', { platformUrl: issuer, clientId: record.clientId }, [record]);
+    }
+    keep('platform', { platformUrl: issuer }, records.length ? records : false);
+  }
+
+  /** Within a request, ltijs's status of each record (as read with it) becomes that request's answer. */
+  private withStatuses(
+    docs: Record<string, unknown>[],
+    reads: Map<string, Promise<Found>>,
+  ): Record<string, unknown>[] {
     for (const doc of docs) {
       const statuses = doc[STATUSES] as Record<string, unknown>[];
       delete doc[STATUSES];
@@ -132,7 +200,61 @@ export class LtiDatabase implements LtiDatabasePlugin {
       if (typeof doc.kid === 'string' && !reads.has(statusId))
         reads.set(statusId, Promise.resolve(statuses.length ? statuses : false));
     }
-    return docs.length ? docs : false;
+    return docs;
+  }
+
+  /**
+   * `$lookup` stages for a read of the launch's platform (requestReads.ts): ltijs's two records of
+   * an ltik's session, its id_token and its context token, exactly as ltijs reads them, so that a
+   * course page reads its platform and session in one round trip. Take them out with takeSessionTokens.
+   */
+  sessionTokensLookups(session: SessionKeys): Document[] {
+    const one = (name: string, query: Document, as: string): Document => ({
+      $lookup: {
+        from: COLLECTIONS[name]!.name,
+        pipeline: [{ $match: query }, { $limit: 1 }, { $project: { _id: 0 } }],
+        as,
+      },
+    });
+    return [
+      one('idtoken', idTokenQuery(session), ID_TOKENS),
+      one('contexttoken', contextTokenQuery(session), CONTEXT_TOKENS),
+    ];
+  }
+
+  /** The tokens read with sessionTokensLookups, taken out of the document that carried them. */
+  takeSessionTokens(doc: Document): SessionTokens {
+    const idTokens = doc[ID_TOKENS] as Record<string, unknown>[] | undefined;
+    const contextTokens = doc[CONTEXT_TOKENS] as Record<string, unknown>[] | undefined;
+    delete doc[ID_TOKENS];
+    delete doc[CONTEXT_TOKENS];
+    return { idToken: idTokens?.[0] ?? null, contextToken: contextTokens?.[0] ?? null };
+  }
+
+  /** ltijs's two records of an ltik's session, read on their own (two round trips). */
+  async sessionTokens(session: SessionKeys): Promise<SessionTokens> {
+    const [idTokens, contextTokens] = await Promise.all([
+      this.Get(false, 'idtoken', idTokenQuery(session)),
+      this.Get(false, 'contexttoken', contextTokenQuery(session)),
+    ]);
+    return {
+      idToken: idTokens ? idTokens[0]! : null,
+      contextToken: contextTokens ? contextTokens[0]! : null,
+    };
+  }
+
+  private statusLookup(): Document[] {
+    return [
+      {
+        $lookup: {
+          from: COLLECTIONS.platformStatus!.name,
+          localField: 'kid',
+          foreignField: 'id',
+          as: STATUSES,
+        },
+      },
+      { $project: { _id: 0, [`${STATUSES}._id`]: 0 } },
+    ];
   }
 
   private async read(key: string | false, name: string, query: Record<string, unknown>): Promise<Found> {
@@ -140,6 +262,8 @@ export class LtiDatabase implements LtiDatabasePlugin {
     // nonce seen before, with the error ltijs's read would give, even for two replays at once), so
     // the read is a round trip per launch that can only agree with it.
     if (name === 'nonce') return false;
+    // ltijs's state records are never written (see COLLECTIONS): a round trip per launch saved.
+    if (name === 'state') return false;
     const docs = await this.collection(name)
       .find(query, { projection: { _id: 0 } })
       .toArray();
@@ -158,6 +282,7 @@ export class LtiDatabase implements LtiDatabasePlugin {
     item: Record<string, unknown>,
     index?: Record<string, unknown>,
   ) {
+    if (name === 'state') return true;
     try {
       await this.collection(name).insertOne(this.document(key, name, item, index));
     } catch (err) {

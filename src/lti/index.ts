@@ -106,7 +106,7 @@ export async function createLti(ctx: Context, connection: Connection): Promise<L
         // First: every LTI field is text (a bad `state` used to end the process inside ltijs).
         app.use(ltiRequestGuard('types', refuseMalformed));
         // Who may frame the login and launch answers: their own LMS, known once the body is parsed.
-        app.use(launchFramingPolicy(ctx));
+        app.use(launchFramingPolicy(ctx, db));
         app.use(preLaunchChecks(deps, routes));
         // Before ltijs's own login and launch: the paths for browsers that keep Laurel's cookies out.
         app.use(cookielessRoutes({ ...deps, db }, routes));
@@ -138,6 +138,8 @@ export async function createLti(ctx: Context, connection: Connection): Promise<L
   provider.onUnregisteredPlatform(refuseWith(refusal.unknownPlatform));
   provider.onInactivePlatform(refuseWith(refusal.inactivePlatform));
   catchAsyncErrors(provider.app as unknown as Parameters<typeof catchAsyncErrors>[0]);
+  // Login and launch answers are never cached (forms posted once): no ETag, a hash of each body.
+  (provider.app as unknown as { set(name: string, value: unknown): void }).set('etag', false);
 
   return {
     provider,

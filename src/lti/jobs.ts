@@ -1,6 +1,6 @@
 import { backoffStrategies } from 'agenda';
 import type { NamesAndRolesService } from 'ltijs';
-import type { Context } from '../context.js';
+import { perContext, type Context } from '../context.js';
 import { syncRoster, type RosterTarget } from './roster.js';
 
 export const SYNC_ROSTER_JOB = 'sync-roster';
@@ -38,8 +38,25 @@ export function defineLtiJobs(ctx: Context, services: { nrps: NamesAndRolesServi
  * asking at once still make one.
  */
 export async function requestRosterSync(ctx: Context, target: RosterTarget): Promise<'queued' | 'recent'> {
-  const { agenda } = ctx.jobs;
   const now = ctx.now().getTime();
+  // This process asked within the debounce already: the job it queued or found is still due or
+  // ran since, so the database would answer 'recent' too (two round trips per instructor launch).
+  const asked = askedAt(ctx);
+  const last = asked.get(target.courseRef);
+  if (last !== undefined && now - last >= 0 && now - last < ROSTER_DEBOUNCE_MS) return 'recent';
+  if (asked.size >= MAX_COURSES_REMEMBERED) asked.clear();
+  const answer = await askQueue(ctx, target, now);
+  asked.set(target.courseRef, now);
+  return answer;
+}
+
+/** When this process last asked for each course's roster sync (by course document id). */
+const askedAt = perContext(() => new Map<string, number>());
+/** Enough for every course launched within the debounce on a busy installation; then it starts over. */
+const MAX_COURSES_REMEMBERED = 10_000;
+
+async function askQueue(ctx: Context, target: RosterTarget, now: number): Promise<'queued' | 'recent'> {
+  const { agenda } = ctx.jobs;
   const { jobs } = await agenda.queryJobs({
     name: SYNC_ROSTER_JOB,
     data: { courseRef: target.courseRef },

@@ -10,6 +10,7 @@ import { admitDeployment } from '../platforms/service.js';
 import { CLAIMS, courseSightingOf, personSightingOf, rolesOf, type Claims } from './claims.js';
 import { idTokenTimeRefusal } from './id-token.js';
 import { requestRosterSync } from './jobs.js';
+import { takeCookiePath } from './launch-cookies.js';
 import { recordLaunchPath } from './launch-paths.js';
 import type { LaunchPath, LoginStateStore } from './login-states.js';
 import { LaunchRefusal, refusal, sendRefusal, type PageRenderer } from './refusals.js';
@@ -233,9 +234,8 @@ export function launchHandler(deps: LaunchDeps, kind: 'resource' | 'deep-linking
         claims[CLAIMS.deploymentId] !== token.deploymentId
       )
         return sendRefusal(deps.render, req, res, refusal.invalidLaunch(), ctx.logger);
-      // Laurel remembered which path its login took (top-level window or not); unknown means cookie.
-      const state = (req.body as Record<string, unknown> | undefined)?.state;
-      const path = (await deps.states.takeLtijsPath(state)) ?? 'cookie';
+      // Which cookie path its login took (a window Laurel opened, or not), marked by a cookie.
+      const path = takeCookiePath(req, res, (req.body as Record<string, unknown> | undefined)?.state);
       try {
         res.redirect(303, await completeLaunch(deps, { claims, token, ltik, kind, path }, req));
       } catch (err) {

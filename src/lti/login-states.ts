@@ -40,7 +40,10 @@ export type LoginStateDoc = {
   /** sha256 of the state: the state itself is never stored. */
   _id: string;
   path: LaunchPath;
-  /** Who checks the state at launch: ltijs (its cookie) or Laurel (platform storage, storage access). */
+  /**
+   * Who checks the state at launch: always Laurel (platform storage, storage access) now; ltijs's
+   * own states (its cookie) are no longer recorded (windowCookieName), older records said 'ltijs'.
+   */
   verifier: 'ltijs' | 'laurel';
   stage: Stage;
   issuer: string;
@@ -81,9 +84,9 @@ export const bindingCookieName = (id: string) => `laurel_sa_${id.slice(0, 16)}`;
 export const storageKeyFor = (state: string) => `laurel_state_${state}`;
 
 /**
- * The OIDC states of Laurel's logins, server-side in MongoDB with a TTL index. For the cookie paths
- * only the path is kept (ltijs checks those states); for the cookieless paths the nonce and what
- * proves the state (the platform's origin, or a binding cookie) are kept, and each state is used once.
+ * The OIDC states of Laurel's cookieless logins, server-side in MongoDB with a TTL index: the nonce
+ * and what proves the state (the platform's origin, or a binding cookie), each state used once. The
+ * cookie paths' states are ltijs's (its signed cookie); Laurel keeps nothing of them here.
  */
 export class LoginStateStore {
   constructor(
@@ -106,34 +109,6 @@ export class LoginStateStore {
 
   private expiry(seconds: number): Date {
     return new Date(this.now().getTime() + seconds * 1000);
-  }
-
-  /** Records the path of a login whose state ltijs made (and checks with its cookie). */
-  async rememberLtijsLogin(
-    state: string,
-    login: { path: Extract<LaunchPath, 'cookie' | 'new-window'>; issuer: string; clientId: string },
-  ): Promise<void> {
-    const now = this.now();
-    await this.collection.replaceOne(
-      { _id: stateId(state) },
-      {
-        path: login.path,
-        verifier: 'ltijs',
-        stage: 'login',
-        issuer: login.issuer,
-        clientId: login.clientId,
-        createdAt: now,
-        expiresAt: this.expiry(LOGIN_STATE_TTL_S),
-      },
-      { upsert: true },
-    );
-  }
-
-  /** The path of an ltijs-checked launch, forgotten once asked (null when Laurel never saw its login). */
-  async takeLtijsPath(state: unknown): Promise<LaunchPath | null> {
-    if (typeof state !== 'string' || state === '') return null;
-    const doc = await this.collection.findOneAndDelete({ _id: stateId(state), verifier: 'ltijs' });
-    return doc?.path ?? null;
   }
 
   /**

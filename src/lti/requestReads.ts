@@ -1,6 +1,7 @@
 import type { Request } from 'express';
 import type { Context } from '../context.js';
 import type { PlatformDoc } from '../db/models/platform.js';
+import type { LtiDatabase, SessionKeys, SessionTokens } from './database.js';
 
 const platforms = new WeakMap<Request, Map<string, Promise<PlatformDoc | null>>>();
 const issuers = new WeakMap<Request, Map<string, Promise<PlatformDoc[]>>>();
@@ -38,11 +39,16 @@ export function platformForRequest(
   return read;
 }
 
-/** Every registration of one issuer (whatever its client id), read once per request. */
+/**
+ * Every registration of one issuer (whatever its client id), read once per request. With ltijs's
+ * store (a login or launch, which ltijs handles next), ltijs's records of the issuer come in the
+ * same round trip and are kept for ltijs's own reads of this request (LtiDatabase.keepPlatformRecords).
+ */
 export function platformsOfIssuerForRequest(
   ctx: Context,
   req: Request,
   issuer: string,
+  lti?: LtiDatabase,
 ): Promise<PlatformDoc[]> {
   let reads = issuers.get(req);
   if (!reads) {
@@ -51,12 +57,81 @@ export function platformsOfIssuerForRequest(
   }
   let read = reads.get(issuer);
   if (!read) {
-    read = ctx.models.platforms
-      .find({ issuer })
-      .limit(MAX_REGISTRATIONS_OF_AN_ISSUER)
-      .lean<PlatformDoc[]>()
-      .exec();
+    read = lti
+      ? ctx.models.platforms.collection
+          .aggregate<PlatformDoc>([
+            { $match: { issuer } },
+            { $limit: MAX_REGISTRATIONS_OF_AN_ISSUER },
+            lti.platformRecordsLookup(issuer),
+          ])
+          .toArray()
+          .then((docs) => {
+            lti.keepPlatformRecords(issuer, docs);
+            return docs;
+          })
+      : ctx.models.platforms
+          .find({ issuer })
+          .limit(MAX_REGISTRATIONS_OF_AN_ISSUER)
+          .lean<PlatformDoc[]>()
+          .exec();
     reads.set(issuer, read);
   }
   return read;
+}
+
+/** What a course page's launch reads: its platform and ltijs's two records of its session. */
+export type SessionReads = SessionTokens & { platform: PlatformDoc | null };
+
+const sessions = new WeakMap<Request, Map<string, Promise<SessionReads>>>();
+
+/**
+ * The platform and session of an ltik (verified by the caller), in one round trip, once per
+ * request: a course page's framing policy and its launch session both need them. The platform is
+ * then also this request's answer to platformForRequest.
+ */
+export function sessionReadsForRequest(
+  ctx: Context,
+  req: Request | undefined,
+  lti: LtiDatabase,
+  session: SessionKeys,
+): Promise<SessionReads> {
+  if (!req) return readSession(ctx, lti, session);
+  let reads = sessions.get(req);
+  if (!reads) {
+    reads = new Map();
+    sessions.set(req, reads);
+  }
+  const { platformUrl, clientId, deploymentId, contextId, user } = session;
+  const key = JSON.stringify([platformUrl, clientId, deploymentId, contextId, user]);
+  let read = reads.get(key);
+  if (!read) {
+    read = readSession(ctx, lti, session);
+    reads.set(key, read);
+    let ofPlatform = platforms.get(req);
+    if (!ofPlatform) {
+      ofPlatform = new Map();
+      platforms.set(req, ofPlatform);
+    }
+    const platformKey = JSON.stringify([platformUrl, clientId]);
+    if (!ofPlatform.has(platformKey)) {
+      const platform = read.then((r) => r.platform);
+      // Whoever asks for it gets a failed read's error; unasked, it must not end the process.
+      platform.catch(() => undefined);
+      ofPlatform.set(platformKey, platform);
+    }
+  }
+  return read;
+}
+
+async function readSession(ctx: Context, lti: LtiDatabase, session: SessionKeys): Promise<SessionReads> {
+  const [doc] = await ctx.models.platforms.collection
+    .aggregate<PlatformDoc>([
+      { $match: { issuer: session.platformUrl, clientId: session.clientId } },
+      { $limit: 1 },
+      ...lti.sessionTokensLookups(session),
+    ])
+    .toArray();
+  // No platform: the tokens still say whether the session is there at all (which refusal applies).
+  if (!doc) return { platform: null, ...(await lti.sessionTokens(session)) };
+  return { ...lti.takeSessionTokens(doc), platform: doc };
 }

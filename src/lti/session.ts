@@ -3,13 +3,14 @@ import type { LtiContextToken, LtiIdToken } from 'ltijs';
 import type { Types } from 'mongoose';
 import type { Context } from '../context.js';
 import type { CourseDoc } from '../db/models/course.js';
+import type { CourseFacts } from '../courses/scope.js';
 import type { PersonDoc } from '../db/models/person.js';
-import { identityPlatformIdOf, type PlatformDoc } from '../db/models/platform.js';
+import { identityPlatformIdOf } from '../db/models/platform.js';
 import { checkTokenTimes, DEFAULT_CLOCK_SKEW_S } from '../security/tokenTimes.js';
 import { csrfTokenFor, registerCsrfIdentity } from './csrf.js';
 import type { LtiDatabase } from './database.js';
 import { verifyLtik, type LtikPayload } from './ltik.js';
-import { platformForRequest } from './requestReads.js';
+import { sessionReadsForRequest } from './requestReads.js';
 import { refusal, type LaunchRefusal } from './refusals.js';
 import { launchKind, type LaunchKind } from './roles.js';
 
@@ -22,6 +23,8 @@ export type Launch = {
   platformId: Types.ObjectId;
   /** The course document (null for a launch without a course context). */
   courseRef: Types.ObjectId | null;
+  /** What the session read of that course (CourseScope.course): its LMS ids and end dates. */
+  course: CourseFacts | null;
   personId: Types.ObjectId;
   roles: string[];
   kind: LaunchKind;
@@ -72,37 +75,26 @@ export async function resolveLaunch(
     })
   )
     return fail(refusal.sessionExpired());
-  const [idTokens, contextTokens] = await Promise.all([
-    db.Get(false, 'idtoken', {
-      iss: payload.platformUrl,
-      clientId: payload.clientId,
-      deploymentId: payload.deploymentId,
-      user: payload.user,
-    }),
-    db.Get(false, 'contexttoken', { contextId: payload.contextId, user: payload.user }),
-  ]);
-  if (!idTokens || !contextTokens) return fail(refusal.sessionExpired());
-  const context = contextTokens[0] as unknown as LtiContextToken;
+  // The platform and ltijs's two records of the session in one round trip (framing may have read them).
+  const { platform, idToken, contextToken } = await sessionReadsForRequest(ctx, req, db, payload);
+  if (!idToken || !contextToken) return fail(refusal.sessionExpired());
+  const context = contextToken as unknown as LtiContextToken;
   const token = {
-    ...(idTokens[0] as unknown as Omit<LtiIdToken, 'platformContext'>),
+    ...(idToken as unknown as Omit<LtiIdToken, 'platformContext'>),
     platformContext: context,
   } as LtiIdToken;
-
-  const platform = req
-    ? await platformForRequest(ctx, req, payload.platformUrl, payload.clientId)
-    : await ctx.models.platforms
-        .findOne({ issuer: payload.platformUrl, clientId: payload.clientId })
-        .lean<PlatformDoc>();
   if (!platform) return fail(refusal.unknownPlatform());
   if (!platform.deploymentIds.includes(payload.deploymentId)) return fail(refusal.unknownDeployment());
   // Registrations of one LMS share its courses and people (PlatformDoc.sameLmsAs).
   const identityId = identityPlatformIdOf(platform);
   const contextId = context.context?.id;
-  // Side by side: neither read depends on the other.
+  // Side by side: neither read depends on the other. Plain reads of whole documents through the
+  // driver (what a lean mongoose read answers, without its query building on every course page).
   const [person, course] = await Promise.all([
-    ctx.models.people.findOne({ platformId: identityId, ids: payload.user }).lean<PersonDoc>(),
+    ctx.models.people.collection.findOne<PersonDoc>({ platformId: identityId, ids: String(payload.user) }),
+    // Cast as the schema would (ids are strings; an LMS may send a number).
     contextId
-      ? ctx.models.courses.findOne({ platformId: identityId, ids: contextId }).lean<CourseDoc>()
+      ? ctx.models.courses.collection.findOne<CourseDoc>({ platformId: identityId, ids: String(contextId) })
       : null,
   ]);
   if (!person) return fail(refusal.sessionExpired());
@@ -110,6 +102,14 @@ export async function resolveLaunch(
   const launch: Launch = {
     platformId: identityId,
     courseRef: course?._id ?? null,
+    course: course
+      ? {
+          _id: course._id,
+          ids: course.ids,
+          lmsEndsAt: course.lmsEndsAt,
+          instructorEndsAt: course.instructorEndsAt,
+        }
+      : null,
     personId: person._id,
     roles,
     kind: launchKind(roles),

@@ -1,8 +1,13 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Context } from '../context.js';
-import { verifyLtik } from '../lti/ltik.js';
+import type { LtiDatabase } from '../lti/database.js';
+import { verifyLtik, type LtikPayload } from '../lti/ltik.js';
 import jwt from 'jsonwebtoken';
-import { platformForRequest, platformsOfIssuerForRequest } from '../lti/requestReads.js';
+import {
+  platformForRequest,
+  platformsOfIssuerForRequest,
+  sessionReadsForRequest,
+} from '../lti/requestReads.js';
 import { frameOriginsOf, originOf, type OriginSource } from '../platforms/frameOrigins.js';
 
 /**
@@ -24,7 +29,7 @@ export function setFrameAncestors(res: Response, origins: string[]): void {
 const PROJECTION = { issuer: 1, authLoginUrl: 1, frameOrigins: 1 } as const;
 
 /** The platform of the launch token a request carries (query or LTIK-AUTH-V1 header), if valid. */
-async function platformOfLtik(ctx: Context, req: Request): Promise<OriginSource | null> {
+async function platformOfLtik(ctx: Context, req: Request, lti?: LtiDatabase): Promise<OriginSource | null> {
   const header = req.get('authorization') ?? '';
   const ltik =
     typeof req.query.ltik === 'string'
@@ -33,14 +38,17 @@ async function platformOfLtik(ctx: Context, req: Request): Promise<OriginSource 
         ? header.slice(19).split(',')[0]
         : undefined;
   if (!ltik) return null;
-  let payload: { platformUrl?: unknown; clientId?: unknown };
+  let payload: LtikPayload;
   try {
     payload = verifyLtik(ltik, ctx.config.ltiKey);
   } catch {
     return null;
   }
   if (typeof payload.platformUrl !== 'string' || typeof payload.clientId !== 'string') return null;
-  // The whole record, read once for this request: the launch session needs it next.
+  // The whole record, read once for this request: the launch session needs it next, and with
+  // ltijs's store the session's records come in the same round trip.
+  if (lti && [payload.deploymentId, payload.contextId, payload.user].every((v) => typeof v === 'string'))
+    return sessionReadsForRequest(ctx, req, lti, payload).then((r) => r.platform);
   return platformForRequest(ctx, req, payload.platformUrl, payload.clientId);
 }
 
@@ -54,12 +62,14 @@ async function allPlatforms(ctx: Context): Promise<OriginSource[]> {
  * LTI Dynamic Registration allows the LMS that opened it. The login and launch answers are framed
  * by launchFramingPolicy, inside ltijs's app, once their bodies are parsed. Anything else keeps 'none'.
  */
-export function framingPolicy(ctx: Context): RequestHandler {
+export function framingPolicy(ctx: Context, lti?: LtiDatabase): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
     const path = req.path;
     let origins: Promise<string[]> | undefined;
     if (path === '/course' || path.startsWith('/course/'))
-      origins = platformOfLtik(ctx, req).then(async (p) => frameOriginsOf(p ? [p] : await allPlatforms(ctx)));
+      origins = platformOfLtik(ctx, req, lti).then(async (p) =>
+        frameOriginsOf(p ? [p] : await allPlatforms(ctx)),
+      );
     else if (path === '/lti/register') {
       const lms = originOf(req.query.openid_configuration);
       origins = Promise.resolve(lms ? [lms] : []);
@@ -106,22 +116,25 @@ function namedPlatform(req: Request): { issuer: string; clientIds: string[] } | 
  * shared with the launch that reads the same platform next (requestReads.ts). A request that names
  * no registered LMS may be framed by none.
  */
-async function launchFrameOrigins(ctx: Context, req: Request): Promise<string[]> {
-  const ofLtik = await platformOfLtik(ctx, req);
+async function launchFrameOrigins(ctx: Context, req: Request, lti?: LtiDatabase): Promise<string[]> {
+  const ofLtik = await platformOfLtik(ctx, req, lti);
   if (ofLtik) return frameOriginsOf([ofLtik]);
   const named = namedPlatform(req);
   if (!named) return [];
-  const registered = await platformsOfIssuerForRequest(ctx, req, named.issuer);
+  const registered = await platformsOfIssuerForRequest(ctx, req, named.issuer, lti);
   const own = registered.filter((p) => named.clientIds.includes(p.clientId));
   // No client id, or one not registered (ltijs then picks, or refuses, among the issuer's own).
   return frameOriginsOf(own.length ? own : registered);
 }
 
-/** frame-ancestors of /lti/login and /lti/launch (and their sub-paths), inside ltijs's app. */
-export function launchFramingPolicy(ctx: Context): RequestHandler {
+/**
+ * frame-ancestors of /lti/login and /lti/launch (and their sub-paths), inside ltijs's app; its
+ * read of the platforms brings ltijs's records too, when given ltijs's store (`lti`).
+ */
+export function launchFramingPolicy(ctx: Context, lti?: LtiDatabase): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
     if (!/^\/lti\/(login|launch)(\/|$)/.test(req.baseUrl + req.path)) return next();
-    launchFrameOrigins(ctx, req).then((origins) => {
+    launchFrameOrigins(ctx, req, lti).then((origins) => {
       setFrameAncestors(res, origins);
       next();
     }, next);

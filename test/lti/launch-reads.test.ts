@@ -6,6 +6,8 @@
 import jwt from 'jsonwebtoken';
 import request from 'supertest';
 import { startEngine, type CommandEvent, type Engine } from '../support/mongo-engine/index.js';
+import { launchPathCounts } from '../../src/lti/launch-paths.js';
+import { admin } from '../support/api.js';
 import type { TestLaurel } from '../support/laurel.js';
 import { launch } from '../support/lms-platform/index.js';
 import { startLaurelForLti, startRegisteredPlatform, type RegisteredPlatform } from './helpers.js';
@@ -50,46 +52,156 @@ afterAll(async () => {
 const findsOf = (collection: string) =>
   commands.filter((c) => c.name === 'find' && c.body.find === collection).map((c) => c.body.filter ?? {});
 
-it('a whole launch reads its own platform by issuer, never every platform', async () => {
+/** The commands of one whole launch of `sub` (login, the LMS's answer, the launch, the course page). */
+async function commandsOfLaunch(sub: string, path: string): Promise<CommandEvent[]> {
   const p = moodle.platform;
   commands.length = 0;
   recording = true;
   try {
-    // A learner's launch: an instructor's queues a roster sync, whose job reads the platform too.
-    const page = await launch(p, {
-      courseId: p.demo!.courses.chemistry.id,
-      sub: p.demo!.users.ada.sub,
-    });
+    const page = await launch(p, { courseId: p.demo!.courses.chemistry.id, sub });
     expect(page.status).toBe(200);
-    expect(page.url).toContain('/course/learner');
+    expect(page.url).toContain(path);
   } finally {
     recording = false;
   }
+  return [...commands];
+}
+
+/** A background job of this all-roles process (an AGS poll, the roster sync) may run meanwhile. */
+const ofLaunch = (list: CommandEvent[]) =>
+  list.filter(
+    (c) => !['agendaJobs', 'lti_access_tokens', 'lti_private_keys'].includes(String(c.body[c.name])),
+  );
+
+it('a whole launch reads its own platform by issuer, never every platform', async () => {
+  const p = moodle.platform;
+  // A learner's launch: an instructor's queues a roster sync, whose job reads the platform too.
+  await commandsOfLaunch(p.demo!.users.ada.sub, '/course/learner');
   // Before issue 26: every platform (empty filter) at each login and launch answer, 3 per launch.
   // (A background job may read a platform by id meanwhile.)
-  const platformReads = findsOf('platforms');
+  const platformReads = [
+    ...findsOf('platforms'),
+    ...commands
+      .filter((c) => c.name === 'aggregate' && c.body.aggregate === 'platforms')
+      .map((c) => c.body.pipeline[0].$match),
+  ];
   for (const filter of platformReads) expect(Object.keys(filter).length).toBeGreaterThan(0);
   const byIssuer = platformReads.filter((filter) => filter.issuer !== undefined);
   for (const filter of byIssuer) expect(filter.issuer).toBe(p.issuer);
   // The login (probe and login proper), the launch, and the course page: one read each.
   expect(byIssuer.length).toBeGreaterThan(0);
   expect(byIssuer.length).toBeLessThanOrEqual(4);
-  // ltijs's platform record and status: one read per request (Laurel's check shares it), 3 in all;
-  // before, 5 each. One more is allowed for a background job (an AGS poll asks ltijs for a token)
-  // that may run meanwhile in this all-roles process.
-  // Within a request the record comes with its status (one aggregation with a $lookup), so the
-  // status has no read of its own there: 3 round trips for both, where there were 6.
-  const withStatus = commands.filter((c) => c.name === 'aggregate' && c.body.aggregate === 'lti_platforms');
-  for (const c of withStatus) {
-    const pipeline = c.body.pipeline as Record<string, any>[];
-    expect(pipeline[0]!.$match.platformUrl).toBe(p.issuer);
-    expect(pipeline[1]!.$lookup).toMatchObject({ from: 'lti_platform_statuses', localField: 'kid' });
+});
+
+it("reads ltijs's platform records and statuses with Laurel's platforms, and the session with the course page's platform", async () => {
+  const p = moodle.platform;
+  // A returning learner (a first sighting also inserts the course and person).
+  await commandsOfLaunch(p.demo!.users.grace.sub, '/course/learner');
+  const list = ofLaunch(await commandsOfLaunch(p.demo!.users.grace.sub, '/course/learner'));
+  const aggregates = list.filter((c) => c.name === 'aggregate' && c.body.aggregate === 'platforms');
+  const lookups = (c: CommandEvent) =>
+    (c.body.pipeline as Record<string, any>[]).filter((s) => s.$lookup).map((s) => s.$lookup.from);
+  // The two logins and the launch: Laurel's registrations of the issuer with ltijs's records of it
+  // (and their statuses) in one aggregation each; ltijs reads nothing of its own then.
+  const ofIssuer = aggregates.filter((c) => c.body.pipeline[0].$match.clientId === undefined);
+  expect(ofIssuer).toHaveLength(3);
+  for (const c of ofIssuer) {
+    expect(c.body.pipeline[0].$match).toEqual({ issuer: p.issuer });
+    expect(lookups(c)).toEqual(['lti_platforms']);
+    const records = c.body.pipeline.find((s: Record<string, any>) => s.$lookup).$lookup;
+    expect(records.pipeline[0].$match).toEqual({ platformUrl: p.issuer });
+    expect(records.pipeline[1].$lookup).toMatchObject({ from: 'lti_platform_statuses', localField: 'kid' });
   }
-  const ltijsReads = [...findsOf('lti_platforms'), ...withStatus.map((c) => c.body.pipeline[0].$match)];
-  for (const filter of ltijsReads) expect(filter.platformUrl).toBe(p.issuer);
-  expect(withStatus.length).toBeGreaterThan(0);
-  expect(ltijsReads.length).toBeLessThanOrEqual(4);
-  expect(findsOf('lti_platform_statuses').length).toBeLessThanOrEqual(1);
+  expect(
+    list.filter((c) => ['lti_platforms', 'lti_platform_statuses'].includes(String(c.body[c.name]))),
+  ).toEqual([]);
+  // The course page: its platform with ltijs's id_token and context token of the session.
+  const page = aggregates.filter((c) => c.body.pipeline[0].$match.clientId !== undefined);
+  expect(page).toHaveLength(1);
+  expect(page[0]!.body.pipeline[0].$match).toEqual({ issuer: p.issuer, clientId: p.clientId });
+  expect(lookups(page[0]!)).toEqual(['lti_id_tokens', 'lti_context_tokens']);
+  expect(findsOf('lti_id_tokens')).toEqual([]);
+  expect(findsOf('lti_context_tokens')).toEqual([]);
+  // ltijs's state records (only a target link's query) and Laurel's for the cookie path: none.
+  const touched = (name: string) => list.filter((c) => c.body[c.name] === name);
+  expect(touched('lti_states')).toEqual([]);
+  expect(touched('lti_login_states')).toEqual([]);
+  // The nonce is still inserted once (its unique index refuses a replay), the tokens written once.
+  expect(touched('lti_nonces').map((c) => c.name)).toEqual(['insert']);
+  // A returning learner's whole launch: 23 commands before these cuts.
+  expect(list.length).toBeLessThanOrEqual(14);
+});
+
+it("an instructor's launch within the roster debounce asks the job queue nothing", async () => {
+  const p = moodle.platform;
+  const instructor = p.demo!.users.instructor.sub;
+  await commandsOfLaunch(instructor, '/course/instructor');
+  const again = await commandsOfLaunch(instructor, '/course/instructor');
+  // The roster job itself may run meanwhile (it locks and reads agendaJobs), but the launch's own
+  // question (find and count of the course's sync job) is not asked again.
+  const asked = again.filter(
+    (c) =>
+      c.body[c.name] === 'agendaJobs' &&
+      (c.name === 'find' || c.name === 'aggregate') &&
+      JSON.stringify(c.body).includes('data.courseRef'),
+  );
+  expect(asked).toEqual([]);
+});
+
+it("a course page with a badge reads its course's ids and end date from the launch session, not again", async () => {
+  const p = moodle.platform;
+  const courseId = p.demo!.courses.chemistry.id;
+  const template = await admin(t, 'POST', '/templates', {
+    platformId: moodle.id,
+    courseId,
+    name: 'Quiz badge',
+    groups: [
+      {
+        requirements: [
+          {
+            event: 'activity.grade.updated',
+            rules: [{ path: 'data.activityId', op: 'eq', value: 'quiz' }],
+          },
+        ],
+      },
+    ],
+  });
+  expect(template.status).toBe(201);
+  expect((await admin(t, 'POST', `/templates/${template.body.id}/activate`)).status).toBeLessThan(300);
+  for (const [sub, path] of [
+    [p.demo!.users.ada.sub, '/course/learner'],
+    [p.demo!.users.instructor.sub, '/course/instructor'],
+  ] as const) {
+    const list = ofLaunch(await commandsOfLaunch(sub, path));
+    // The page names the badge's rule (activity titles, the course's end date): it did read for it.
+    expect(list.some((c) => c.body[c.name] === 'templates')).toBe(true);
+    // The session read the course by its LMS id once; no read of it by its document id follows.
+    const courseReads = list.filter((c) => c.name === 'find' && c.body.find === 'courses');
+    expect(courseReads.map((c) => Object.keys(c.body.filter as object).sort())).toEqual([
+      ['ids', 'platformId'],
+    ]);
+  }
+});
+
+it('counts the paths of launches together: no write per launch, all of them when read', async () => {
+  const p = moodle.platform;
+  const before = await launchPathCounts(t.laurel.ctx, moodle.id);
+  const launches = [
+    ...(await commandsOfLaunch(p.demo!.users.ada.sub, '/course/learner')),
+    ...(await commandsOfLaunch(p.demo!.users.grace.sub, '/course/learner')),
+  ];
+  expect(launches.filter((c) => c.body[c.name] === 'lti_launch_paths')).toEqual([]);
+  commands.length = 0;
+  recording = true;
+  const after = await launchPathCounts(t.laurel.ctx, moodle.id).finally(() => (recording = false));
+  expect(after.paths.cookie.count).toBe(before.paths.cookie.count + 2);
+  // Both launches' counts in one write (the counts' own read follows).
+  const writes = commands.filter((c) => c.name === 'update' && c.body.update === 'lti_launch_paths');
+  expect(writes).toHaveLength(1);
+  expect(writes[0]!.body.updates).toEqual([
+    expect.objectContaining({ q: { platformId: expect.anything(), path: 'cookie' }, upsert: true }),
+  ]);
+  expect(writes[0]!.body.updates[0].u.$inc).toEqual({ count: 2 });
 });
 
 it("the login answer may be framed by the logging-in LMS only, and an unknown LMS's by none", async () => {
@@ -107,6 +219,8 @@ it("the login answer may be framed by the logging-in LMS only, and an unknown LM
       .set('Accept', 'text/html');
   const res = await login(p.issuer, p.clientId);
   expect(res.status).toBe(200);
+  // Never cached (a form posted once): no ETag hashed from the page.
+  expect(res.headers.etag).toBeUndefined();
   const allowed = frameAncestors(res.headers['content-security-policy'])!.split(' ');
   expect(allowed).toContain(new URL(p.url).origin);
   expect(allowed).not.toContain(new URL(moodle.platform.url).origin);

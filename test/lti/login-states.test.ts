@@ -139,17 +139,4 @@ describe('LoginStateStore', () => {
     const p2 = await store.markPosted(second.state);
     expect((await store.complete(p2!.completion, { binding: second.binding })).ok).toBe(true);
   });
-
-  it("remembers which cookie path ltijs's logins took, once", async () => {
-    await store.rememberLtijsLogin('ltijs-state', {
-      path: 'new-window',
-      issuer: 'https://lms',
-      clientId: 'c1',
-    });
-    // ltijs's states never pass Laurel's own checks.
-    expect(await store.markPosted('ltijs-state')).toBeNull();
-    expect(await store.takeLtijsPath('ltijs-state')).toBe('new-window');
-    expect(await store.takeLtijsPath('ltijs-state')).toBeNull();
-    expect(await store.takeLtijsPath(undefined)).toBeNull();
-  });
 });

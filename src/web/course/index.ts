@@ -71,7 +71,12 @@ export function courseRouter(ctx: Context, lti: Lti, options: { mailOn?: boolean
   // Pathways across courses (src/web/pathways): instructors' and administrators' pages, learners' maps.
   router.use(pathwayStaffRouter(ctx, session, staff, requireCsrf));
   router.use(pathwayLearnerRouter(ctx, session, requireCsrf));
-  const learnerScope = (launch: Launch) => ({ platformId: launch.platformId, courseRef: launch.courseRef });
+  // The session's read of the course serves the pages' reads of its ids and end dates (CourseScope.course).
+  const learnerScope = (launch: Launch) => ({
+    platformId: launch.platformId,
+    courseRef: launch.courseRef,
+    course: launch.course,
+  });
 
   router.get(COURSE_PATHS.learner, session, async (_req, res) => {
     const launch = launchOf(res);

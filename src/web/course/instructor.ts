@@ -154,7 +154,10 @@ export function instructorRouter(
 
   router.get(COURSE_PATHS.instructor, session, staff, async (_req, res) => {
     const launch = launchOf(res);
-    const summaries = launch.courseRef ? await courseBadgeOverview(ctx, scopeOf(launch)) : [];
+    // A page that changes nothing: the session's read of the course serves its ids and end dates.
+    const summaries = launch.courseRef
+      ? await courseBadgeOverview(ctx, { ...scopeOf(launch), course: launch.course })
+      : [];
     const link = (p: string) => withLtik(p, launch.ltik);
     res.render('course/instructor', {
       ...pageLocals(launch),
