@@ -626,7 +626,7 @@ export function buildOpenApi(publicUrl: string) {
       '/platforms/{id}/launch-stats': {
         get: {
           summary:
-            "How the platform's launches got past the sign-in check (cookie, or a fallback without it); other processes' launches count within 5 s",
+            "How the platform's launches got past the sign-in check (cookie, or a fallback without it)",
           parameters: [idParam],
           responses: { 200: ok(ref('LaunchStats')), ...errors(401, 404) },
         },
