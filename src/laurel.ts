@@ -14,7 +14,6 @@ import { defineJobs, drainOnStart, scheduleRecurringJobs } from './jobs/definiti
 import { createSealer } from './security/encryption.js';
 import { createLti, type Lti } from './lti/index.js';
 import { defineLtiJobs } from './lti/jobs.js';
-import { flushLaunchPaths } from './lti/launch-paths.js';
 import { courseRouter } from './web/course/index.js';
 import { publicRouter } from './web/public/index.js';
 import { framingPolicy } from './web/framing.js';
@@ -125,10 +124,6 @@ export async function startLaurel(
       );
       server.closeAllConnections();
       await serverClosed;
-      // Launch path counts not written yet (src/lti/launch-paths.ts): statistics, never worth a failed stop.
-      await flushLaunchPaths(ctx).catch((err: unknown) =>
-        logger.warn({ err }, 'launch path counts could not be written at shutdown'),
-      );
       // ltijs stores through this connection too (src/lti/database.ts): closing it closes ltijs's store.
       mailer?.close();
       await connection.close();

@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { Types } from 'mongoose';
 import type { Collection } from 'mongodb';
-import { perContext, type Context } from '../context.js';
+import type { Context } from '../context.js';
 import { notFound } from '../errors.js';
 import { LAUNCH_PATHS, type LaunchPath } from './login-states.js';
 
@@ -38,83 +38,20 @@ export async function setupLaunchPathCounters(ctx: Context): Promise<void> {
   await counters(ctx).createIndex({ platformId: 1, path: 1 }, { unique: true });
 }
 
-/**
- * Counts not written yet, per Laurel: a launch adds to them, and they are written together at most
- * FLUSH_MS later (one round trip for many launches instead of one each). They are statistics: a
- * process that dies loses at most that moment's counts, and another process sees them that late.
- */
-type Pending = { platformId: Types.ObjectId; path: LaunchPath; count: number; firstAt: Date; lastAt: Date };
-const pendingOf = perContext(() => ({
-  counts: new Map<string, Pending>(),
-  timer: undefined as NodeJS.Timeout | undefined,
-}));
-export const LAUNCH_PATH_FLUSH_MS = 5000;
-
 export async function recordLaunchPath(
   ctx: Context,
   platformId: Types.ObjectId,
   path: LaunchPath,
 ): Promise<void> {
-  const pending = pendingOf(ctx);
   const now = ctx.now();
-  const key = `${String(platformId)} ${path}`;
-  const known = pending.counts.get(key);
-  if (known) {
-    known.count++;
-    if (now > known.lastAt) known.lastAt = now;
-  } else pending.counts.set(key, { platformId, path, count: 1, firstAt: now, lastAt: now });
-  if (pending.timer) return;
-  pending.timer = setTimeout(() => {
-    pending.timer = undefined;
-    flushLaunchPaths(ctx).catch((err: unknown) =>
-      ctx.logger.warn({ err }, 'launch path counts could not be written; kept for the next try'),
-    );
-  }, LAUNCH_PATH_FLUSH_MS);
-  // A timer must not keep a stopping process alive: Laurel's close writes what is left.
-  pending.timer.unref();
-}
-
-/** Writes the counts not written yet (on a timer, before they are read, and when Laurel stops). */
-export async function flushLaunchPaths(ctx: Context): Promise<void> {
-  const pending = pendingOf(ctx);
-  if (pending.timer) clearTimeout(pending.timer);
-  pending.timer = undefined;
-  const batch = [...pending.counts.values()];
-  pending.counts.clear();
-  if (batch.length === 0) return;
-  const write = (p: Pending, upsert: boolean) => ({
-    updateOne: {
-      filter: { platformId: p.platformId, path: p.path },
-      update: { $inc: { count: p.count }, $max: { lastAt: p.lastAt }, $setOnInsert: { firstAt: p.firstAt } },
-      upsert,
-    },
-  });
+  const filter = { platformId, path };
+  const update = { $inc: { count: 1 }, $set: { lastAt: now }, $setOnInsert: { firstAt: now } };
   try {
-    await counters(ctx).bulkWrite(
-      batch.map((p) => write(p, true)),
-      { ordered: false },
-    );
+    await counters(ctx).updateOne(filter, update, { upsert: true });
   } catch (err) {
-    // Two processes' first counts at once: one upsert wins the unique index, the other increments it.
-    const failed = (err as { writeErrors?: { index: number; code?: number }[] }).writeErrors;
-    if (failed?.length && failed.every((e) => e.code === 11000)) {
-      await counters(ctx).bulkWrite(
-        failed.map((e) => write(batch[e.index]!, false)),
-        { ordered: false },
-      );
-      return;
-    }
-    // Not written: kept for the next launch's write (counted again on top of newer ones).
-    for (const p of batch) {
-      const key = `${String(p.platformId)} ${p.path}`;
-      const known = pending.counts.get(key);
-      if (!known) pending.counts.set(key, p);
-      else {
-        known.count += p.count;
-        if (p.firstAt < known.firstAt) known.firstAt = p.firstAt;
-      }
-    }
-    throw err;
+    // Two first launches at once: one upsert wins the unique index, the other increments it.
+    if ((err as { code?: number }).code !== 11000) throw err;
+    await counters(ctx).updateOne(filter, update);
   }
 }
 
@@ -124,8 +61,6 @@ export async function launchPathCounts(
   platformId: string | Types.ObjectId,
 ): Promise<LaunchPathCounts> {
   const id = typeof platformId === 'string' ? new Types.ObjectId(platformId) : platformId;
-  // This process's counts not written yet are part of the answer.
-  await flushLaunchPaths(ctx);
   const docs = await counters(ctx).find({ platformId: id }).toArray();
   const paths = Object.fromEntries(LAUNCH_PATHS.map((p) => [p, { count: 0, lastAt: null }])) as Record<
     LaunchPath,

@@ -6,7 +6,6 @@
 import jwt from 'jsonwebtoken';
 import request from 'supertest';
 import { startEngine, type CommandEvent, type Engine } from '../support/mongo-engine/index.js';
-import { launchPathCounts } from '../../src/lti/launch-paths.js';
 import { admin } from '../support/api.js';
 import type { TestLaurel } from '../support/laurel.js';
 import { launch } from '../support/lms-platform/index.js';
@@ -181,27 +180,6 @@ it("a course page with a badge reads its course's ids and end date from the laun
       ['ids', 'platformId'],
     ]);
   }
-});
-
-it('counts the paths of launches together: no write per launch, all of them when read', async () => {
-  const p = moodle.platform;
-  const before = await launchPathCounts(t.laurel.ctx, moodle.id);
-  const launches = [
-    ...(await commandsOfLaunch(p.demo!.users.ada.sub, '/course/learner')),
-    ...(await commandsOfLaunch(p.demo!.users.grace.sub, '/course/learner')),
-  ];
-  expect(launches.filter((c) => c.body[c.name] === 'lti_launch_paths')).toEqual([]);
-  commands.length = 0;
-  recording = true;
-  const after = await launchPathCounts(t.laurel.ctx, moodle.id).finally(() => (recording = false));
-  expect(after.paths.cookie.count).toBe(before.paths.cookie.count + 2);
-  // Both launches' counts in one write (the counts' own read follows).
-  const writes = commands.filter((c) => c.name === 'update' && c.body.update === 'lti_launch_paths');
-  expect(writes).toHaveLength(1);
-  expect(writes[0]!.body.updates).toEqual([
-    expect.objectContaining({ q: { platformId: expect.anything(), path: 'cookie' }, upsert: true }),
-  ]);
-  expect(writes[0]!.body.updates[0].u.$inc).toEqual({ count: 2 });
 });
 
 it("the login answer may be framed by the logging-in LMS only, and an unknown LMS's by none", async () => {
