@@ -60,8 +60,8 @@ function find(ctx: CommandContext): Document {
   return ctx.cursors.first(`${ctx.db}.${name}`, docs, batchSize, truthy(body.singleBatch));
 }
 
-function getMore(ctx: CommandContext): Document {
-  const { body } = ctx;
+/** The fields a getMore may carry, checked alike for query and change-stream cursors. */
+export function checkGetMore(body: Document): void {
   checkFields(
     'getMore',
     body,
@@ -73,6 +73,11 @@ function getMore(ctx: CommandContext): Document {
     },
     { generic: true, skip: 'getMore' },
   );
+}
+
+function getMore(ctx: CommandContext): Document {
+  const { body } = ctx;
+  checkGetMore(body);
   const batchSize = nonNegative('batchSize', body.batchSize);
   return ctx.cursors.more(body.getMore, `${ctx.db}.${String(body.collection)}`, batchSize);
 }

@@ -8,7 +8,8 @@ import { Long, type Document } from 'bson';
 import { fail, CommandError } from '../errors.js';
 import type { ChangeStreams } from '../change-streams.js';
 import type { ReplicaSet } from '../replica-set.js';
-import { checkFields, nonNegative } from '../validate.js';
+import { nonNegative } from '../validate.js';
+import { checkGetMore } from './read.js';
 
 export interface ReplicaServices {
   set: ReplicaSet;
@@ -102,17 +103,7 @@ function errorReply(error: unknown, name: string): Document {
 
 /** getMore on a change-stream cursor: answered when events come or maxTimeMS runs out. */
 async function streamGetMore(body: Document, streams: ChangeStreams): Promise<Document> {
-  checkFields(
-    'getMore',
-    body,
-    {
-      collection: { type: 'string', required: true },
-      batchSize: 'number',
-      term: 'any',
-      lastKnownCommittedOpTime: 'any',
-    },
-    { generic: true, skip: 'getMore' },
-  );
+  checkGetMore(body);
   const batchSize = nonNegative('batchSize', body.batchSize);
   const maxTimeMS = nonNegative('maxTimeMS', body.maxTimeMS);
   return streams.more(
