@@ -66,6 +66,20 @@ async function expectExactlyOnceEverywhere(s: CrashSchool, learners: number) {
   return all;
 }
 
+/**
+ * A worker's errors (pino level 50), save Agenda letting go of a job run that outlived the short lock
+ * lifetime these tests set (JOBS_LOCK_LIFETIME_MS), as a provider-outbox run does on a loaded machine:
+ * the run goes on, and its claims keep what it does exactly-once, which the tests check.
+ */
+const errorsIn = (log: string) =>
+  log
+    .split('\n')
+    .filter(
+      (line) =>
+        line.includes('"level":50') &&
+        !/execution of '[^']+' canceled, execution took more than \d+ms/.test(line),
+    );
+
 const allIssued = (s: CrashSchool, learners: number) => async () =>
   (await s.t.laurel.ctx.models.credentials.countDocuments({
     platformId: s.platform.oid,
@@ -141,7 +155,7 @@ describe('a worker killed in the middle of a batch of events', () => {
     expect(s.accredible.credentials.filter((c) => c.recipient.id === String(adopted.personId))).toEqual([
       expect.objectContaining({ id: Number(adopted.externalId) }),
     ]);
-    expect(second.log()).not.toContain('"level":50');
+    expect(errorsIn(second.log())).toEqual([]);
   });
 });
 
@@ -157,37 +171,46 @@ describe('a worker killed in the middle of issuing', () => {
   it('signs and calls again only what was left; one credential each, locally and at the services', async () => {
     const first = await s.worker();
     step('B: first worker ready');
-    // Local issuing signs ISSUE_BATCH_SIZE credentials a run (the workers' setting): the first run's write lands, the second's is stopped.
-    let signingWrites = 0;
-    const secondSigning = s.wire.freeze(
-      (c) =>
-        c.name === 'update' &&
-        c.collection === 'credentials' &&
-        updatesOf(c).some((u) => u.u?.$set?.status === 'issued' && u.u?.$set?.signed) &&
-        ++signingWrites === 2,
-    );
+    // Local issuing signs at most ISSUE_BATCH_SIZE credentials a run (the workers' setting), each run's
+    // in one write: the first signing write lands, and from the second on every one is held, on
+    // whichever connection. One held write alone would not do: a kill later than a claim lease after it
+    // (a slow machine) leaves time for another run (the recurring job) to claim that batch again and
+    // sign it through another connection, so the kill would land after every run, not between two.
+    const signingWrites: string[][] = [];
+    const signing = s.wire.freezeEvery((c) => {
+      if (c.name !== 'update' || c.collection !== 'credentials') return false;
+      const signs = updatesOf(c).filter((u) => u.u?.$set?.status === 'issued' && u.u?.$set?.signed);
+      if (signs.length === 0) return false;
+      signingWrites.push(signs.map((u) => String((u.q as { _id: unknown })._id)));
+      return signingWrites.length >= 2;
+    });
     // Meanwhile Credly makes a badge whose answer the worker never gets (Accredible, busy, waits).
     await s.accredibleGate.down(busy);
     const held = s.credlyGate.holdNext({ method: 'POST', path: /\/badges$/, skip: 2 });
     await s.complete(ISSUING_LEARNERS);
-    await within('the second signing write to be frozen', secondSigning, 60_000);
+    await within('the second signing write to be frozen', signing.first, 60_000);
     step('B: second signing frozen');
     await within('a Credly answer to be held', held, 60_000);
     await first.kill();
+    signing.lift();
     const killedAt = new Date();
     step('B: first worker killed');
 
-    // Half done: one run's credentials signed; the next run's claimed by the dead worker, unsigned.
-    // A run signs what the outbox holds when it is woken, at most ISSUE_BATCH_SIZE: the batch's lanes
-    // award side by side, so how the learners split between the runs depends on timing.
+    // Half done: the first run's credentials signed, every other one unsigned; those a held write
+    // would have signed were claimed by the dead worker (however the awards were batched).
+    const [landed, ...stopped] = signingWrites as [string[], ...string[][]];
+    expect(signingWrites.every((ids) => ids.length >= 1 && ids.length <= ISSUE_BATCH_SIZE)).toBe(true);
     const atKill = await s.credentials();
     const local = atKill.filter((c) => String(c.templateId) === s.templates.local);
+    expect(local).toHaveLength(ISSUING_LEARNERS);
     const signedBefore = local.filter((c) => c.status === 'issued');
-    expect(signedBefore.length).toBeGreaterThan(0);
-    expect(signedBefore.length).toBeLessThanOrEqual(ISSUE_BATCH_SIZE);
-    const unsigned = local.filter((c) => c.status === 'awarded' && !c.signed);
-    expect(unsigned).toHaveLength(ISSUING_LEARNERS - signedBefore.length);
-    expect(unsigned.filter((c) => c.issuingClaim).length).toBeGreaterThan(0);
+    expect(signedBefore.map((c) => String(c._id)).sort()).toEqual([...landed].sort());
+    const rest = local.filter((c) => c.status !== 'issued');
+    expect(rest).toHaveLength(ISSUING_LEARNERS - landed.length);
+    expect(rest.filter((c) => c.status === 'awarded' && !c.signed)).toHaveLength(rest.length);
+    const stoppedIds = new Set(stopped.flat());
+    expect(stoppedIds.size).toBeGreaterThan(0);
+    expect(rest.filter((c) => stoppedIds.has(String(c._id)) && c.issuingClaim)).toHaveLength(stoppedIds.size);
     expect(s.credly.badges).toHaveLength(3);
     const unknown = atKill.filter(
       (c) => String(c.templateId) === s.templates.credly && c.externalPending && !c.externalId,
@@ -201,17 +224,28 @@ describe('a worker killed in the middle of issuing', () => {
     await waitFor('every credential issued by the second worker', allIssued(s, ISSUING_LEARNERS), 90_000);
     step('B: all issued');
     const all = await expectExactlyOnceEverywhere(s, ISSUING_LEARNERS);
-    // What was signed before the kill stayed as it was; the rest was signed after it.
-    for (const c of all.filter((x) => String(x.templateId) === s.templates.local)) {
+    // What was signed before the kill stayed as it was; the rest was signed after it, each once.
+    const localAfter = all.filter((x) => String(x.templateId) === s.templates.local);
+    for (const c of localAfter) {
       const before = signedBefore.find((b) => String(b._id) === String(c._id));
       if (before) expect(c.signed).toEqual(before.signed);
       else expect(c.issuedAt!.getTime()).toBeGreaterThan(killedAt.getTime());
     }
+    const issuedAudits = await s.t.laurel.ctx.models.audit
+      .find({ platformId: s.platform.oid, action: 'credential.issued' })
+      .lean();
+    const localIds = localAfter.map((c) => String(c._id)).sort();
+    expect(
+      issuedAudits
+        .map((a) => a.target.id)
+        .filter((id) => localIds.includes(id))
+        .sort(),
+    ).toEqual(localIds);
     // The badge Credly made for the lost answer is the one the credential names.
     const adopted = all.find((c) => String(c._id) === String(unknown[0]!._id))!;
     expect(s.credly.badges.filter((b) => b.issuer_earner_id === String(adopted.personId))).toEqual([
       expect.objectContaining({ id: adopted.externalId }),
     ]);
-    expect(second.log()).not.toContain('"level":50');
+    expect(errorsIn(second.log())).toEqual([]);
   });
 });

@@ -8,7 +8,9 @@ import { connectUpstream } from './tcp-proxy.js';
  * the server, so a test can stop a process at a chosen write: `freeze(match)` holds the first command
  * the predicate matches (it never reaches the database, and nothing more is read from that
  * connection), then resolves. The process is then demonstrably mid-way, at a known step, and the test
- * kills it. Everything else passes untouched, both ways.
+ * kills it. `freezeEvery(match)` holds every matching command until lifted, so a process stopped at a
+ * write gets no later write of that kind through on another connection (a retry, another run).
+ * Everything else passes untouched, both ways.
  */
 export type WireCommand = {
   /** The command's name (`update`, `insert`, `find` …) and its collection. */
@@ -24,6 +26,11 @@ export type WireGate = {
   /** The same database URI, reached through the gate (one server, so the driver never looks past it). */
   uri(original: string): string;
   freeze(match: (command: WireCommand) => boolean): Promise<WireCommand>;
+  /**
+   * Holds every command the predicate matches, each on its own connection, until `lift()` (held ones
+   * stay held); `first` resolves at the first.
+   */
+  freezeEvery(match: (command: WireCommand) => boolean): { first: Promise<WireCommand>; lift(): void };
   /** How many messages passed to the database untouched (a test's diagnostics). */
   readonly passed: number;
   close(): Promise<void>;
@@ -68,7 +75,8 @@ export function readOpMsg(message: Buffer): WireCommand | null {
 }
 
 export async function startWireGate(target: { host: string; port: number }): Promise<WireGate> {
-  const rules: { match: (c: WireCommand) => boolean; found: (c: WireCommand) => void }[] = [];
+  type Rule = { match: (c: WireCommand) => boolean; found: (c: WireCommand) => void; stays: boolean };
+  const rules: Rule[] = [];
   const sockets = new Set<net.Socket>();
   let passed = 0;
   const server = net.createServer((client) => {
@@ -88,7 +96,8 @@ export async function startWireGate(target: { host: string; port: number }): Pro
         const rule = command ? rules.findIndex((r) => r.match(command)) : -1;
         if (command && rule >= 0) {
           frozen = true;
-          const [{ found }] = rules.splice(rule, 1) as [(typeof rules)[number]];
+          const { found, stays } = rules[rule]!;
+          if (!stays) rules.splice(rule, 1);
           found(command);
           return;
         }
@@ -108,7 +117,21 @@ export async function startWireGate(target: { host: string; port: number }): Pro
       return url.toString();
     },
     freeze(match) {
-      return new Promise((found) => rules.push({ match, found }));
+      return new Promise((found) => rules.push({ match, found, stays: false }));
+    },
+    freezeEvery(match) {
+      let rule: Rule | undefined;
+      const first = new Promise<WireCommand>((found) => {
+        rule = { match, found, stays: true };
+        rules.push(rule);
+      });
+      return {
+        first,
+        lift() {
+          const at = rules.indexOf(rule!);
+          if (at >= 0) rules.splice(at, 1);
+        },
+      };
     },
     get passed() {
       return passed;
