@@ -7,7 +7,8 @@ import { openBadgeJobs } from '../issuers/openbadges/jobs.js';
 import { pollAgsResults } from '../lms/ags/poll.js';
 import { processPendingEvents } from '../progress/processPending.js';
 import { runQueuedRecalculations } from '../progress/recalculationQueue.js';
-import { defineProviderJobs, scheduleProviderJobs } from '../providers/jobs.js';
+import { defineProviderJobs, providerRecurringJobs } from '../providers/jobs.js';
+import { scheduleRecurring } from './recurring.js';
 import { JOBS } from './names.js';
 import { updatePathwaysFromAwards } from '../pathways/updates.js';
 
@@ -101,16 +102,17 @@ export const AGS_POLL_EVERY = '3 minutes';
 
 /** Recurring jobs are stored once (by name) whichever worker schedules them. */
 export async function scheduleRecurringJobs(ctx: Context): Promise<void> {
-  const { agenda } = ctx.jobs;
-  await agenda.every('1 minute', JOBS.processEvents, {});
-  await agenda.every('1 minute', JOBS.issueCredentials, {});
-  await agenda.every('1 minute', JOBS.sweep, {});
-  await agenda.every('1 minute', JOBS.recalculateBadges, {});
-  await agenda.every('15 minutes', JOBS.expireCredentials, {});
-  await agenda.every('1 minute', JOBS.updatePathways, {});
-  await agenda.every(AGS_POLL_EVERY, JOBS.pollAgsResults, {});
-  await scheduleProviderJobs(ctx);
-  await agenda.every('5 minutes', JOBS.revokeAfterRegrades, {});
+  await scheduleRecurring(ctx.jobs.agenda, [
+    { every: '1 minute', name: JOBS.processEvents },
+    { every: '1 minute', name: JOBS.issueCredentials },
+    { every: '1 minute', name: JOBS.sweep },
+    { every: '1 minute', name: JOBS.recalculateBadges },
+    { every: '15 minutes', name: JOBS.expireCredentials },
+    { every: '1 minute', name: JOBS.updatePathways },
+    { every: AGS_POLL_EVERY, name: JOBS.pollAgsResults },
+    ...providerRecurringJobs,
+    { every: '5 minutes', name: JOBS.revokeAfterRegrades },
+  ]);
 }
 
 /**

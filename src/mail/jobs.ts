@@ -1,5 +1,6 @@
 import type { Context } from '../context.js';
 import { JOBS } from '../jobs/names.js';
+import { scheduleRecurring } from '../jobs/recurring.js';
 import { sendCourseDigests } from './digest.js';
 import type { Mailer } from './mailer.js';
 import { sendLearnerNotices } from './notices.js';
@@ -30,7 +31,9 @@ export function defineMailJobs(ctx: Context, mailer: Mailer | null): void {
 
 export async function scheduleMailJobs(ctx: Context, mailer: Mailer | null): Promise<void> {
   if (!mailer) return;
-  await ctx.jobs.agenda.every('1 minute', JOBS.notifyLearners, {});
-  // Each digest is due a week after the last; the hourly run sends those whose week is over.
-  await ctx.jobs.agenda.every('1 hour', JOBS.sendCourseDigests, {});
+  await scheduleRecurring(ctx.jobs.agenda, [
+    { every: '1 minute', name: JOBS.notifyLearners },
+    // Each digest is due a week after the last; the hourly run sends those whose week is over.
+    { every: '1 hour', name: JOBS.sendCourseDigests },
+  ]);
 }

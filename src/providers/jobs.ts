@@ -2,6 +2,7 @@ import { Types } from 'mongoose';
 import type { Context } from '../context.js';
 import type { ProviderName } from '../db/models/providerSettings.js';
 import { JOBS } from '../jobs/names.js';
+import type { Recurring } from '../jobs/recurring.js';
 import { drainProviderOutbox, requeueProviderAwards } from './outbox.js';
 import { syncAllTemplates, syncTemplates } from './sync.js';
 import { reconcileAccredible } from './webhooks.js';
@@ -46,12 +47,12 @@ export function defineProviderJobs(ctx: Context): void {
   );
 }
 
-export async function scheduleProviderJobs(ctx: Context): Promise<void> {
-  const { agenda } = ctx.jobs;
-  await agenda.every('1 minute', JOBS.providerOutbox, {});
-  await agenda.every(TEMPLATE_SYNC_EVERY, JOBS.syncProviderTemplates, {});
-  await agenda.every(ACCREDIBLE_RECONCILE_EVERY, JOBS.reconcileAccredible, {});
-}
+/** The provider jobs that recur (scheduled with the rest, src/jobs/definitions.ts). */
+export const providerRecurringJobs: Recurring[] = [
+  { every: '1 minute', name: JOBS.providerOutbox },
+  { every: TEMPLATE_SYNC_EVERY, name: JOBS.syncProviderTemplates },
+  { every: ACCREDIBLE_RECONCILE_EVERY, name: JOBS.reconcileAccredible },
+];
 
 /** "Sync now": one job for one service of one platform, run by a worker soon. */
 export async function queueTemplateSync(
