@@ -2,19 +2,16 @@ import type { CookieOptions, Request, Response } from 'express';
 import { stateId, type LaunchPath } from './login-states.js';
 
 /** Like ltijs's state cookie (which Laurel's login cookies stand beside): only what it does survives. */
-export const launchCookieOptions = (maxAgeMs: number): CookieOptions => ({
-  httpOnly: true,
-  secure: true,
-  sameSite: 'none',
-  path: '/lti',
-  maxAge: maxAgeMs,
-});
 export const clearLaunchCookieOptions: CookieOptions = {
   httpOnly: true,
   secure: true,
   sameSite: 'none',
   path: '/lti',
 };
+export const launchCookieOptions = (maxAgeMs: number): CookieOptions => ({
+  ...clearLaunchCookieOptions,
+  maxAge: maxAgeMs,
+});
 
 /** ltijs's state cookie lives a minute; the mark of its login no longer. */
 const WINDOW_MARK_MS = 60_000;

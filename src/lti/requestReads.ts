@@ -6,6 +6,16 @@ import type { LtiDatabase, SessionKeys, SessionTokens } from './database.js';
 const platforms = new WeakMap<Request, Map<string, Promise<PlatformDoc | null>>>();
 const issuers = new WeakMap<Request, Map<string, Promise<PlatformDoc[]>>>();
 
+/** The reads one request has made of one kind, by key (created on first use). */
+function readsOf<T>(byRequest: WeakMap<Request, Map<string, T>>, req: Request): Map<string, T> {
+  let reads = byRequest.get(req);
+  if (!reads) {
+    reads = new Map();
+    byRequest.set(req, reads);
+  }
+  return reads;
+}
+
 /** More registrations of one issuer than any LMS has (one per client id: dynamic, manual, test). */
 const MAX_REGISTRATIONS_OF_AN_ISSUER = 50;
 
@@ -22,11 +32,7 @@ export function platformForRequest(
   issuer: string,
   clientId: string,
 ): Promise<PlatformDoc | null> {
-  let reads = platforms.get(req);
-  if (!reads) {
-    reads = new Map();
-    platforms.set(req, reads);
-  }
+  const reads = readsOf(platforms, req);
   const key = JSON.stringify([issuer, clientId]);
   let read = reads.get(key);
   if (!read) {
@@ -50,11 +56,7 @@ export function platformsOfIssuerForRequest(
   issuer: string,
   lti?: LtiDatabase,
 ): Promise<PlatformDoc[]> {
-  let reads = issuers.get(req);
-  if (!reads) {
-    reads = new Map();
-    issuers.set(req, reads);
-  }
+  const reads = readsOf(issuers, req);
   let read = reads.get(issuer);
   if (!read) {
     read = lti
@@ -96,22 +98,14 @@ export function sessionReadsForRequest(
   session: SessionKeys,
 ): Promise<SessionReads> {
   if (!req) return readSession(ctx, lti, session);
-  let reads = sessions.get(req);
-  if (!reads) {
-    reads = new Map();
-    sessions.set(req, reads);
-  }
+  const reads = readsOf(sessions, req);
   const { platformUrl, clientId, deploymentId, contextId, user } = session;
   const key = JSON.stringify([platformUrl, clientId, deploymentId, contextId, user]);
   let read = reads.get(key);
   if (!read) {
     read = readSession(ctx, lti, session);
     reads.set(key, read);
-    let ofPlatform = platforms.get(req);
-    if (!ofPlatform) {
-      ofPlatform = new Map();
-      platforms.set(req, ofPlatform);
-    }
+    const ofPlatform = readsOf(platforms, req);
     const platformKey = JSON.stringify([platformUrl, clientId]);
     if (!ofPlatform.has(platformKey)) {
       const platform = read.then((r) => r.platform);
